@@ -1,0 +1,7 @@
+//! oort-host: the sandboxed integration runtime.
+//!
+//! See ARCHITECTURE.md for the map of modules and trust boundaries.
+
+pub mod model;
+pub mod store;
+pub mod platform;

@@ -1,0 +1,330 @@
+//! The host's own copy of the plugin contract's data types (see
+//! `wit/v0.1.0/integration.wit`), as plain serde structs.
+//!
+//! The generated WIT bindings live in `runtime::bindings` and are converted to
+//! these at the sandbox boundary, so storage, insights, actions and the CLI
+//! never depend on a particular WIT version. Field names and vocabularies are
+//! the WIT's; see its docs for meanings.
+
+use serde::{Deserialize, Serialize};
+
+/// Operator roles, weakest first; `Ord` follows privilege.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Helpdesk,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Helpdesk => "helpdesk",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "viewer" => Ok(Role::Viewer),
+            "helpdesk" => Ok(Role::Helpdesk),
+            "admin" => Ok(Role::Admin),
+            other => Err(format!("unknown role `{other}`: use admin, helpdesk or viewer")),
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+// ---------------------------------------------------------------- manifest
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    Text,
+    Boolean,
+    Integer,
+    Secret,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Charset {
+    Any,
+    Alphanumeric,
+    Hex,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextConstraints {
+    pub min_length: u32,
+    pub max_length: u32,
+    pub charset: Charset,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigField {
+    pub name: String,
+    pub label: String,
+    pub field_type: FieldType,
+    pub required: bool,
+    pub description: String,
+    pub validation_hint: String,
+    pub default_value: Option<String>,
+    pub constraints: Option<TextConstraints>,
+    pub advanced: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EgressRule {
+    pub host_field: String,
+    pub purpose: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordKind {
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionParam {
+    pub name: String,
+    pub description: String,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionSpec {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub params: Vec<ActionParam>,
+    pub required_permission: String,
+    pub minimum_role: Role,
+    pub enabled_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Capability {
+    SecretReveal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub config: Vec<ConfigField>,
+    pub egress: Vec<EgressRule>,
+    pub record_kinds: Vec<RecordKind>,
+    pub actions: Vec<ActionSpec>,
+    pub capabilities: Vec<Capability>,
+}
+
+impl Manifest {
+    pub fn field(&self, name: &str) -> Option<&ConfigField> {
+        self.config.iter().find(|f| f.name == name)
+    }
+
+    pub fn action(&self, id: &str) -> Option<&ActionSpec> {
+        self.actions.iter().find(|a| a.id == id)
+    }
+}
+
+// ---------------------------------------------------------- plugin results
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Ok,
+    Warning,
+    Failed,
+    Skipped,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: String,
+    pub status: CheckStatus,
+    pub detail: String,
+    pub remedy: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectOptions {
+    pub sources: Vec<String>,
+    pub max_pages: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectSummary {
+    /// Records committed per kind, in the order the plugin reported them.
+    pub records: Vec<(String, u64)>,
+    pub pages: u32,
+    pub more_remaining: bool,
+    pub notes: Vec<String>,
+}
+
+/// A typed failure reported by a plugin (not a trap).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", content = "message", rename_all = "snake_case")]
+pub enum PluginError {
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    #[error("missing permission: {0}")]
+    Forbidden(String),
+    #[error("rate limited: {0}")]
+    RateLimited(String),
+    #[error("upstream error: {0}")]
+    Upstream(String),
+    #[error("host refused: {0}")]
+    Host(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    #[error("plugin error: {0}")]
+    Internal(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionRequest {
+    pub action: String,
+    pub params: Vec<(String, String)>,
+    pub dry_run: bool,
+    pub requested_by: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionStatus {
+    Succeeded,
+    Failed,
+    DryRun,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionOutcome {
+    pub status: ActionStatus,
+    pub message: String,
+    pub details: Vec<(String, String)>,
+}
+
+// ------------------------------------------------------- normalized records
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GeoLocation {
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub country: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessDevice {
+    pub ip: Option<String>,
+    pub location: GeoLocation,
+    pub hostname: Option<String>,
+    pub os: Option<String>,
+    pub os_version: Option<String>,
+    pub browser: Option<String>,
+    pub browser_version: Option<String>,
+    pub endpoint_id: Option<String>,
+    pub is_encryption_enabled: Option<bool>,
+    pub is_firewall_enabled: Option<bool>,
+    pub is_password_set: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthDevice {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub ip: Option<String>,
+    pub location: GeoLocation,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthEvent {
+    pub occurred_at_ms: i64,
+    pub event_id: String,
+    pub user_id: Option<String>,
+    pub user_name: Option<String>,
+    pub user_email: Option<String>,
+    pub application_id: Option<String>,
+    pub application_name: Option<String>,
+    pub result: String,
+    pub reason: Option<String>,
+    pub factor: Option<String>,
+    pub event_type: String,
+    pub access_device: AccessDevice,
+    pub auth_device: Option<AuthDevice>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserAccount {
+    pub user_id: String,
+    pub user_name: String,
+    pub email: Option<String>,
+    pub real_name: Option<String>,
+    pub status: String,
+    pub is_enrolled: bool,
+    pub last_login_ms: Option<i64>,
+    pub created_ms: Option<i64>,
+    pub groups: Vec<String>,
+    pub device_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaDevice {
+    pub device_id: String,
+    pub kind: String,
+    pub platform: Option<String>,
+    pub model: Option<String>,
+    pub os_version: Option<String>,
+    pub activated: bool,
+    pub capabilities: Vec<String>,
+    pub user_ids: Vec<String>,
+    pub last_seen_ms: Option<i64>,
+    pub number_hash: Option<String>,
+}
+
+/// The normalized view of a record. Stored as JSON with a `type` tag.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Normalized {
+    #[default]
+    None,
+    AuthEvent(AuthEvent),
+    UserAccount(UserAccount),
+    MfaDevice(MfaDevice),
+}
+
+/// One collected record as a plugin hands it over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectedRecord {
+    pub kind: String,
+    pub id: String,
+    pub occurred_at_ms: Option<i64>,
+    pub normalized: Normalized,
+    pub raw_json: String,
+}
