@@ -5,3 +5,7 @@
 pub mod model;
 pub mod store;
 pub mod platform;
+pub mod runtime;
+pub mod capabilities;
+pub mod actions;
+pub mod insights;

@@ -235,30 +235,46 @@ pub struct ActionOutcome {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GeoLocation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessDevice {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
     pub location: GeoLocation,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub browser: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub browser_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_encryption_enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_firewall_enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_password_set: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthDevice {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
     pub location: GeoLocation,
 }
@@ -267,16 +283,24 @@ pub struct AuthDevice {
 pub struct AuthEvent {
     pub occurred_at_ms: i64,
     pub event_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application_name: Option<String>,
     pub result: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub factor: Option<String>,
     pub event_type: String,
     pub access_device: AccessDevice,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_device: Option<AuthDevice>,
 }
 
@@ -284,11 +308,15 @@ pub struct AuthEvent {
 pub struct UserAccount {
     pub user_id: String,
     pub user_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub real_name: Option<String>,
     pub status: String,
     pub is_enrolled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_login_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_ms: Option<i64>,
     pub groups: Vec<String>,
     pub device_ids: Vec<String>,
@@ -298,13 +326,18 @@ pub struct UserAccount {
 pub struct MfaDevice {
     pub device_id: String,
     pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os_version: Option<String>,
     pub activated: bool,
     pub capabilities: Vec<String>,
     pub user_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number_hash: Option<String>,
 }
 
@@ -324,6 +357,7 @@ pub enum Normalized {
 pub struct CollectedRecord {
     pub kind: String,
     pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occurred_at_ms: Option<i64>,
     pub normalized: Normalized,
     pub raw_json: String,

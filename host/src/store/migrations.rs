@@ -1,1 +1,172 @@
-//! Schema migrations. SKELETON.
+//! Schema migrations, tracked in `PRAGMA user_version`.
+//!
+//! Migrations are append-only: migration N is applied once, in its own
+//! transaction, to a database at version N-1. Never edit a released one; add
+//! a new one.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::{Result, StoreError};
+
+const MIGRATIONS: &[&str] = &[
+    // 1: initial schema.
+    r#"
+CREATE TABLE tenants (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE,
+    created_at_ms INTEGER NOT NULL
+);
+
+CREATE TABLE plugins (
+    id              TEXT PRIMARY KEY,
+    manifest        TEXT NOT NULL,
+    wasm_sha256     TEXT NOT NULL,
+    wasm_path       TEXT NOT NULL,
+    wit_version     TEXT NOT NULL,
+    installed_at_ms INTEGER NOT NULL
+);
+
+-- plugin_id is not a foreign key: a plugin can be reinstalled (or be briefly
+-- missing after a data-directory restore) without touching its integrations.
+CREATE TABLE integrations (
+    -- AUTOINCREMENT: ids are never reused, so the audit trail kept after a
+    -- removal never attaches to a later integration of the same name.
+    id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id            INTEGER NOT NULL REFERENCES tenants(id),
+    name                 TEXT NOT NULL,
+    plugin_id            TEXT NOT NULL,
+    api_base_url         TEXT,
+    granted_capabilities TEXT NOT NULL DEFAULT '[]',
+    created_at_ms        INTEGER NOT NULL,
+    UNIQUE (tenant_id, name)
+);
+
+CREATE TABLE integration_config (
+    integration_id INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+    name           TEXT NOT NULL,
+    value          TEXT NOT NULL,
+    PRIMARY KEY (integration_id, name)
+);
+
+-- value is nonce || AES-256-GCM ciphertext, bound to (integration_id, field).
+CREATE TABLE secrets (
+    integration_id INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+    field          TEXT NOT NULL,
+    value          BLOB NOT NULL,
+    updated_at_ms  INTEGER NOT NULL,
+    PRIMARY KEY (integration_id, field)
+);
+
+-- revision: 0 when first collected, +1 each time the record is collected
+-- again; it lets one upsert statement tell an insert from an update.
+CREATE TABLE records (
+    integration_id INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+    kind           TEXT NOT NULL,
+    id             TEXT NOT NULL,
+    occurred_at_ms INTEGER,
+    normalized     TEXT NOT NULL,
+    raw            TEXT NOT NULL,
+    revision       INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (integration_id, kind, id)
+);
+CREATE INDEX records_by_time ON records (integration_id, kind, occurred_at_ms);
+
+CREATE TABLE checkpoints (
+    integration_id INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+    source         TEXT NOT NULL,
+    checkpoint     TEXT NOT NULL,
+    updated_at_ms  INTEGER NOT NULL,
+    PRIMARY KEY (integration_id, source)
+);
+
+CREATE TABLE runs (
+    id             INTEGER PRIMARY KEY,
+    integration_id INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+    kind           TEXT NOT NULL CHECK (kind IN ('validate', 'test', 'collect', 'action')),
+    status         TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+    started_at_ms  INTEGER NOT NULL,
+    finished_at_ms INTEGER,
+    summary        TEXT,
+    error          TEXT
+);
+CREATE INDEX runs_by_integration ON runs (integration_id, id);
+
+CREATE TABLE findings (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    integration_id   INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+    insight_id       TEXT NOT NULL,
+    dedupe_key       TEXT NOT NULL,
+    title            TEXT NOT NULL,
+    severity         TEXT NOT NULL,
+    subjects         TEXT NOT NULL,
+    evidence         TEXT NOT NULL,
+    first_seen_ms    INTEGER NOT NULL,
+    last_seen_ms     INTEGER NOT NULL,
+    suggested_action TEXT,
+    detail           TEXT NOT NULL,
+    created_at_ms    INTEGER NOT NULL,
+    updated_at_ms    INTEGER NOT NULL,
+    UNIQUE (integration_id, insight_id, dedupe_key)
+);
+
+CREATE TABLE operators (
+    name          TEXT PRIMARY KEY,
+    role          TEXT NOT NULL CHECK (role IN ('viewer', 'helpdesk', 'admin')),
+    created_at_ms INTEGER NOT NULL
+);
+
+-- No foreign key: the trail outlives the integrations it mentions.
+CREATE TABLE audit (
+    id             INTEGER PRIMARY KEY,
+    at_ms          INTEGER NOT NULL,
+    integration_id INTEGER,
+    actor          TEXT NOT NULL,
+    role           TEXT,
+    action         TEXT NOT NULL,
+    target         TEXT,
+    reason         TEXT,
+    outcome        TEXT NOT NULL
+);
+CREATE INDEX audit_by_integration ON audit (integration_id, at_ms, id);
+
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN
+    SELECT RAISE(ABORT, 'audit trail is append-only');
+END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN
+    SELECT RAISE(ABORT, 'audit trail is append-only');
+END;
+"#,
+];
+
+/// The schema version this build writes.
+pub fn latest_version() -> u32 {
+    MIGRATIONS.len() as u32
+}
+
+/// Brings the database to [`latest_version`]; a no-op when it is current.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > latest_version() {
+        return Err(StoreError::Invalid(format!(
+            "the database schema is version {current}, newer than this oort-host understands ({}); upgrade oort-host",
+            latest_version()
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = index as u32 + 1;
+        // IMMEDIATE: two processes opening a fresh data directory at once must
+        // not both apply the same migration.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if now >= version {
+            continue;
+        }
+        tx.execute_batch(sql)
+            .map_err(|e| StoreError::Invalid(format!("schema migration {version} failed: {e}")))?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

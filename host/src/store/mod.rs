@@ -6,18 +6,34 @@
 //! Secrets are encrypted with the master key (see [`crypto`]) before they
 //! reach the database and are only decrypted into a [`SecretValue`].
 //!
-//! SKELETON: signatures fixed for the other modules; bodies are being written.
+//! One connection behind a mutex serves all writes (SQLite has one writer
+//! anyway); long reads (`for_each_record`, `normalized_records`) use their
+//! own read-only connection so they neither block collection nor deadlock a
+//! callback that uses the store. The methods live in one file per concern.
 
+mod audit;
 pub mod crypto;
+mod findings;
+mod integrations;
 mod migrations;
+mod operators;
+mod plugins;
+mod records;
+mod runs;
+#[cfg(test)]
+mod tests;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{CollectedRecord, Manifest, Role};
+use crate::model::{Manifest, Role};
 
-pub use crypto::SecretValue;
+pub use crypto::{MasterKey, SecretValue};
 
 pub type IntegrationId = i64;
 pub type RunId = i64;
@@ -35,7 +51,10 @@ pub enum StoreError {
     #[error("master key: {0}")]
     MasterKey(String),
     #[error("I/O error on {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -187,68 +206,130 @@ pub struct AuditEntry {
 /// The handle to the database. Cheap to clone; safe to share across threads.
 #[derive(Clone)]
 pub struct Store {
-    _private: (),
+    inner: Arc<Inner>,
 }
+
+struct Inner {
+    conn: Mutex<Connection>,
+    key: MasterKey,
+    db_path: PathBuf,
+}
+
+/// Name of the database file inside the data directory.
+pub const DB_FILE: &str = "oort.db";
+
+/// How long a statement waits for another process's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Store {
     /// Opens (creating if needed) `data_dir/oort.db` and the master key
     /// (`OORT_MASTER_KEY`, else `data_dir/master.key`, created 0600), and runs
     /// migrations.
-    pub fn open(_data_dir: &Path) -> Result<Store> {
-        todo!()
+    pub fn open(data_dir: &Path) -> Result<Store> {
+        create_data_dir(data_dir)?;
+        let key = MasterKey::load(data_dir)?;
+        Store::open_with_key(data_dir, key)
     }
 
-    // ---- plugins
-    pub fn upsert_plugin(&self, _plugin: &InstalledPlugin) -> Result<()> { todo!() }
-    pub fn plugin(&self, _id: &str) -> Result<Option<InstalledPlugin>> { todo!() }
-    pub fn plugins(&self) -> Result<Vec<InstalledPlugin>> { todo!() }
+    /// Like [`Store::open`] with an explicit master key (tests, key rotation).
+    pub fn open_with_key(data_dir: &Path, key: MasterKey) -> Result<Store> {
+        create_data_dir(data_dir)?;
+        let db_path = data_dir.join(DB_FILE);
+        let mut conn = Connection::open(&db_path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Invalid(format!(
+                "{} cannot use write-ahead logging (journal mode is `{mode}`); keep the data directory on a local file system",
+                db_path.display()
+            )));
+        }
+        conn.pragma_update(None, "foreign_keys", true)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // 32 MiB page cache (default 2 MiB): record keys are random (txids),
+        // so inserts touch index pages all over the file.
+        conn.pragma_update(None, "cache_size", -32 * 1024)?;
+        // Checkpoint the WAL every ~40 MiB instead of every 4 MiB: fewer
+        // fsyncs during bulk collection (measured ~20% faster commits).
+        conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
+        // Enough for the per-record statements of commit_records and friends.
+        conn.set_prepared_statement_cache_capacity(64);
+        // Every transaction of this connection writes: take the write lock up
+        // front, where busy_timeout applies, instead of failing with BUSY when
+        // a deferred read upgrades while another process writes.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+        migrations::migrate(&mut conn)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                conn: Mutex::new(conn),
+                key,
+                db_path,
+            }),
+        })
+    }
 
-    // ---- tenants and integrations (tenant rows are created on first use)
-    /// Creates the integration with its config and encrypted secrets in one
-    /// transaction. `Conflict` if (tenant, name) exists.
-    pub fn create_integration(&self, _new: &NewIntegration) -> Result<Integration> { todo!() }
-    pub fn integration(&self, _tenant: &str, _name: &str) -> Result<Option<Integration>> { todo!() }
-    pub fn integration_by_id(&self, _id: IntegrationId) -> Result<Option<Integration>> { todo!() }
-    /// All integrations, or those of one tenant.
-    pub fn integrations(&self, _tenant: Option<&str>) -> Result<Vec<Integration>> { todo!() }
-    /// Removes the integration and everything keyed by it (records,
-    /// checkpoints, secrets, runs, findings); the audit trail is kept.
-    pub fn remove_integration(&self, _id: IntegrationId) -> Result<()> { todo!() }
+    /// Path of the database file.
+    pub fn db_path(&self) -> &Path {
+        &self.inner.db_path
+    }
 
-    // ---- secrets (scoped to one integration; there is no cross-integration lookup)
-    pub fn secret(&self, _integration: IntegrationId, _field: &str) -> Result<Option<SecretValue>> { todo!() }
+    /// The write connection. A panic while it was held leaves no open
+    /// transaction (rusqlite rolls back on drop), so a poisoned lock is safe
+    /// to reuse.
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.inner
+            .conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 
-    // ---- checkpoints and records
-    pub fn checkpoint(&self, _integration: IntegrationId, _source: &str) -> Result<Option<String>> { todo!() }
-    pub fn set_checkpoint(&self, _integration: IntegrationId, _source: &str, _checkpoint: &str) -> Result<()> { todo!() }
-    /// Upserts on (integration, kind, id) and sets the checkpoint, in one
-    /// transaction.
-    pub fn commit_records(&self, _integration: IntegrationId, _source: &str, _records: &[CollectedRecord], _checkpoint: &str) -> Result<CommitResult> { todo!() }
-    /// Records in (kind, occurred_at, id) order, optionally of one kind.
-    pub fn for_each_record(&self, _integration: IntegrationId, _kind: Option<&str>, _f: &mut dyn FnMut(StoredRecord) -> Result<()>) -> Result<()> { todo!() }
-    /// The normalized views of one integration's records, deserialized
-    /// (`model::Normalized::None` rows skipped), for the insights engine.
-    pub fn normalized_records(&self, _integration: IntegrationId) -> Result<Vec<crate::model::Normalized>> { todo!() }
-    pub fn record_counts(&self, _integration: IntegrationId) -> Result<Vec<(String, u64)>> { todo!() }
+    /// A fresh read-only connection: a consistent snapshot for long reads
+    /// that must not hold the write lock.
+    fn reader(&self) -> Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.inner.db_path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(conn)
+    }
 
-    // ---- runs
-    pub fn start_run(&self, _integration: IntegrationId, _kind: RunKind) -> Result<RunId> { todo!() }
-    pub fn finish_run(&self, _run: RunId, _status: RunStatus, _summary: Option<&serde_json::Value>, _error: Option<&str>) -> Result<()> { todo!() }
-    pub fn runs(&self, _integration: IntegrationId, _limit: usize) -> Result<Vec<Run>> { todo!() }
+    fn key(&self) -> &MasterKey {
+        &self.inner.key
+    }
+}
 
-    // ---- findings
-    /// Upserts on (integration, insight_id, dedupe_key): new evidence is
-    /// merged, `last_seen` extended; no duplicates on re-runs.
-    pub fn upsert_findings(&self, _integration: IntegrationId, _findings: &[Finding]) -> Result<()> { todo!() }
-    pub fn findings(&self, _integration: IntegrationId) -> Result<Vec<StoredFinding>> { todo!() }
-    pub fn finding(&self, _integration: IntegrationId, _id: i64) -> Result<Option<StoredFinding>> { todo!() }
+fn create_data_dir(data_dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    // 0700: the directory holds the database and possibly the key file.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(data_dir)
+        .map_err(|source| StoreError::Io {
+            path: data_dir.display().to_string(),
+            source,
+        })
+}
 
-    // ---- operators
-    pub fn add_operator(&self, _name: &str, _role: Role) -> Result<Operator> { todo!() }
-    pub fn operator(&self, _name: &str) -> Result<Option<Operator>> { todo!() }
-    pub fn operators(&self) -> Result<Vec<Operator>> { todo!() }
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
 
-    // ---- audit (append-only: no update or delete exists)
-    pub fn append_audit(&self, _entry: &AuditEntry) -> Result<()> { todo!() }
-    pub fn audit(&self, _integration: Option<IntegrationId>) -> Result<Vec<AuditEntry>> { todo!() }
+/// Serializes a value the store itself produced; cannot fail for our types.
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("store types serialize to JSON")
+}
+
+/// Parses JSON the store wrote; a failure means the file was altered.
+fn from_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| {
+        StoreError::Invalid(format!(
+            "stored {what} is not valid JSON ({e}); the database may be corrupted"
+        ))
+    })
 }

@@ -1,0 +1,260 @@
+//! JSON shapes exactly as Duo's Admin API returns them (duo-api.md §4).
+
+use serde_json::{Value, json};
+
+use super::catalog::{CITIES, FACTORS, GROUPS, PROFILES, REASONS, RESULTS};
+use super::generate::Dataset;
+use super::model::*;
+use super::rng::format_uuid;
+use crate::timefmt::{format_iso_micros, format_iso_millis};
+
+fn location(city: u8) -> Value {
+    match CITIES.get(usize::from(city)) {
+        Some(c) => json!({"city": c.city, "state": c.state, "country": c.country}),
+        None => json!({"city": null, "state": null, "country": null}),
+    }
+}
+
+fn health(flags: u8) -> Value {
+    if flags & flags::UNHEALTHY != 0 {
+        Value::Bool(false)
+    } else if flags & flags::HEALTH_UNKNOWN != 0 {
+        Value::String("unknown".into())
+    } else {
+        Value::Bool(true)
+    }
+}
+
+pub fn auth_event(ds: &Dataset, e: &Event) -> Value {
+    let user = &ds.users[e.user as usize];
+    let app = &ds.apps[usize::from(e.app)];
+    let profile = &PROFILES[usize::from(e.profile) % PROFILES.len()];
+    // Sub-millisecond digits derived from the txid: isotimestamp has microseconds,
+    // next_offset only milliseconds.
+    let micros = e.ms * 1000 + (e.txid % 1000) as i64;
+    let auth_device = if e.flags & flags::AUTH_IP_NONE != 0 {
+        let phone = ds.phones.get(e.phone as usize);
+        json!({
+            "ip": "None",
+            "location": location(NO_CITY),
+            "name": phone.map(|p| p.number.clone()),
+            "key": phone.map(|p| p.id.clone()),
+        })
+    } else if e.factor == super::catalog::factor::WEBAUTHN {
+        json!({
+            "ip": null,
+            "location": location(NO_CITY),
+            "name": "YubiKey 5 NFC",
+            "key": user.webauthn_key.clone(),
+        })
+    } else {
+        let phone = ds.phones.get(e.phone as usize);
+        json!({
+            "ip": if e.auth_ip == 0 { Value::Null } else { Value::String(ip_string(e.auth_ip)) },
+            "location": location(e.auth_city),
+            "name": phone.map(|p| p.number.clone()),
+            "key": phone.map(|p| p.id.clone()),
+        })
+    };
+    let groups: Vec<&str> = user
+        .groups
+        .iter()
+        .map(|&g| GROUPS[usize::from(g)])
+        .collect();
+    json!({
+        "txid": format_uuid(e.txid),
+        "timestamp": e.ms.div_euclid(1000),
+        "isotimestamp": format_iso_micros(micros),
+        "event_type": if e.flags & flags::ENROLLMENT != 0 { "enrollment" } else { "authentication" },
+        "result": RESULTS[usize::from(e.result)],
+        "reason": REASONS.get(usize::from(e.reason)).copied(),
+        "factor": FACTORS[usize::from(e.factor)],
+        "user": {"key": user.id, "name": user.username, "groups": groups},
+        "application": {"key": app.key, "name": app.name},
+        "access_device": {
+            "ip": ip_string(e.access_ip),
+            "hostname": null,
+            "location": location(e.access_city),
+            "os": profile.os,
+            "os_version": profile.os_version,
+            "browser": profile.browser,
+            "browser_version": profile.browser_version,
+            "flash_version": "uninstalled",
+            "java_version": "uninstalled",
+            "is_encryption_enabled": health(e.flags),
+            "is_firewall_enabled": health(e.flags),
+            "is_password_set": if e.flags & flags::HEALTH_UNKNOWN != 0 { Value::String("unknown".into()) } else { Value::Bool(true) },
+            "security_agents": "unknown",
+            "epkey": user.epkey,
+        },
+        "auth_device": auth_device,
+        "email": user.email,
+        "alias": "",
+        "ood_software": null,
+        "trusted_endpoint_status": user.trusted_endpoint,
+        "adaptive_trust_assessments": {},
+    })
+}
+
+fn phone_capabilities(p: &Phone) -> Vec<&'static str> {
+    caps::NAMES
+        .iter()
+        .filter(|(bit, _)| p.capabilities & bit != 0)
+        .map(|(_, n)| *n)
+        .collect()
+}
+
+pub fn phone_summary(p: &Phone) -> Value {
+    json!({
+        "phone_id": p.id,
+        "number": p.number,
+        "extension": "",
+        "name": p.name,
+        "type": p.kind,
+        "platform": p.platform,
+        "model": p.model,
+        "activated": p.activated,
+        "capabilities": phone_capabilities(p),
+        "last_seen": p.last_seen_s.map(|s| format_iso_millis(s * 1000).replace(".000000+00:00", "")),
+        "sms_passcodes_sent": false,
+        "encrypted": if p.platform == "Apple iOS" { "Encrypted" } else { "" },
+        "fingerprint": "Configured",
+        "screenlock": "Locked",
+        "tampered": "Not tampered",
+        "postdelay": null,
+        "predelay": null,
+    })
+}
+
+fn group(g: u8) -> Value {
+    json!({
+        "group_id": format!("DG{:018}", g),
+        "name": GROUPS[usize::from(g)],
+        "desc": "",
+        "status": "Active",
+        "mobile_otp_enabled": false,
+        "push_enabled": false,
+        "sms_enabled": false,
+        "voice_enabled": false,
+    })
+}
+
+fn user_core(u: &User) -> Value {
+    let (first, last) = u.realname.split_once(' ').unwrap_or((&u.realname, ""));
+    json!({
+        "user_id": u.id,
+        "username": u.username,
+        "realname": u.realname,
+        "firstname": first,
+        "lastname": last,
+        "email": u.email,
+        "status": u.status.as_str(),
+        "lockout_reason": u.lockout_reason,
+        "is_enrolled": u.is_enrolled(),
+        "last_login": u.last_login_s,
+        "last_directory_sync": null,
+        "created": u.created_s,
+        "notes": u.notes,
+        "alias1": null, "alias2": null, "alias3": null, "alias4": null,
+        "aliases": {},
+        "external_id": null,
+        "enable_auto_prompt": true,
+        "custom_attributes": [],
+    })
+}
+
+pub fn user(ds: &Dataset, u: &User) -> Value {
+    let mut v = user_core(u);
+    let phones: Vec<Value> = u
+        .phones
+        .iter()
+        .map(|&p| phone_summary(&ds.phones[p as usize]))
+        .collect();
+    let tokens: Vec<Value> = u
+        .token_serial
+        .iter()
+        .map(|s| json!({"token_id": format!("DH{:0>18}", s), "serial": s, "type": "d1", "totp_step": null}))
+        .collect();
+    let webauthn: Vec<Value> = u
+        .webauthn_key
+        .iter()
+        .map(|k| json!({"webauthnkey": k, "credential_name": "YubiKey 5 NFC", "label": "Security Key", "date_added": u.created_s}))
+        .collect();
+    let obj = v.as_object_mut().expect("object literal");
+    obj.insert(
+        "groups".into(),
+        u.groups.iter().map(|&g| group(g)).collect(),
+    );
+    obj.insert("phones".into(), Value::Array(phones));
+    obj.insert("tokens".into(), Value::Array(tokens));
+    obj.insert("u2ftokens".into(), json!([]));
+    obj.insert("webauthncredentials".into(), Value::Array(webauthn));
+    v
+}
+
+pub fn phone(ds: &Dataset, p: &Phone) -> Value {
+    let mut v = phone_summary(p);
+    let users: Vec<Value> = p
+        .users
+        .iter()
+        .map(|&u| user_core(&ds.users[u as usize]))
+        .collect();
+    v.as_object_mut()
+        .expect("object literal")
+        .insert("users".into(), Value::Array(users));
+    v
+}
+
+pub fn endpoint(u: &User) -> Value {
+    let profile = &PROFILES[usize::from(u.profile) % PROFILES.len()];
+    json!({
+        "epkey": u.epkey,
+        "username": u.username,
+        "email": u.email,
+        "device_name": format!("{}-{}", u.username.split('.').next().unwrap_or("host"), &u.epkey[2..8]).to_ascii_uppercase(),
+        "os_family": profile.os,
+        "os_version": profile.os_version,
+        "os_build": null,
+        "model": null,
+        "type": null,
+        "browsers": [{"browser_family": profile.browser, "browser_version": profile.browser_version, "flash_version": "uninstalled", "java_version": "uninstalled", "last_used": u.last_login_s}],
+        "last_updated": u.last_login_s,
+        "trusted_endpoint": match u.trusted_endpoint { "trusted" => "yes", "not trusted" => "no", _ => "unknown" },
+        "disk_encryption_status": "On",
+        "firewall_status": "On",
+        "password_status": "Set",
+        "health_app_client_version": null,
+        "security_agents": [],
+    })
+}
+
+pub fn telephony_id(e: &Event) -> u128 {
+    // A distinct but stable id per telephony record, derived from its auth event.
+    let x = e.txid.rotate_left(41) ^ 0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C834;
+    (x & !(0xF << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62)
+}
+
+pub fn telephony_item(ds: &Dataset, e: &Event, tid: u128) -> Value {
+    let phone = ds.phones.get(e.phone as usize).map(|p| p.number.clone());
+    let sms = e.factor == super::catalog::factor::SMS;
+    json!({
+        "context": "authentication",
+        "credits": if sms { 1 } else { 2 },
+        "phone": phone,
+        "telephony_id": format_uuid(tid),
+        "ts": format_iso_millis(e.ms),
+        "txid": format_uuid(e.txid),
+        "type": if sms { "sms" } else { "phone" },
+    })
+}
+
+pub fn admin_event(a: &AdminEvent) -> Value {
+    json!({
+        "action": a.action,
+        "description": a.description,
+        "isotimestamp": format_iso_millis(a.ms / 1000 * 1000).replace(".000000", ""),
+        "object": a.object,
+        "timestamp": a.ms / 1000,
+        "username": a.username,
+    })
+}

@@ -1,0 +1,101 @@
+//! The API over a real listener on 127.0.0.1 and a fresh data directory.
+
+use std::sync::Arc;
+
+use oort_host::platform::Platform;
+
+use super::{AppState, router};
+
+async fn start() -> (String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = Platform::open(dir.path()).unwrap();
+    let app = router(AppState {
+        platform: Arc::new(platform),
+        tenant: "default".into(),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), dir)
+}
+
+async fn json(r: reqwest::Response) -> serde_json::Value {
+    let text = r.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_not_found_and_bad_bodies_are_json() {
+    let (base, _dir) = start().await;
+    let client = reqwest::Client::new();
+
+    let r = client
+        .get(format!("{base}/v1/integrations"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body = json(r).await;
+    assert_eq!(body, serde_json::json!([]));
+
+    // Built-in plugins are installed on open, so Duo is listed.
+    let r = client
+        .get(format!("{base}/v1/plugins"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body = json(r).await;
+    assert!(
+        body.as_array().unwrap().iter().any(|p| p["id"] == "duo"),
+        "{body}"
+    );
+
+    let r = client
+        .get(format!("{base}/v1/integrations/nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let body = json(r).await;
+    assert_eq!(body["kind"], "not_found");
+    assert!(body["error"].as_str().unwrap().contains("nope"), "{body}");
+
+    let r = client
+        .post(format!("{base}/v1/integrations/nope/actions/disable-user"))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body = json(r).await;
+    assert_eq!(body["kind"], "invalid_input");
+
+    let r = client
+        .post(format!("{base}/v1/integrations/nope/actions/disable-user"))
+        .body(r#"{"user":"bob"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        400,
+        "a missing actor is refused before anything else"
+    );
+
+    let r = client
+        .get(format!("{base}/v2/whatever"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let body = json(r).await;
+    assert_eq!(body["kind"], "not_found");
+
+    let r = client
+        .get(format!("{base}/v1/integrations/x/test"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+}

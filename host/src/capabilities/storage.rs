@@ -1,0 +1,264 @@
+//! The `storage` capability: checkpoints and record commits, always for the
+//! invocation's own integration. Records are checked here before they reach
+//! the database, because everything a plugin hands over is untrusted.
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::model::{CollectedRecord, Manifest};
+use crate::runtime::bindings::storage::{CommitResult, Host, StorageError};
+use crate::runtime::bindings::types::CollectedRecord as WitRecord;
+use crate::runtime::convert;
+use crate::store::{IntegrationId, Store};
+
+use super::InvocationState;
+
+pub const MAX_SOURCE_CHARS: usize = 128;
+pub const MAX_CHECKPOINT_BYTES: usize = 64 * 1024;
+pub const MAX_RECORDS_PER_COMMIT: usize = 10_000;
+pub const MAX_KIND_CHARS: usize = 128;
+pub const MAX_ID_BYTES: usize = 512;
+pub const MAX_RAW_JSON_BYTES: usize = 1 << 20;
+
+/// `(source, records)` after each successful commit.
+pub type ProgressSender = UnboundedSender<(String, u64)>;
+
+/// The integration whose storage an invocation may use.
+#[derive(Clone)]
+pub struct StorageTarget {
+    pub store: Store,
+    pub integration: IntegrationId,
+}
+
+pub fn check_source(source: &str) -> Result<(), StorageError> {
+    if source.is_empty() {
+        return Err(StorageError::Invalid("the source name is empty".into()));
+    }
+    if source.chars().count() > MAX_SOURCE_CHARS {
+        return Err(StorageError::TooLarge(format!(
+            "source names are limited to {MAX_SOURCE_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+pub fn check_checkpoint(checkpoint: &str) -> Result<(), StorageError> {
+    if checkpoint.len() > MAX_CHECKPOINT_BYTES {
+        return Err(StorageError::TooLarge(format!(
+            "checkpoint of {} bytes exceeds the limit of {MAX_CHECKPOINT_BYTES} bytes",
+            checkpoint.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks one batch of records against the host's limits and the manifest.
+pub fn check_records(manifest: &Manifest, records: &[CollectedRecord]) -> Result<(), StorageError> {
+    if records.len() > MAX_RECORDS_PER_COMMIT {
+        return Err(StorageError::TooLarge(format!(
+            "{} records in one commit; the limit is {MAX_RECORDS_PER_COMMIT}",
+            records.len()
+        )));
+    }
+    for (i, r) in records.iter().enumerate() {
+        if r.kind.is_empty() || r.id.is_empty() {
+            return Err(StorageError::Invalid(format!(
+                "record #{i}: kind and id must not be empty"
+            )));
+        }
+        if r.kind.chars().count() > MAX_KIND_CHARS || r.id.len() > MAX_ID_BYTES {
+            return Err(StorageError::TooLarge(format!(
+                "record #{i}: kind is limited to {MAX_KIND_CHARS} characters and id to {MAX_ID_BYTES} bytes"
+            )));
+        }
+        if !manifest.record_kinds.iter().any(|k| k.name == r.kind) {
+            return Err(StorageError::Invalid(format!(
+                "record #{i}: kind `{}` is not declared in the manifest",
+                r.kind
+            )));
+        }
+        if r.raw_json.len() > MAX_RAW_JSON_BYTES {
+            return Err(StorageError::TooLarge(format!(
+                "record #{i} ({}): raw JSON of {} bytes exceeds the limit of {MAX_RAW_JSON_BYTES} bytes",
+                r.kind,
+                r.raw_json.len()
+            )));
+        }
+        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&r.raw_json) {
+            return Err(StorageError::Invalid(format!(
+                "record #{i} ({}): raw-json is not JSON: {e}",
+                r.kind
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl InvocationState {
+    fn storage_target(&self) -> Result<StorageTarget, StorageError> {
+        self.ctx.storage.clone().ok_or_else(|| {
+            StorageError::Unavailable(
+                "storage is not available in this call (only collect and run-action may use it)"
+                    .into(),
+            )
+        })
+    }
+}
+
+/// Runs a blocking store call off the async executor.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> wasmtime::Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| wasmtime::Error::msg(format!("storage task failed: {e}")))
+}
+
+impl Host for InvocationState {
+    async fn get_checkpoint(&mut self, source: String) -> wasmtime::Result<Option<String>> {
+        let Ok(target) = self.storage_target() else {
+            return Ok(None);
+        };
+        if check_source(&source).is_err() {
+            return Ok(None);
+        }
+        let result = blocking(move || target.store.checkpoint(target.integration, &source)).await?;
+        result.map_err(|e| wasmtime::Error::msg(format!("reading a checkpoint failed: {e}")))
+    }
+
+    async fn set_checkpoint(
+        &mut self,
+        source: String,
+        checkpoint: String,
+    ) -> wasmtime::Result<Result<(), StorageError>> {
+        let target = match self.storage_target() {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Err(e) = check_source(&source).and_then(|_| check_checkpoint(&checkpoint)) {
+            return Ok(Err(e));
+        }
+        let result = blocking(move || {
+            target
+                .store
+                .set_checkpoint(target.integration, &source, &checkpoint)
+        })
+        .await?;
+        Ok(result.map_err(|e| StorageError::Unavailable(e.to_string())))
+    }
+
+    async fn commit(
+        &mut self,
+        source: String,
+        records: Vec<WitRecord>,
+        checkpoint: String,
+    ) -> wasmtime::Result<Result<CommitResult, StorageError>> {
+        let target = match self.storage_target() {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Err(e) = check_source(&source).and_then(|_| check_checkpoint(&checkpoint)) {
+            return Ok(Err(e));
+        }
+        let records: Vec<CollectedRecord> =
+            records.into_iter().map(convert::record_from_wit).collect();
+        if let Err(e) = check_records(&self.ctx.manifest, &records) {
+            return Ok(Err(e));
+        }
+        let count = records.len() as u64;
+        let source_for_store = source.clone();
+        let result = blocking(move || {
+            target.store.commit_records(
+                target.integration,
+                &source_for_store,
+                &records,
+                &checkpoint,
+            )
+        })
+        .await?;
+        match result {
+            Ok(r) => {
+                if let Some(progress) = &self.ctx.progress {
+                    // The receiver is gone only if the caller stopped listening.
+                    let _ = progress.send((source, count));
+                }
+                Ok(Ok(CommitResult {
+                    inserted: r.inserted,
+                    updated: r.updated,
+                }))
+            }
+            Err(e) => Ok(Err(StorageError::Unavailable(e.to_string()))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Normalized, RecordKind};
+
+    fn manifest() -> Manifest {
+        Manifest {
+            id: "t".into(),
+            name: "T".into(),
+            version: "1.0.0".into(),
+            description: String::new(),
+            config: vec![],
+            egress: vec![],
+            record_kinds: vec![RecordKind {
+                name: "t.event".into(),
+                description: String::new(),
+            }],
+            actions: vec![],
+            capabilities: vec![],
+        }
+    }
+
+    fn record(kind: &str, id: &str, raw: &str) -> CollectedRecord {
+        CollectedRecord {
+            kind: kind.into(),
+            id: id.into(),
+            occurred_at_ms: None,
+            normalized: Normalized::None,
+            raw_json: raw.into(),
+        }
+    }
+
+    #[test]
+    fn valid_records_pass() {
+        assert!(check_records(&manifest(), &[record("t.event", "1", r#"{"a":1}"#)]).is_ok());
+    }
+
+    #[test]
+    fn malformed_records_are_invalid() {
+        let m = manifest();
+        assert!(matches!(
+            check_records(&m, &[record("", "1", "{}")]),
+            Err(StorageError::Invalid(_))
+        ));
+        assert!(matches!(
+            check_records(&m, &[record("t.event", "", "{}")]),
+            Err(StorageError::Invalid(_))
+        ));
+        assert!(
+            matches!(check_records(&m, &[record("t.event", "1", "{not json")]), Err(StorageError::Invalid(m)) if m.contains("not JSON"))
+        );
+        assert!(
+            matches!(check_records(&m, &[record("other.kind", "1", "{}")]), Err(StorageError::Invalid(m)) if m.contains("not declared"))
+        );
+    }
+
+    #[test]
+    fn oversized_input_is_too_large() {
+        let m = manifest();
+        let huge = format!("\"{}\"", "x".repeat(MAX_RAW_JSON_BYTES));
+        assert!(matches!(
+            check_records(&m, &[record("t.event", "1", &huge)]),
+            Err(StorageError::TooLarge(_))
+        ));
+        assert!(matches!(
+            check_checkpoint(&"c".repeat(MAX_CHECKPOINT_BYTES + 1)),
+            Err(StorageError::TooLarge(_))
+        ));
+        assert!(matches!(check_source(""), Err(StorageError::Invalid(_))));
+    }
+}

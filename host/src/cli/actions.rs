@@ -1,0 +1,149 @@
+//! `actions <name>` and `act <name> <action> ...`.
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use oort_host::actions::{self, ActRequest, ActionAvailability};
+use oort_host::model::{ActionOutcome, ActionParam, ActionStatus, Role};
+use oort_host::store::Integration;
+
+use super::output::{Output, Table};
+use super::{ActArgs, Ctx};
+
+#[derive(Serialize)]
+struct ActionLine<'a> {
+    id: &'a str,
+    title: &'a str,
+    description: &'a str,
+    minimum_role: Role,
+    required_permission: &'a str,
+    enabled_by: Option<&'a str>,
+    params: &'a [ActionParam],
+    enabled: bool,
+    why_not: Option<&'a str>,
+}
+
+pub fn list(ctx: &Ctx, name: &str) -> anyhow::Result<u8> {
+    let integration = ctx.integration(name)?;
+    let available = actions::available_actions(&ctx.platform, &integration)?;
+    print_actions(ctx.out, &available)?;
+    Ok(0)
+}
+
+pub fn print_actions(out: Output, available: &[ActionAvailability]) -> anyhow::Result<()> {
+    let lines: Vec<ActionLine<'_>> = available
+        .iter()
+        .map(|a| ActionLine {
+            id: &a.spec.id,
+            title: &a.spec.title,
+            description: &a.spec.description,
+            minimum_role: a.spec.minimum_role,
+            required_permission: &a.spec.required_permission,
+            enabled_by: a.spec.enabled_by.as_deref(),
+            params: &a.spec.params,
+            enabled: a.enabled,
+            why_not: a.why_not.as_deref(),
+        })
+        .collect();
+    out.emit(&lines, || {
+        if lines.is_empty() {
+            println!("This plugin offers no actions.");
+            return;
+        }
+        let mut table = Table::new(["ACTION", "TITLE", "MIN ROLE", "PERMISSION", "ENABLED"]);
+        for l in &lines {
+            let enabled = match (l.enabled, l.why_not) {
+                (true, _) => "yes".to_owned(),
+                (false, Some(why)) => format!("no: {why}"),
+                (false, None) => "no".to_owned(),
+            };
+            table.row([
+                l.id.to_owned(),
+                l.title.to_owned(),
+                l.minimum_role.to_string(),
+                l.required_permission.to_owned(),
+                enabled,
+            ]);
+        }
+        table.print();
+    })
+}
+
+pub async fn act(ctx: &Ctx, args: ActArgs) -> anyhow::Result<u8> {
+    let integration = ctx.integration(&args.name)?;
+    let request = ActRequest {
+        action: args.action,
+        user: args.user,
+        params: args.params,
+        actor: args.actor,
+        reason: args.reason,
+        dry_run: args.dry_run,
+        finding_id: args.finding,
+    };
+    let outcome = run_action(ctx, &integration, request).await?;
+    Ok(if outcome.status == ActionStatus::Failed {
+        1
+    } else {
+        0
+    })
+}
+
+#[derive(Serialize)]
+struct ActReport<'a> {
+    integration: &'a str,
+    action: &'a str,
+    #[serde(flatten)]
+    outcome: &'a ActionOutcome,
+}
+
+/// Runs the action through the authorizing, auditing `actions` module and
+/// prints the outcome.
+pub async fn run_action(
+    ctx: &Ctx,
+    integration: &Integration,
+    request: ActRequest,
+) -> anyhow::Result<ActionOutcome> {
+    let action = request.action.clone();
+    let actor = request.actor.clone();
+    let outcome = actions::act(&ctx.platform, integration, request)
+        .await
+        .with_context(|| {
+            format!(
+                "running action `{action}` on `{}` as `{actor}`",
+                integration.name
+            )
+        })?;
+    print_outcome(ctx.out, &integration.name, &action, &outcome)?;
+    Ok(outcome)
+}
+
+pub fn print_outcome(
+    out: Output,
+    integration: &str,
+    action: &str,
+    outcome: &ActionOutcome,
+) -> anyhow::Result<()> {
+    // `details` as an object: keys are the plugin's detail names.
+    let mut doc = serde_json::to_value(ActReport {
+        integration,
+        action,
+        outcome,
+    })?;
+    doc["details"] = outcome
+        .details
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str())))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    out.emit(&doc, || {
+        let status = match outcome.status {
+            ActionStatus::Succeeded => "succeeded",
+            ActionStatus::Failed => "FAILED",
+            ActionStatus::DryRun => "dry run (nothing changed)",
+        };
+        println!("{action}: {status}: {}", outcome.message);
+        for (k, v) in &outcome.details {
+            println!("  {k}: {v}");
+        }
+    })
+}

@@ -1,0 +1,311 @@
+//! The `oort-host` command line: clap types and dispatch. Each command group
+//! lives in its own module; all of them go through [`Platform`].
+
+mod actions;
+mod audit;
+mod export;
+mod insights;
+pub mod integrations;
+mod operators;
+mod output;
+mod plugins;
+pub mod run;
+mod secret_input;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+
+use oort_host::platform::Platform;
+
+pub use actions::run_action;
+pub use audit::print_trail;
+pub use insights::{print_report as print_insights, refresh as refresh_insights};
+pub use output::{Output, classify, now_ms, platform_kind, print_error, usage as usage_error};
+
+const JSON_HELP: &str = "\
+JSON OUTPUT (--json):
+  Each command prints exactly one JSON document on one line on stdout:
+    plugins list          [InstalledPlugin]       plugins install   InstalledPlugin
+    integrations list     [Integration]           integrations add  Integration
+    integrations show     Integration + {\"secrets\":{field:\"set\"},\"records\":[{kind,count}],\"runs\":[Run]}
+    integrations remove   {\"removed\": name}
+    test                  {\"integration\",\"ok\",\"checks\":[{name,status,detail,remedy}]}
+    collect               {\"integration\",\"records\":[{kind,count}],\"pages\",\"more_remaining\",\"notes\"}
+    insights              {\"findings\":[StoredFinding],\"posture\":{...}}
+    actions               [{id,title,description,minimum_role,required_permission,enabled_by,params,enabled,why_not}]
+    act                   {\"integration\",\"action\",\"status\",\"message\",\"details\":{k:v}}
+    operators add|list    Operator | [Operator]
+    audit                 [AuditEntry]  (each with an extra \"at\" in RFC 3339)
+  `export` always prints JSON lines, one record per line:
+    {\"kind\",\"id\",\"occurred_at\" (RFC 3339 UTC or null),\"normalized\",\"raw\"}
+  Errors go to stderr as {\"error\":\"...\",\"kind\":\"...\"} (plus \"fields\" for
+  invalid_config). Kinds: usage, invalid_input, invalid_config, not_found,
+  plugin, sandbox, refused, store, internal, error.
+  Secret values never appear in any output. `serve` and `demo` print for
+  people (`demo` refuses --json); `serve` answers JSON over HTTP.
+
+EXIT CODES:
+  0 success (warnings included)   1 the operation failed (e.g. a failed check)
+  2 bad usage or input (unknown names, invalid configuration)";
+
+/// Sandboxed integration runtime for identity security.
+#[derive(Debug, Parser)]
+#[command(name = "oort-host", version, about, after_long_help = JSON_HELP)]
+pub struct Cli {
+    /// Where the database, master key and plugins live.
+    #[arg(
+        long,
+        global = true,
+        env = "OORT_DATA_DIR",
+        default_value = "./oort-data"
+    )]
+    pub data_dir: PathBuf,
+    /// Machine output: one JSON document on stdout (see --help).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Tenant the integrations belong to.
+    #[arg(long, global = true, default_value = "default")]
+    pub tenant: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Installed plugins.
+    #[command(subcommand)]
+    Plugins(PluginsCmd),
+    /// Configured integrations (a plugin plus its configuration).
+    #[command(subcommand)]
+    Integrations(IntegrationsCmd),
+    /// Run Test Connectivity; exits 1 if any check failed.
+    Test { name: String },
+    /// Run Collect Now: fetch new records from every source since the last checkpoint.
+    Collect(CollectArgs),
+    /// Print the collected records as JSON lines.
+    Export {
+        name: String,
+        /// Only records of this kind.
+        #[arg(long)]
+        kind: Option<String>,
+    },
+    /// Evaluate the insight catalogue over the collected records and show the MFA posture.
+    Insights { name: String },
+    /// List the integration's actions: role, permission, and whether each is enabled.
+    Actions { name: String },
+    /// Run a remediation or verification action as an operator (audited).
+    Act(ActArgs),
+    /// Operators and their roles.
+    #[command(subcommand)]
+    Operators(OperatorsCmd),
+    /// Print the audit trail of an integration.
+    Audit { name: String },
+    /// Serve the JSON HTTP API.
+    ///
+    /// API callers are NOT authenticated: operators are identified by the
+    /// `actor` field of a request. The default binds to 127.0.0.1 only; do not
+    /// expose it beyond the local machine.
+    ///
+    /// Routes: GET /v1/plugins, GET /v1/integrations, GET /v1/integrations/{name},
+    /// POST /v1/integrations/{name}/test, POST /v1/integrations/{name}/collect
+    /// (body {"max_pages","sources"}, optional), GET /v1/integrations/{name}/insights,
+    /// GET /v1/integrations/{name}/audit, GET /v1/integrations/{name}/actions,
+    /// POST /v1/integrations/{name}/actions/{action} (body {"actor" (required),
+    /// "user","reason","dry_run","finding_id","params":{k:v}}). Errors are
+    /// {"error","kind"} with 400 (bad input), 403 (role refused), 404 (unknown),
+    /// 502 (the upstream service failed) or 500.
+    Serve {
+        /// Address to listen on (loopback by default: there is no authentication).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Start a Duo simulator and walk through the whole flow against it.
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginsCmd {
+    /// List installed plugins.
+    List,
+    /// Validate, precompile and register a plugin component (.wasm).
+    Install { file: PathBuf },
+}
+
+// Parsed once per process; boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum IntegrationsCmd {
+    /// Configure a new integration; invalid configuration is refused and nothing is stored.
+    Add(AddArgs),
+    List,
+    Show {
+        name: String,
+    },
+    /// Remove the integration and its records, checkpoints, secrets, runs and findings (the audit trail is kept).
+    Remove {
+        name: String,
+    },
+}
+
+/// `integrations add`. The Duo flags map to the Duo plugin's config fields;
+/// any plugin takes `--set` and `--secret-file`. Secret values are never
+/// accepted as flag values.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AddArgs {
+    /// Plugin id, e.g. `duo`.
+    pub plugin: String,
+    /// Integration name (unique per tenant).
+    pub name: String,
+    /// Duo: Admin API hostname, e.g. api-1234abcd.duosecurity.com.
+    #[arg(long, help_heading = "Duo")]
+    pub api_hostname: Option<String>,
+    /// Duo: Admin API integration key.
+    #[arg(long, help_heading = "Duo")]
+    pub integration_key: Option<String>,
+    /// Duo: file holding the Admin API secret key (`-` = stdin); else $OORT_DUO_SECRET_KEY, else a prompt.
+    #[arg(long, value_name = "PATH", help_heading = "Duo")]
+    pub secret_key_file: Option<PathBuf>,
+    /// Duo: enable the push-verify action (needs an Auth API application).
+    #[arg(long, help_heading = "Duo")]
+    pub push_verification: bool,
+    /// Duo: Auth API integration key (for push verification).
+    #[arg(long, help_heading = "Duo")]
+    pub auth_integration_key: Option<String>,
+    /// Duo: file holding the Auth API secret key (`-` = stdin); else $OORT_DUO_AUTH_SECRET_KEY, else a prompt.
+    #[arg(long, value_name = "PATH", help_heading = "Duo")]
+    pub auth_secret_key_file: Option<PathBuf>,
+    /// Duo: also collect the endpoint inventory.
+    #[arg(long, help_heading = "Duo")]
+    pub endpoints: bool,
+    /// Send API calls to this base URL instead of https://<api-hostname> (simulator, tests).
+    #[arg(long, value_name = "URL")]
+    pub api_base_url: Option<String>,
+    /// Any non-secret config field, e.g. --set signature_version=5.
+    #[arg(long = "set", value_name = "FIELD=VALUE", value_parser = parse_key_value)]
+    pub set: Vec<(String, String)>,
+    /// A secret config field read from a file (`-` = stdin).
+    #[arg(long = "secret-file", value_name = "FIELD=PATH", value_parser = parse_key_value)]
+    pub secret_file: Vec<(String, String)>,
+    /// Grant an optional host capability the plugin requests (e.g. secret-reveal).
+    #[arg(long = "grant", value_name = "CAPABILITY")]
+    pub grant: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    pub name: String,
+    /// Stop after this many pages per run (the next run continues from the checkpoint).
+    #[arg(long)]
+    pub max_pages: Option<u32>,
+    /// Only these sources (repeatable); default all.
+    #[arg(long = "source")]
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ActArgs {
+    pub name: String,
+    /// Action id, e.g. disable-user or push-verify (see `oort-host actions NAME`).
+    pub action: String,
+    /// Target username (defaults to the finding's first subject with --finding).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Operator running the action (see `oort-host operators list`).
+    #[arg(long)]
+    pub actor: String,
+    /// Why (kept in the audit trail).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Check and describe the action without changing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The finding (id from `insights`) this action remediates.
+    #[arg(long, value_name = "ID")]
+    pub finding: Option<i64>,
+    /// Extra action parameter (repeatable).
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub params: Vec<(String, String)>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorsCmd {
+    /// Add an operator (admin: every action; helpdesk: low-risk actions; viewer: none).
+    Add {
+        name: String,
+        #[arg(long, value_parser = ["admin", "helpdesk", "viewer"])]
+        role: String,
+    },
+    List,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
+        _ => Err(format!("expected FIELD=VALUE, got `{s}`")),
+    }
+}
+
+/// What every command needs.
+pub struct Ctx {
+    pub platform: Arc<Platform>,
+    pub out: Output,
+    pub tenant: String,
+    pub data_dir: PathBuf,
+}
+
+impl Ctx {
+    pub fn open(cli: &Cli) -> anyhow::Result<Ctx> {
+        let platform = Platform::open(&cli.data_dir)
+            .with_context(|| format!("opening the data directory {}", cli.data_dir.display()))?;
+        Ok(Ctx {
+            platform: Arc::new(platform),
+            out: Output { json: cli.json },
+            tenant: cli.tenant.clone(),
+            data_dir: cli.data_dir.clone(),
+        })
+    }
+
+    pub fn integration(&self, name: &str) -> anyhow::Result<oort_host::store::Integration> {
+        Ok(self.platform.integration(&self.tenant, name)?)
+    }
+}
+
+/// Runs the command; returns the process exit code for outcomes that are
+/// reported but not errors (e.g. a failed connectivity check).
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    let ctx = Ctx::open(&cli)?;
+    match cli.command {
+        Command::Plugins(PluginsCmd::List) => plugins::list(&ctx),
+        Command::Plugins(PluginsCmd::Install { file }) => plugins::install(&ctx, &file),
+        Command::Integrations(IntegrationsCmd::Add(args)) => {
+            integrations::add_from_cli(&ctx, args).await
+        }
+        Command::Integrations(IntegrationsCmd::List) => integrations::list(&ctx),
+        Command::Integrations(IntegrationsCmd::Show { name }) => integrations::show(&ctx, &name),
+        Command::Integrations(IntegrationsCmd::Remove { name }) => {
+            integrations::remove(&ctx, &name)
+        }
+        Command::Test { name } => run::test(&ctx, &name).await,
+        Command::Collect(args) => {
+            run::collect(&ctx, &args.name, args.max_pages, args.sources).await
+        }
+        Command::Export { name, kind } => export::export(&ctx, &name, kind.as_deref()),
+        Command::Insights { name } => insights::insights(&ctx, &name),
+        Command::Actions { name } => actions::list(&ctx, &name),
+        Command::Act(args) => actions::act(&ctx, args).await,
+        Command::Operators(OperatorsCmd::Add { name, role }) => operators::add(&ctx, &name, &role),
+        Command::Operators(OperatorsCmd::List) => operators::list(&ctx),
+        Command::Audit { name } => audit::audit(&ctx, &name),
+        Command::Serve { listen } => {
+            crate::api::serve(ctx.platform.clone(), ctx.tenant.clone(), listen).await
+        }
+        Command::Demo => crate::demo::run(&ctx).await,
+    }
+}
+
+#[cfg(test)]
+mod tests;

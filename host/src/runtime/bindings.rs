@@ -1,0 +1,23 @@
+//! Host bindings generated from the plugin contract `oort:integration@0.1.0`.
+//!
+//! Imports are async (host I/O must not block the executor) and trappable (a
+//! host-side failure such as a database error ends the invocation instead of
+//! being disguised as a plugin-visible error). The `secret` resource is backed
+//! by [`crate::capabilities::secrets::SecretHandle`] in the store's
+//! `ResourceTable`, so secret bytes never enter guest memory.
+
+wasmtime::component::bindgen!({
+    world: "integration",
+    path: "../wit/v0.1.0",
+    imports: { default: async | trappable },
+    exports: { default: async },
+    with: {
+        "oort:integration/secrets.secret": crate::capabilities::secrets::SecretHandle,
+    },
+});
+
+pub use exports::oort::integration::plugin as plugin_exports;
+pub use oort::integration::{http, log, secrets, storage, types};
+
+/// The WIT package versions this host can run.
+pub const SUPPORTED_WIT_VERSIONS: &[&str] = &["0.1.0"];

@@ -1,0 +1,37 @@
+//! Sandbox limits applied to every plugin invocation.
+
+use std::time::Duration;
+
+/// Per-invocation budgets. Exceeding one ends that invocation with an error
+/// naming the limit; the host and other integrations carry on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxLimits {
+    /// Maximum linear memory of the plugin instance.
+    pub memory_bytes: u64,
+    /// Wall-clock deadline of `validate-config` and `manifest`.
+    pub validate_timeout: Duration,
+    /// Wall-clock deadline of `test-connectivity`.
+    pub test_timeout: Duration,
+    /// Wall-clock deadline of `collect`.
+    pub collect_timeout: Duration,
+    /// Wall-clock deadline of `run-action`.
+    pub action_timeout: Duration,
+    /// HTTP requests one invocation may send.
+    pub max_http_requests: u32,
+    /// Largest HTTP response body accepted.
+    pub max_response_bytes: u64,
+}
+
+impl Default for SandboxLimits {
+    fn default() -> Self {
+        SandboxLimits {
+            memory_bytes: 64 << 20,
+            validate_timeout: Duration::from_secs(30),
+            test_timeout: Duration::from_secs(30),
+            collect_timeout: Duration::from_secs(15 * 60),
+            action_timeout: Duration::from_secs(2 * 60),
+            max_http_requests: 10_000,
+            max_response_bytes: 32 << 20,
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The wasmtime side of the host: engine, compiled-component cache, plugin
+//! installation checks, and sandboxed invocations.
+
+pub mod bindings;
+pub mod cache;
+pub mod config_check;
+pub mod convert;
+pub mod engine;
+pub mod error;
+pub mod install;
+pub mod invoke;
+pub mod limiter;
+pub mod limits;
+
+pub use error::SandboxError;
+pub use invoke::{Call, CallOutput, Inspected, PluginRuntime, Prepared};
+pub use limits::SandboxLimits;

@@ -1,0 +1,293 @@
+//! Tenants, integrations, their config and their encrypted secrets.
+
+use std::collections::HashSet;
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::{
+    Integration, IntegrationId, NewIntegration, Result, SecretValue, Store, StoreError, from_json,
+    now_ms, to_json,
+};
+
+const SELECT: &str = "SELECT i.id, t.name, i.name, i.plugin_id, i.api_base_url, i.granted_capabilities, i.created_at_ms
+     FROM integrations i JOIN tenants t ON t.id = i.tenant_id";
+
+/// An integration row before its config and secret names are attached.
+type IntegrationRow = (
+    IntegrationId,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    i64,
+);
+
+impl Store {
+    /// Creates the integration with its config and encrypted secrets in one
+    /// transaction. `Conflict` if (tenant, name) exists.
+    pub fn create_integration(&self, new: &NewIntegration) -> Result<Integration> {
+        validate_new(new)?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let now = now_ms();
+        tx.execute(
+            "INSERT INTO tenants (name, created_at_ms) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+            params![new.tenant, now],
+        )?;
+        let tenant_id: i64 = tx.query_row(
+            "SELECT id FROM tenants WHERE name = ?1",
+            [&new.tenant],
+            |r| r.get(0),
+        )?;
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM integrations WHERE tenant_id = ?1 AND name = ?2)",
+            params![tenant_id, new.name],
+            |r| r.get(0),
+        )?;
+        if exists {
+            return Err(StoreError::Conflict(format!(
+                "integration `{}` already exists in tenant `{}`; choose another name or remove it first",
+                new.name, new.tenant
+            )));
+        }
+        tx.execute(
+            "INSERT INTO integrations (tenant_id, name, plugin_id, api_base_url, granted_capabilities, created_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![tenant_id, new.name, new.plugin_id, new.api_base_url, to_json(&new.granted_capabilities), now],
+        )?;
+        let id = tx.last_insert_rowid();
+        {
+            let mut config = tx.prepare_cached(
+                "INSERT INTO integration_config (integration_id, name, value) VALUES (?1, ?2, ?3)",
+            )?;
+            for (name, value) in &new.config {
+                config.execute(params![id, name, value])?;
+            }
+            for (field, value) in &new.secrets {
+                insert_secret(&tx, self.key().seal(id, field, value)?, id, field, now)?;
+            }
+        }
+        tx.commit()?;
+        load(&conn, id)?.ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "integration {id} vanished right after it was created"
+            ))
+        })
+    }
+
+    pub fn integration(&self, tenant: &str, name: &str) -> Result<Option<Integration>> {
+        let conn = self.conn();
+        let row = conn
+            .query_row(
+                &format!("{SELECT} WHERE t.name = ?1 AND i.name = ?2"),
+                params![tenant, name],
+                integration_row,
+            )
+            .optional()?;
+        row.map(|row| complete(&conn, row)).transpose()
+    }
+
+    pub fn integration_by_id(&self, id: IntegrationId) -> Result<Option<Integration>> {
+        load(&self.conn(), id)
+    }
+
+    /// All integrations, or those of one tenant, by tenant then name.
+    pub fn integrations(&self, tenant: Option<&str>) -> Result<Vec<Integration>> {
+        let conn = self.conn();
+        let rows = {
+            let mut stmt = conn.prepare_cached(&format!(
+                "{SELECT} WHERE ?1 IS NULL OR t.name = ?1 ORDER BY t.name, i.name"
+            ))?;
+            stmt.query_map([tenant], integration_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        rows.into_iter().map(|row| complete(&conn, row)).collect()
+    }
+
+    /// Removes the integration and everything keyed by it (records,
+    /// checkpoints, secrets, runs, findings); the audit trail is kept.
+    pub fn remove_integration(&self, id: IntegrationId) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        // Explicit rather than relying on ON DELETE CASCADE, so the order is
+        // visible and a missing cascade in a future table fails loudly (the
+        // final delete would hit the foreign key).
+        for table in [
+            "records",
+            "checkpoints",
+            "secrets",
+            "runs",
+            "findings",
+            "integration_config",
+        ] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE integration_id = ?1"),
+                [id],
+            )?;
+        }
+        let removed = tx.execute("DELETE FROM integrations WHERE id = ?1", [id])?;
+        if removed == 0 {
+            return Err(StoreError::NotFound(format!(
+                "integration {id} does not exist"
+            )));
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    // ---- secrets (scoped to one integration; there is no cross-integration lookup)
+
+    pub fn secret(&self, integration: IntegrationId, field: &str) -> Result<Option<SecretValue>> {
+        let sealed: Option<Vec<u8>> = self
+            .conn()
+            .query_row(
+                "SELECT value FROM secrets WHERE integration_id = ?1 AND field = ?2",
+                params![integration, field],
+                |r| r.get(0),
+            )
+            .optional()?;
+        sealed
+            .map(|sealed| self.key().open(integration, field, &sealed))
+            .transpose()
+    }
+
+    /// Sets (or replaces) one secret of an existing integration, e.g. a
+    /// rotated API key.
+    pub fn set_secret(
+        &self,
+        integration: IntegrationId,
+        field: &str,
+        value: &SecretValue,
+    ) -> Result<()> {
+        if field.is_empty() {
+            return Err(StoreError::Invalid(
+                "a secret field name cannot be empty".into(),
+            ));
+        }
+        let sealed = self.key().seal(integration, field, value)?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        ensure_exists(&tx, integration)?;
+        tx.execute(
+            "DELETE FROM secrets WHERE integration_id = ?1 AND field = ?2",
+            params![integration, field],
+        )?;
+        insert_secret(&tx, sealed, integration, field, now_ms())?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn insert_secret(
+    conn: &Connection,
+    sealed: Vec<u8>,
+    id: IntegrationId,
+    field: &str,
+    now: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO secrets (integration_id, field, value, updated_at_ms) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![id, field, sealed, now])?;
+    Ok(())
+}
+
+/// `NotFound` unless the integration exists: writes keyed by a removed
+/// integration would otherwise surface as a bare foreign-key error.
+pub(super) fn ensure_exists(conn: &Connection, id: IntegrationId) -> Result<()> {
+    let exists: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM integrations WHERE id = ?1)")?
+        .query_row([id], |r| r.get(0))?;
+    if exists {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound(format!(
+            "integration {id} does not exist (was it removed?)"
+        )))
+    }
+}
+
+fn validate_new(new: &NewIntegration) -> Result<()> {
+    for (what, value) in [
+        ("tenant", &new.tenant),
+        ("integration name", &new.name),
+        ("plugin id", &new.plugin_id),
+    ] {
+        if value.trim().is_empty() {
+            return Err(StoreError::Invalid(format!("the {what} cannot be empty")));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(StoreError::Invalid(format!(
+                "the {what} cannot contain control characters"
+            )));
+        }
+    }
+    let mut seen = HashSet::new();
+    let fields = new
+        .config
+        .iter()
+        .map(|(name, _)| name)
+        .chain(new.secrets.iter().map(|(name, _)| name));
+    for name in fields {
+        if name.is_empty() {
+            return Err(StoreError::Invalid(
+                "a config field name cannot be empty".into(),
+            ));
+        }
+        if !seen.insert(name.as_str()) {
+            return Err(StoreError::Invalid(format!(
+                "config field `{name}` is given more than once"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn integration_row(row: &Row<'_>) -> rusqlite::Result<IntegrationRow> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+    ))
+}
+
+fn load(conn: &Connection, id: IntegrationId) -> Result<Option<Integration>> {
+    let row = conn
+        .query_row(&format!("{SELECT} WHERE i.id = ?1"), [id], integration_row)
+        .optional()?;
+    row.map(|row| complete(conn, row)).transpose()
+}
+
+fn complete(conn: &Connection, row: IntegrationRow) -> Result<Integration> {
+    let (id, tenant, name, plugin_id, api_base_url, capabilities, created_at_ms) = row;
+    let config = conn
+        .prepare_cached(
+            "SELECT name, value FROM integration_config WHERE integration_id = ?1 ORDER BY rowid",
+        )?
+        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<(String, String)>>>()?;
+    let secret_fields = conn
+        .prepare_cached("SELECT field FROM secrets WHERE integration_id = ?1 ORDER BY field")?
+        .query_map([id], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    let granted_capabilities = from_json(
+        &capabilities,
+        &format!("capabilities of integration `{name}`"),
+    )?;
+    Ok(Integration {
+        id,
+        tenant,
+        name,
+        plugin_id,
+        config,
+        secret_fields,
+        api_base_url,
+        granted_capabilities,
+        created_at_ms,
+    })
+}

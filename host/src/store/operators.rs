@@ -1,0 +1,95 @@
+//! Operators: the people who run actions, each with one role.
+
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{Operator, Result, Store, StoreError, now_ms};
+use crate::model::Role;
+
+const MAX_NAME_LEN: usize = 64;
+
+impl Store {
+    /// Adds an operator. `Conflict` if the name is taken (use
+    /// [`Store::set_operator_role`] to change a role).
+    pub fn add_operator(&self, name: &str, role: Role) -> Result<Operator> {
+        validate_name(name)?;
+        let operator = Operator {
+            name: name.to_owned(),
+            role,
+            created_at_ms: now_ms(),
+        };
+        let conn = self.conn();
+        let inserted = conn.execute(
+            "INSERT INTO operators (name, role, created_at_ms) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
+            params![operator.name, role.as_str(), operator.created_at_ms],
+        )?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict(format!(
+                "operator `{name}` already exists"
+            )));
+        }
+        Ok(operator)
+    }
+
+    /// Changes the role of an existing operator.
+    pub fn set_operator_role(&self, name: &str, role: Role) -> Result<Operator> {
+        let changed = self.conn().execute(
+            "UPDATE operators SET role = ?2 WHERE name = ?1",
+            params![name, role.as_str()],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("unknown operator `{name}`")));
+        }
+        self.operator(name)?
+            .ok_or_else(|| StoreError::NotFound(format!("unknown operator `{name}`")))
+    }
+
+    pub fn operator(&self, name: &str) -> Result<Option<Operator>> {
+        let row = self
+            .conn()
+            .query_row(
+                "SELECT name, role, created_at_ms FROM operators WHERE name = ?1",
+                [name],
+                operator_row,
+            )
+            .optional()?;
+        row.map(decode).transpose()
+    }
+
+    pub fn operators(&self) -> Result<Vec<Operator>> {
+        let rows = {
+            let conn = self.conn();
+            let mut stmt = conn
+                .prepare_cached("SELECT name, role, created_at_ms FROM operators ORDER BY name")?;
+            stmt.query_map([], operator_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        rows.into_iter().map(decode).collect()
+    }
+}
+
+/// Names appear in the audit trail and in messages: keep them plain.
+fn validate_name(name: &str) -> Result<()> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || "-_.@".contains(c);
+    if name.is_empty() || name.len() > MAX_NAME_LEN || !name.chars().all(ok_char) {
+        return Err(StoreError::Invalid(format!(
+            "operator name `{}` is not allowed: use 1 to {MAX_NAME_LEN} letters, digits, `-`, `_`, `.` or `@`",
+            name.escape_default()
+        )));
+    }
+    Ok(())
+}
+
+fn operator_row(row: &Row<'_>) -> rusqlite::Result<(String, String, i64)> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+}
+
+fn decode((name, role, created_at_ms): (String, String, i64)) -> Result<Operator> {
+    let role = role
+        .parse()
+        .map_err(|e: String| StoreError::Invalid(format!("operator `{name}`: {e}")))?;
+    Ok(Operator {
+        name,
+        role,
+        created_at_ms,
+    })
+}

@@ -1,0 +1,248 @@
+//! Collected records and the checkpoints that say how far collection got.
+
+use rusqlite::{OptionalExtension, params};
+use serde::de::IgnoredAny;
+
+use super::integrations::ensure_exists;
+use super::{CommitResult, IntegrationId, Result, Store, StoreError, StoredRecord, now_ms};
+use crate::model::{CollectedRecord, Normalized};
+
+/// Upper bounds on what a plugin may use as a key; the bytes come from the
+/// sandbox and the keys end up in indexes and in every export line.
+const MAX_KIND_LEN: usize = 64;
+const MAX_ID_LEN: usize = 1024;
+const MAX_SOURCE_LEN: usize = 128;
+
+const SELECT_ORDERED: &str = "SELECT kind, id, occurred_at_ms, normalized, raw FROM records
+     WHERE integration_id = ?1 AND (?2 IS NULL OR kind = ?2)
+     ORDER BY kind, occurred_at_ms, id";
+
+/// A record ready for insertion: validated, its normalized view serialized.
+struct Prepared<'a> {
+    record: &'a CollectedRecord,
+    normalized: String,
+}
+
+impl Store {
+    pub fn checkpoint(&self, integration: IntegrationId, source: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT checkpoint FROM checkpoints WHERE integration_id = ?1 AND source = ?2",
+            )?
+            .query_row(params![integration, source], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_checkpoint(
+        &self,
+        integration: IntegrationId,
+        source: &str,
+        checkpoint: &str,
+    ) -> Result<()> {
+        validate_source(source)?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        ensure_exists(&tx, integration)?;
+        write_checkpoint(&tx, integration, source, checkpoint)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Upserts on (integration, kind, id) and sets the checkpoint, in one
+    /// transaction. Everything is validated before the transaction starts, and
+    /// any failure inside it rolls back the records and the checkpoint alike.
+    pub fn commit_records(
+        &self,
+        integration: IntegrationId,
+        source: &str,
+        records: &[CollectedRecord],
+        checkpoint: &str,
+    ) -> Result<CommitResult> {
+        validate_source(source)?;
+        // Outside the lock: the JSON work is most of the cost.
+        let prepared = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| prepare(i, r))
+            .collect::<Result<Vec<_>>>()?;
+
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        ensure_exists(&tx, integration)?;
+        let mut result = CommitResult {
+            inserted: 0,
+            updated: 0,
+        };
+        {
+            // One statement per record; `revision` (0 on insert) tells an
+            // insert from an update without a separate lookup.
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO records (integration_id, kind, id, occurred_at_ms, normalized, raw)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (integration_id, kind, id) DO UPDATE SET occurred_at_ms = excluded.occurred_at_ms,
+                     normalized = excluded.normalized, raw = excluded.raw, revision = revision + 1
+                 RETURNING revision",
+            )?;
+            for p in &prepared {
+                let r = p.record;
+                let revision: i64 = upsert.query_row(
+                    params![
+                        integration,
+                        r.kind,
+                        r.id,
+                        r.occurred_at_ms,
+                        p.normalized,
+                        r.raw_json
+                    ],
+                    |row| row.get(0),
+                )?;
+                if revision == 0 {
+                    result.inserted += 1;
+                } else {
+                    result.updated += 1;
+                }
+            }
+        }
+        write_checkpoint(&tx, integration, source, checkpoint)?;
+        tx.commit()?;
+        Ok(result)
+    }
+
+    /// Records in (kind, occurred_at, id) order, optionally of one kind.
+    ///
+    /// Streams from its own read-only snapshot, so `f` may use the store
+    /// (even write to it) and collection is not blocked meanwhile. An error
+    /// from `f` stops the iteration and is returned.
+    pub fn for_each_record(
+        &self,
+        integration: IntegrationId,
+        kind: Option<&str>,
+        f: &mut dyn FnMut(StoredRecord) -> Result<()>,
+    ) -> Result<()> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare(SELECT_ORDERED)?;
+        let mut rows = stmt.query(params![integration, kind])?;
+        while let Some(row) = rows.next()? {
+            let id: String = row.get(1)?;
+            let normalized: String = row.get(3)?;
+            let raw: String = row.get(4)?;
+            f(StoredRecord {
+                kind: row.get(0)?,
+                occurred_at_ms: row.get(2)?,
+                normalized: parse_stored(&normalized, &id)?,
+                raw: parse_stored(&raw, &id)?,
+                id,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The normalized views of one integration's records, deserialized
+    /// (`model::Normalized::None` rows skipped), for the insights engine.
+    pub fn normalized_records(&self, integration: IntegrationId) -> Result<Vec<Normalized>> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare(SELECT_ORDERED)?;
+        let mut rows = stmt.query(params![integration, None::<String>])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let text: String = row.get(3)?;
+            let normalized: Normalized = serde_json::from_str(&text).map_err(|e| {
+                let id: String = row.get(1).unwrap_or_default();
+                StoreError::Invalid(format!("stored normalized view of record `{id}` is unreadable ({e}); the database may be corrupted"))
+            })?;
+            if normalized != Normalized::None {
+                out.push(normalized);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Record count per kind, by kind.
+    pub fn record_counts(&self, integration: IntegrationId) -> Result<Vec<(String, u64)>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT kind, COUNT(*) FROM records WHERE integration_id = ?1 GROUP BY kind ORDER BY kind")?;
+        let rows = stmt.query_map([integration], |r| {
+            Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+}
+
+fn write_checkpoint(
+    conn: &rusqlite::Connection,
+    integration: IntegrationId,
+    source: &str,
+    checkpoint: &str,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO checkpoints (integration_id, source, checkpoint, updated_at_ms) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (integration_id, source) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at_ms = excluded.updated_at_ms",
+    )?
+    .execute(params![integration, source, checkpoint, now_ms()])?;
+    Ok(())
+}
+
+fn validate_source(source: &str) -> Result<()> {
+    if source.is_empty() || source.len() > MAX_SOURCE_LEN {
+        return Err(StoreError::Invalid(format!(
+            "checkpoint source must be 1 to {MAX_SOURCE_LEN} bytes long (got {})",
+            source.len()
+        )));
+    }
+    Ok(())
+}
+
+fn prepare(index: usize, record: &CollectedRecord) -> Result<Prepared<'_>> {
+    let invalid = |what: String| {
+        StoreError::Invalid(format!(
+            "record #{index} (kind `{}`): {what}; nothing was committed",
+            truncated(&record.kind)
+        ))
+    };
+    if record.kind.is_empty() || record.kind.len() > MAX_KIND_LEN {
+        return Err(invalid(format!(
+            "kind must be 1 to {MAX_KIND_LEN} bytes long"
+        )));
+    }
+    if record.id.is_empty() || record.id.len() > MAX_ID_LEN {
+        return Err(invalid(format!(
+            "id must be 1 to {MAX_ID_LEN} bytes long (got {})",
+            record.id.len()
+        )));
+    }
+    // IgnoredAny checks the syntax without building a tree.
+    if let Err(e) = serde_json::from_str::<IgnoredAny>(&record.raw_json) {
+        return Err(invalid(format!(
+            "raw JSON of record `{}` is invalid ({e})",
+            truncated(&record.id)
+        )));
+    }
+    let normalized = serde_json::to_string(&record.normalized)
+        .map_err(|e| invalid(format!("normalized view cannot be serialized ({e})")))?;
+    Ok(Prepared { record, normalized })
+}
+
+fn parse_stored(text: &str, id: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(text).map_err(|e| {
+        StoreError::Invalid(format!(
+            "stored JSON of record `{id}` is unreadable ({e}); the database may be corrupted"
+        ))
+    })
+}
+
+/// Plugin-chosen text made safe for error messages: shortened, and without
+/// control characters that could drive the operator's terminal.
+fn truncated(text: &str) -> String {
+    const MAX: usize = 64;
+    let mut out: String = text
+        .chars()
+        .take(MAX)
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
+    if text.chars().nth(MAX).is_some() {
+        out.push('…');
+    }
+    out
+}

@@ -1,0 +1,128 @@
+//! Runs: one row per validate / test / collect / action execution.
+
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::integrations::ensure_exists;
+use super::{
+    IntegrationId, Result, Run, RunId, RunKind, RunStatus, Store, StoreError, from_json, now_ms,
+    to_json,
+};
+
+impl Store {
+    pub fn start_run(&self, integration: IntegrationId, kind: RunKind) -> Result<RunId> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        ensure_exists(&tx, integration)?;
+        tx.execute(
+            "INSERT INTO runs (integration_id, kind, status, started_at_ms) VALUES (?1, ?2, 'running', ?3)",
+            params![integration, enum_text(&kind), now_ms()],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Closes a run. A run is finished once: finishing it again is a bug of
+    /// the caller and is refused rather than rewriting history.
+    pub fn finish_run(
+        &self,
+        run: RunId,
+        status: RunStatus,
+        summary: Option<&serde_json::Value>,
+        error: Option<&str>,
+    ) -> Result<()> {
+        if status == RunStatus::Running {
+            return Err(StoreError::Invalid(
+                "a run cannot be finished with status `running`".into(),
+            ));
+        }
+        let conn = self.conn();
+        let changed = conn.execute(
+            "UPDATE runs SET status = ?2, finished_at_ms = ?3, summary = ?4, error = ?5
+             WHERE id = ?1 AND status = 'running'",
+            params![
+                run,
+                enum_text(&status),
+                now_ms(),
+                summary.map(to_json),
+                error
+            ],
+        )?;
+        if changed == 0 {
+            let exists: Option<String> = conn
+                .query_row("SELECT status FROM runs WHERE id = ?1", [run], |r| r.get(0))
+                .optional()?;
+            return Err(match exists {
+                Some(status) => {
+                    StoreError::Conflict(format!("run {run} is already finished ({status})"))
+                }
+                None => StoreError::NotFound(format!("run {run} does not exist")),
+            });
+        }
+        Ok(())
+    }
+
+    /// The latest `limit` runs of an integration, newest first.
+    pub fn runs(&self, integration: IntegrationId, limit: usize) -> Result<Vec<Run>> {
+        let rows = {
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, integration_id, kind, status, started_at_ms, finished_at_ms, summary, error
+                 FROM runs WHERE integration_id = ?1 ORDER BY id DESC LIMIT ?2",
+            )?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            stmt.query_map(params![integration, limit], run_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        rows.into_iter().map(decode).collect()
+    }
+}
+
+type RunRow = (
+    RunId,
+    IntegrationId,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
+
+fn run_row(row: &Row<'_>) -> rusqlite::Result<RunRow> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+    ))
+}
+
+fn decode(
+    (id, integration_id, kind, status, started_at_ms, finished_at_ms, summary, error): RunRow,
+) -> Result<Run> {
+    Ok(Run {
+        id,
+        integration_id,
+        kind: from_json(&format!("\"{kind}\""), "run kind")?,
+        status: from_json(&format!("\"{status}\""), "run status")?,
+        started_at_ms,
+        finished_at_ms,
+        summary: summary
+            .map(|s| from_json(&s, &format!("summary of run {id}")))
+            .transpose()?,
+        error,
+    })
+}
+
+/// The snake_case name serde gives a unit variant (matches the CHECK constraints).
+pub(super) fn enum_text<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        other => unreachable!("unit enum serializes to a string, got {other:?}"),
+    }
+}

@@ -1,0 +1,953 @@
+//! Behaviour of the store against a real SQLite file in a temp directory.
+
+use super::*;
+use rusqlite::params;
+
+use crate::model::{AuthEvent, CollectedRecord, Normalized, UserAccount};
+
+const PLAINTEXT_SECRET: &str = "PLAINTEXT-skey-0123456789abcdef-must-not-leak";
+
+fn open(dir: &Path) -> Store {
+    Store::open_with_key(dir, MasterKey::from_bytes([7; 32])).unwrap()
+}
+
+fn new_integration(tenant: &str, name: &str) -> NewIntegration {
+    NewIntegration {
+        tenant: tenant.into(),
+        name: name.into(),
+        plugin_id: "duo".into(),
+        config: vec![
+            ("api_host".into(), "api-test.duosecurity.com".into()),
+            ("ikey".into(), "DIXXXXXXXXXXXXXXXXXX".into()),
+        ],
+        secrets: vec![(
+            "skey".into(),
+            SecretValue::new(PLAINTEXT_SECRET.as_bytes().to_vec()),
+        )],
+        api_base_url: Some("http://127.0.0.1:9".into()),
+        granted_capabilities: vec![],
+    }
+}
+
+fn record(kind: &str, id: &str, at: i64, result: &str) -> CollectedRecord {
+    let normalized = Normalized::AuthEvent(AuthEvent {
+        occurred_at_ms: at,
+        event_id: id.into(),
+        user_name: Some("alice".into()),
+        result: result.into(),
+        event_type: "authentication".into(),
+        ..Default::default()
+    });
+    CollectedRecord {
+        kind: kind.into(),
+        id: id.into(),
+        occurred_at_ms: Some(at),
+        normalized,
+        raw_json: format!(r#"{{"txid":"{id}","result":"{result}"}}"#),
+    }
+}
+
+fn all_records(store: &Store, id: IntegrationId) -> Vec<StoredRecord> {
+    let mut out = Vec::new();
+    store
+        .for_each_record(id, None, &mut |r| {
+            out.push(r);
+            Ok(())
+        })
+        .unwrap();
+    out
+}
+
+fn file_contains(path: &Path, needle: &[u8]) -> bool {
+    match std::fs::read(path) {
+        Ok(bytes) => bytes.windows(needle.len()).any(|w| w == needle),
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn store_is_clone_send_sync() {
+    fn assert_traits<T: Clone + Send + Sync + 'static>() {}
+    assert_traits::<Store>();
+}
+
+#[test]
+fn open_creates_the_directory_and_migrations_are_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("nested/data");
+    let store = open(&data);
+    let id = store
+        .create_integration(&new_integration("default", "duo-prod"))
+        .unwrap()
+        .id;
+    drop(store);
+    let store = open(&data);
+    let version: u32 = store
+        .conn()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, migrations::latest_version());
+    assert_eq!(
+        store.integration_by_id(id).unwrap().unwrap().name,
+        "duo-prod"
+    );
+    let mode: String = store
+        .conn()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let fk: bool = store
+        .conn()
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
+    assert!(fk);
+}
+
+#[test]
+fn open_uses_the_key_file_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    if std::env::var_os(crypto::MASTER_KEY_ENV).is_some() {
+        return; // the environment chose the key; the key-file path is covered in crypto's tests
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let id = store
+        .create_integration(&new_integration("default", "a"))
+        .unwrap()
+        .id;
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        store.secret(id, "skey").unwrap().unwrap().expose(),
+        PLAINTEXT_SECRET.as_bytes()
+    );
+    assert!(dir.path().join(crypto::MASTER_KEY_FILE).exists());
+}
+
+#[test]
+fn integrations_round_trip_and_names_are_unique_per_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let created = store
+        .create_integration(&new_integration("default", "duo-prod"))
+        .unwrap();
+    assert_eq!(created.tenant, "default");
+    assert_eq!(
+        created.config[0],
+        (
+            "api_host".to_string(),
+            "api-test.duosecurity.com".to_string()
+        )
+    );
+    assert_eq!(created.secret_fields, vec!["skey".to_string()]);
+    assert_eq!(
+        store.integration("default", "duo-prod").unwrap(),
+        Some(created.clone())
+    );
+    assert_eq!(store.integrations(None).unwrap(), vec![created]);
+
+    let err = store
+        .create_integration(&new_integration("default", "duo-prod"))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)));
+    assert!(
+        err.to_string()
+            .contains("integration `duo-prod` already exists in tenant `default`"),
+        "{err}"
+    );
+
+    let mut dup = new_integration("default", "x");
+    dup.config.push(("ikey".into(), "again".into()));
+    assert!(matches!(
+        store.create_integration(&dup),
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(store.integration("default", "x").unwrap().is_none());
+}
+
+#[test]
+fn tenants_are_isolated() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let a = store
+        .create_integration(&new_integration("acme", "duo"))
+        .unwrap();
+    let mut other = new_integration("globex", "duo");
+    other.secrets = vec![("skey".into(), SecretValue::new(b"globex-secret".to_vec()))];
+    let b = store.create_integration(&other).unwrap();
+    assert_ne!(a.id, b.id);
+    assert_eq!(store.integrations(Some("acme")).unwrap(), vec![a.clone()]);
+    assert_eq!(store.integrations(Some("globex")).unwrap(), vec![b.clone()]);
+    assert_eq!(store.integrations(Some("default")).unwrap(), vec![]);
+
+    store
+        .commit_records(
+            a.id,
+            "auth",
+            &[record("auth_log", "t1", 1, "success")],
+            "c-a",
+        )
+        .unwrap();
+    assert_eq!(all_records(&store, b.id), vec![]);
+    assert_eq!(store.checkpoint(b.id, "auth").unwrap(), None);
+    assert_eq!(
+        store.secret(a.id, "skey").unwrap().unwrap().expose(),
+        PLAINTEXT_SECRET.as_bytes()
+    );
+    assert_eq!(
+        store.secret(b.id, "skey").unwrap().unwrap().expose(),
+        b"globex-secret"
+    );
+
+    store.remove_integration(a.id).unwrap();
+    assert_eq!(store.integration("globex", "duo").unwrap(), Some(b));
+}
+
+#[test]
+fn secrets_never_reach_the_database_in_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = store
+        .create_integration(&new_integration("default", "duo-prod"))
+        .unwrap()
+        .id;
+    assert_eq!(
+        store.secret(id, "skey").unwrap().unwrap().expose(),
+        PLAINTEXT_SECRET.as_bytes()
+    );
+    assert!(store.secret(id, "nope").unwrap().is_none());
+    let db = store.db_path().to_path_buf();
+    let wal = db.with_extension("db-wal");
+    // Before and after the WAL is folded into the main file.
+    for path in [&db, &wal] {
+        assert!(
+            !file_contains(path, PLAINTEXT_SECRET.as_bytes()),
+            "{} holds the plaintext",
+            path.display()
+        );
+    }
+    store
+        .conn()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
+    assert!(!file_contains(&db, PLAINTEXT_SECRET.as_bytes()));
+    assert!(
+        file_contains(&db, b"api-test.duosecurity.com"),
+        "the search must be able to find stored text"
+    );
+}
+
+#[test]
+fn wrong_master_key_fails_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = open(dir.path())
+        .create_integration(&new_integration("default", "d"))
+        .unwrap()
+        .id;
+    let store = Store::open_with_key(dir.path(), MasterKey::from_bytes([8; 32])).unwrap();
+    let err = store.secret(id, "skey").unwrap_err();
+    assert!(matches!(err, StoreError::MasterKey(_)));
+    let text = err.to_string();
+    assert!(
+        text.contains("does not match") && text.contains("OORT_MASTER_KEY"),
+        "{text}"
+    );
+    assert!(!text.contains(PLAINTEXT_SECRET));
+}
+
+#[test]
+fn ciphertext_moved_to_another_integration_does_not_decrypt() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let a = store
+        .create_integration(&new_integration("default", "a"))
+        .unwrap()
+        .id;
+    let mut nb = new_integration("default", "b");
+    nb.secrets = vec![("skey".into(), SecretValue::new(b"b-secret".to_vec()))];
+    let b = store.create_integration(&nb).unwrap().id;
+    store
+        .conn()
+        .execute(
+            "UPDATE secrets SET value = (SELECT value FROM secrets WHERE integration_id = ?1 AND field = 'skey')
+             WHERE integration_id = ?2 AND field = 'skey'",
+            params![a, b],
+        )
+        .unwrap();
+    assert!(matches!(
+        store.secret(b, "skey"),
+        Err(StoreError::MasterKey(_))
+    ));
+    assert_eq!(
+        store.secret(a, "skey").unwrap().unwrap().expose(),
+        PLAINTEXT_SECRET.as_bytes()
+    );
+}
+
+#[test]
+fn set_secret_replaces_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = store
+        .create_integration(&new_integration("default", "a"))
+        .unwrap()
+        .id;
+    store
+        .set_secret(id, "skey", &SecretValue::new(b"rotated".to_vec()))
+        .unwrap();
+    assert_eq!(
+        store.secret(id, "skey").unwrap().unwrap().expose(),
+        b"rotated"
+    );
+    assert!(matches!(
+        store.set_secret(9999, "skey", &SecretValue::new(b"x".to_vec())),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+#[test]
+fn commit_counts_inserts_and_updates_and_sets_the_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = store
+        .create_integration(&new_integration("default", "a"))
+        .unwrap()
+        .id;
+    let first = [
+        record("auth_log", "t1", 10, "success"),
+        record("auth_log", "t2", 20, "denied"),
+    ];
+    let r = store.commit_records(id, "auth", &first, "cp-1").unwrap();
+    assert_eq!(
+        r,
+        CommitResult {
+            inserted: 2,
+            updated: 0
+        }
+    );
+    assert_eq!(
+        store.checkpoint(id, "auth").unwrap().as_deref(),
+        Some("cp-1")
+    );
+
+    let second = [
+        record("auth_log", "t2", 20, "fraud"),
+        record("auth_log", "t3", 30, "success"),
+    ];
+    let r = store.commit_records(id, "auth", &second, "cp-2").unwrap();
+    assert_eq!(
+        r,
+        CommitResult {
+            inserted: 1,
+            updated: 1
+        }
+    );
+    assert_eq!(
+        store.checkpoint(id, "auth").unwrap().as_deref(),
+        Some("cp-2")
+    );
+    assert_eq!(
+        store.record_counts(id).unwrap(),
+        vec![("auth_log".to_string(), 3)]
+    );
+    let t2 = all_records(&store, id)
+        .into_iter()
+        .find(|r| r.id == "t2")
+        .unwrap();
+    assert_eq!(t2.raw["result"], "fraud");
+    assert_eq!(t2.normalized["type"], "auth_event");
+    assert_eq!(t2.normalized["result"], "fraud");
+
+    // Same id under another kind is another record.
+    let r = store
+        .commit_records(id, "users", &[record("user", "t2", 5, "x")], "u")
+        .unwrap();
+    assert_eq!(
+        r,
+        CommitResult {
+            inserted: 1,
+            updated: 0
+        }
+    );
+}
+
+#[test]
+fn invalid_record_commits_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = store
+        .create_integration(&new_integration("default", "a"))
+        .unwrap()
+        .id;
+    store
+        .commit_records(
+            id,
+            "auth",
+            &[record("auth_log", "t1", 1, "success")],
+            "cp-1",
+        )
+        .unwrap();
+    let mut bad = record("auth_log", "t3", 3, "success");
+    bad.raw_json = "{not json".into();
+    let err = store
+        .commit_records(
+            id,
+            "auth",
+            &[
+                record("auth_log", "t1", 1, "denied"),
+                record("auth_log", "t2", 2, "ok"),
+                bad,
+            ],
+            "cp-2",
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)));
+    assert!(err.to_string().contains("record #2"), "{err}");
+    let mut empty_id = record("auth_log", "x", 3, "success");
+    empty_id.id.clear();
+    assert!(
+        store
+            .commit_records(id, "auth", &[empty_id], "cp-3")
+            .is_err()
+    );
+    assert_eq!(
+        store.checkpoint(id, "auth").unwrap().as_deref(),
+        Some("cp-1")
+    );
+    let records = all_records(&store, id);
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].raw["result"], "success");
+}
+
+#[test]
+fn failure_inside_the_transaction_rolls_back_records_and_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = store
+        .create_integration(&new_integration("default", "a"))
+        .unwrap()
+        .id;
+    store
+        .commit_records(
+            id,
+            "auth",
+            &[record("auth_log", "t1", 1, "success")],
+            "cp-1",
+        )
+        .unwrap();
+    // A database-level failure on the last record, after earlier rows of the
+    // same commit were written.
+    store
+        .conn()
+        .execute_batch(
+            "CREATE TEMP TRIGGER poison BEFORE INSERT ON main.records WHEN NEW.id = 'poison'
+             BEGIN SELECT RAISE(ABORT, 'poisoned record'); END;",
+        )
+        .unwrap();
+    let batch = [
+        record("auth_log", "t1", 1, "denied"),
+        record("auth_log", "t2", 2, "success"),
+        record("auth_log", "poison", 3, "x"),
+    ];
+    let err = store
+        .commit_records(id, "auth", &batch, "cp-2")
+        .unwrap_err();
+    assert!(err.to_string().contains("poisoned record"), "{err}");
+    assert_eq!(
+        store.checkpoint(id, "auth").unwrap().as_deref(),
+        Some("cp-1")
+    );
+    let records = all_records(&store, id);
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].raw["result"], "success");
+    // The connection is usable afterwards.
+    store
+        .commit_records(id, "auth", &batch[..2], "cp-2")
+        .unwrap();
+    assert_eq!(
+        store.checkpoint(id, "auth").unwrap().as_deref(),
+        Some("cp-2")
+    );
+}
+
+#[test]
+fn commit_to_a_missing_integration_is_not_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let err = store
+        .commit_records(42, "auth", &[record("auth_log", "t1", 1, "s")], "c")
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err}");
+}
+
+#[test]
+fn records_stream_in_kind_time_id_order_and_normalized_skips_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = store
+        .create_integration(&new_integration("default", "a"))
+        .unwrap()
+        .id;
+    let mut user = record("user", "u1", 0, "");
+    user.occurred_at_ms = None;
+    user.normalized = Normalized::UserAccount(UserAccount {
+        user_id: "u1".into(),
+        user_name: "alice".into(),
+        ..Default::default()
+    });
+    let mut opaque = record("phone", "p1", 0, "");
+    opaque.normalized = Normalized::None;
+    let batch = [
+        record("auth_log", "b", 20, "s"),
+        record("auth_log", "c", 10, "s"),
+        record("auth_log", "a", 20, "s"),
+        user,
+        opaque,
+    ];
+    store.commit_records(id, "all", &batch, "c").unwrap();
+
+    let order: Vec<(String, String)> = all_records(&store, id)
+        .into_iter()
+        .map(|r| (r.kind, r.id))
+        .collect();
+    let expected = [
+        ("auth_log", "c"),
+        ("auth_log", "a"),
+        ("auth_log", "b"),
+        ("phone", "p1"),
+        ("user", "u1"),
+    ];
+    assert_eq!(order, expected.map(|(k, i)| (k.to_string(), i.to_string())));
+
+    let mut users = Vec::new();
+    store
+        .for_each_record(id, Some("user"), &mut |r| {
+            users.push(r.id);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(users, vec!["u1"]);
+
+    let normalized = store.normalized_records(id).unwrap();
+    assert_eq!(normalized.len(), 4);
+    assert!(normalized.iter().all(|n| *n != Normalized::None));
+    assert!(matches!(normalized[3], Normalized::UserAccount(_)));
+}
+
+#[test]
+fn for_each_record_callback_may_use_the_store_and_stop_early() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = store
+        .create_integration(&new_integration("default", "a"))
+        .unwrap()
+        .id;
+    store
+        .commit_records(
+            id,
+            "auth",
+            &[record("k", "1", 1, "s"), record("k", "2", 2, "s")],
+            "c",
+        )
+        .unwrap();
+    let mut seen = 0;
+    let err = store
+        .for_each_record(id, None, &mut |r| {
+            seen += 1;
+            // Would deadlock if the write connection were held here.
+            store.set_checkpoint(id, "export", &r.id)?;
+            Err(StoreError::Invalid("stop".into()))
+        })
+        .unwrap_err();
+    assert_eq!(err.to_string(), "stop");
+    assert_eq!(seen, 1);
+    assert_eq!(
+        store.checkpoint(id, "export").unwrap().as_deref(),
+        Some("1")
+    );
+}
+
+#[test]
+fn bulk_commit_of_20000_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = store
+        .create_integration(&new_integration("default", "a"))
+        .unwrap()
+        .id;
+    let batch: Vec<CollectedRecord> = (0..20_000)
+        .map(|i| record("auth_log", &format!("tx-{i:06}"), i, "success"))
+        .collect();
+    let started = std::time::Instant::now();
+    let mut inserted = 0;
+    for (n, page) in batch.chunks(1000).enumerate() {
+        inserted += store
+            .commit_records(id, "auth", page, &format!("page-{n}"))
+            .unwrap()
+            .inserted;
+    }
+    let elapsed = started.elapsed();
+    eprintln!(
+        "committed 20000 records in {elapsed:?} ({:.0}/s, debug build)",
+        20_000.0 / elapsed.as_secs_f64()
+    );
+    assert_eq!(inserted, 20_000);
+    assert_eq!(
+        store.record_counts(id).unwrap(),
+        vec![("auth_log".to_string(), 20_000)]
+    );
+    assert_eq!(
+        store.checkpoint(id, "auth").unwrap().as_deref(),
+        Some("page-19")
+    );
+    let again = store
+        .commit_records(id, "auth", &batch[..5000], "again")
+        .unwrap();
+    assert_eq!(
+        again,
+        CommitResult {
+            inserted: 0,
+            updated: 5000
+        }
+    );
+    assert_eq!(store.normalized_records(id).unwrap().len(), 20_000);
+}
+
+#[test]
+fn concurrent_commits_from_clones() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = store
+        .create_integration(&new_integration("default", "a"))
+        .unwrap()
+        .id;
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for page in 0..10 {
+                    let recs: Vec<_> = (0..50)
+                        .map(|i| record("k", &format!("{t}-{page}-{i}"), i, "s"))
+                        .collect();
+                    store
+                        .commit_records(id, &format!("src-{t}"), &recs, &page.to_string())
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(
+        store.record_counts(id).unwrap(),
+        vec![("k".to_string(), 2000)]
+    );
+}
+
+fn finding(key: &str, evidence: &[&str], first: i64, last: i64, severity: &str) -> Finding {
+    Finding {
+        insight_id: "DUO-02".into(),
+        dedupe_key: key.into(),
+        title: format!("Push fatigue against {key}"),
+        severity: severity.into(),
+        subjects: vec![key.into()],
+        evidence: evidence.iter().map(|e| e.to_string()).collect(),
+        first_seen_ms: first,
+        last_seen_ms: last,
+        suggested_action: Some("disable-user".into()),
+        detail: "many denied pushes".into(),
+    }
+}
+
+#[test]
+fn findings_upsert_merges_without_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = store
+        .create_integration(&new_integration("default", "a"))
+        .unwrap()
+        .id;
+    store
+        .upsert_findings(id, &[finding("alice", &["t1", "t2"], 100, 200, "high")])
+        .unwrap();
+    let before = store.findings(id).unwrap();
+    store
+        .upsert_findings(id, &[finding("alice", &["t1", "t2"], 100, 200, "high")])
+        .unwrap();
+    let mut later = finding("alice", &["t2", "t3"], 150, 300, "critical");
+    later.subjects = vec!["alice".into(), "alice-phone".into()];
+    store
+        .upsert_findings(id, &[later, finding("bob", &["t9"], 50, 60, "low")])
+        .unwrap();
+
+    let all = store.findings(id).unwrap();
+    assert_eq!(all.len(), 2);
+    let alice = &all[0];
+    assert_eq!(alice.id, before[0].id);
+    assert_eq!(alice.finding.evidence, vec!["t1", "t2", "t3"]);
+    assert_eq!(
+        (alice.finding.first_seen_ms, alice.finding.last_seen_ms),
+        (100, 300)
+    );
+    assert_eq!(alice.finding.severity, "critical");
+    assert_eq!(alice.finding.subjects, vec!["alice", "alice-phone"]);
+    assert!(alice.updated_at_ms >= before[0].updated_at_ms);
+    assert_eq!(store.finding(id, alice.id).unwrap().as_ref(), Some(alice));
+
+    let other = store
+        .create_integration(&new_integration("default", "b"))
+        .unwrap()
+        .id;
+    assert_eq!(
+        store.finding(other, alice.id).unwrap(),
+        None,
+        "findings are scoped to their integration"
+    );
+    assert!(matches!(
+        store.upsert_findings(id, &[finding("x", &[], 1, 1, "severe")]),
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+#[test]
+fn runs_are_recorded_and_finished_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = store
+        .create_integration(&new_integration("default", "a"))
+        .unwrap()
+        .id;
+    let first = store.start_run(id, RunKind::Collect).unwrap();
+    let second = store.start_run(id, RunKind::Test).unwrap();
+    let summary = serde_json::json!({"records": [["auth_log", 3]]});
+    store
+        .finish_run(first, RunStatus::Succeeded, Some(&summary), None)
+        .unwrap();
+    store
+        .finish_run(
+            second,
+            RunStatus::Failed,
+            None,
+            Some("unauthorized: bad skey"),
+        )
+        .unwrap();
+    assert!(matches!(
+        store.finish_run(first, RunStatus::Failed, None, None),
+        Err(StoreError::Conflict(_))
+    ));
+
+    let runs = store.runs(id, 10).unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(
+        (runs[0].id, runs[0].kind, runs[0].status),
+        (second, RunKind::Test, RunStatus::Failed)
+    );
+    assert_eq!(runs[0].error.as_deref(), Some("unauthorized: bad skey"));
+    assert_eq!(
+        (runs[1].kind, runs[1].status),
+        (RunKind::Collect, RunStatus::Succeeded)
+    );
+    assert_eq!(runs[1].summary.as_ref(), Some(&summary));
+    assert!(runs[1].finished_at_ms.is_some());
+    assert_eq!(store.runs(id, 1).unwrap().len(), 1);
+}
+
+#[test]
+fn operators_have_one_role_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    store.add_operator("carol", Role::Helpdesk).unwrap();
+    store.add_operator("dave", Role::Admin).unwrap();
+    assert!(matches!(
+        store.add_operator("carol", Role::Admin),
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.add_operator("bad name", Role::Admin),
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(
+        store.operator("carol").unwrap().unwrap().role,
+        Role::Helpdesk
+    );
+    assert_eq!(store.operator("nobody").unwrap(), None);
+    assert_eq!(
+        store.set_operator_role("carol", Role::Viewer).unwrap().role,
+        Role::Viewer
+    );
+    let names: Vec<_> = store
+        .operators()
+        .unwrap()
+        .into_iter()
+        .map(|o| (o.name, o.role))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("carol".to_string(), Role::Viewer),
+            ("dave".to_string(), Role::Admin)
+        ]
+    );
+}
+
+fn audit_entry(integration: Option<IntegrationId>, at: i64, outcome: &str) -> AuditEntry {
+    AuditEntry {
+        at_ms: at,
+        integration_id: integration,
+        actor: "carol".into(),
+        role: Some(Role::Helpdesk),
+        action: "act:disable-user".into(),
+        target: Some("alice".into()),
+        reason: Some("ticket 42".into()),
+        outcome: outcome.into(),
+    }
+}
+
+#[test]
+fn audit_is_append_only_and_filtered_by_integration() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let a = store
+        .create_integration(&new_integration("default", "a"))
+        .unwrap()
+        .id;
+    let b = store
+        .create_integration(&new_integration("default", "b"))
+        .unwrap()
+        .id;
+    store
+        .append_audit(&audit_entry(Some(a), 20, "succeeded: user disabled"))
+        .unwrap();
+    store
+        .append_audit(&audit_entry(Some(b), 15, "refused: x"))
+        .unwrap();
+    store
+        .append_audit(&audit_entry(
+            Some(a),
+            10,
+            "refused: helpdesk may not run disable-user (needs admin)",
+        ))
+        .unwrap();
+    store
+        .append_audit(&audit_entry(None, 5, "operator.add"))
+        .unwrap();
+
+    let of_a = store.audit(Some(a)).unwrap();
+    assert_eq!(
+        of_a.iter().map(|e| e.at_ms).collect::<Vec<_>>(),
+        vec![10, 20]
+    );
+    assert_eq!(
+        of_a[1],
+        audit_entry(Some(a), 20, "succeeded: user disabled")
+    );
+    assert_eq!(store.audit(None).unwrap().len(), 4);
+
+    for sql in [
+        "UPDATE audit SET outcome = 'forged'",
+        "DELETE FROM audit",
+        "DELETE FROM audit WHERE at_ms = 5",
+    ] {
+        let err = store.conn().execute(sql, []).unwrap_err().to_string();
+        assert!(err.contains("audit trail is append-only"), "{sql}: {err}");
+    }
+    assert_eq!(store.audit(None).unwrap().len(), 4);
+}
+
+#[test]
+fn remove_integration_cascades_but_keeps_the_audit_trail() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let a = store
+        .create_integration(&new_integration("default", "a"))
+        .unwrap()
+        .id;
+    let keep = store
+        .create_integration(&new_integration("default", "keep"))
+        .unwrap()
+        .id;
+    for id in [a, keep] {
+        store
+            .commit_records(id, "auth", &[record("auth_log", "t1", 1, "s")], "cp")
+            .unwrap();
+        store.start_run(id, RunKind::Collect).unwrap();
+        store
+            .upsert_findings(id, &[finding("alice", &["t1"], 1, 1, "high")])
+            .unwrap();
+        store
+            .append_audit(&audit_entry(Some(id), 1, "succeeded: user disabled"))
+            .unwrap();
+    }
+    store.remove_integration(a).unwrap();
+
+    assert_eq!(store.integration_by_id(a).unwrap(), None);
+    assert_eq!(store.integration("default", "a").unwrap(), None);
+    for table in [
+        "records",
+        "checkpoints",
+        "secrets",
+        "runs",
+        "findings",
+        "integration_config",
+    ] {
+        let n: i64 = store
+            .conn()
+            .query_row(
+                &format!("SELECT COUNT(*) FROM {table} WHERE integration_id = ?1"),
+                [a],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 0, "{table} still holds rows of the removed integration");
+        let kept: i64 = store
+            .conn()
+            .query_row(
+                &format!("SELECT COUNT(*) FROM {table} WHERE integration_id = ?1"),
+                [keep],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(kept > 0, "{table} lost rows of another integration");
+    }
+    assert_eq!(store.audit(Some(a)).unwrap().len(), 1);
+    assert!(matches!(
+        store.remove_integration(a),
+        Err(StoreError::NotFound(_))
+    ));
+    // The name is free again.
+    store
+        .create_integration(&new_integration("default", "a"))
+        .unwrap();
+}
+
+#[test]
+fn plugins_upsert_replaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let manifest = Manifest {
+        id: "duo".into(),
+        name: "Duo".into(),
+        version: "0.1.0".into(),
+        description: "d".into(),
+        config: vec![],
+        egress: vec![],
+        record_kinds: vec![],
+        actions: vec![],
+        capabilities: vec![],
+    };
+    let mut plugin = InstalledPlugin {
+        id: "duo".into(),
+        manifest,
+        wasm_sha256: "aa".into(),
+        wasm_path: "plugins/duo.wasm".into(),
+        wit_version: "0.1.0".into(),
+        installed_at_ms: 1,
+    };
+    store.upsert_plugin(&plugin).unwrap();
+    plugin.wasm_sha256 = "bb".into();
+    plugin.manifest.version = "0.2.0".into();
+    store.upsert_plugin(&plugin).unwrap();
+    assert_eq!(store.plugin("duo").unwrap(), Some(plugin.clone()));
+    assert_eq!(store.plugins().unwrap(), vec![plugin]);
+    assert_eq!(store.plugin("okta").unwrap(), None);
+}

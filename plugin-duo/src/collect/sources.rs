@@ -1,0 +1,117 @@
+//! The state machines' traits implemented with real Duo calls and the host's
+//! storage.
+
+use super::admin_log::AdminLogApi;
+use super::inventory::InventoryApi;
+use super::timelog::{LogApi, LogQuery, Sink};
+use super::{SourceOutcome, Stop};
+use crate::client::DuoClient;
+use crate::error::DuoError;
+use crate::host_api::{Storage, StorageError};
+use crate::model::CollectedRecord;
+use crate::normalize::{self, Inventory, InventoryPage, LogPage};
+
+pub struct StorageSink<'a> {
+    pub storage: &'a dyn Storage,
+    pub source: &'a str,
+}
+
+impl Sink for StorageSink<'_> {
+    fn commit(
+        &mut self,
+        records: Vec<CollectedRecord>,
+        checkpoint: &str,
+    ) -> Result<(), StorageError> {
+        self.storage.commit(self.source, records, checkpoint)
+    }
+}
+
+fn p(k: &str, v: impl ToString) -> (String, String) {
+    (k.to_string(), v.to_string())
+}
+
+/// Authentication log v2 or telephony log v2.
+pub struct DuoLog<'a> {
+    pub client: &'a DuoClient<'a>,
+    pub telephony: bool,
+}
+
+impl LogApi for DuoLog<'_> {
+    fn fetch(&mut self, q: &LogQuery) -> Result<LogPage, DuoError> {
+        let mut params = vec![
+            p("mintime", q.mintime),
+            p("maxtime", q.maxtime),
+            p("limit", 1000),
+            p("sort", "ts:asc"),
+        ];
+        if let Some(offset) = &q.next_offset {
+            params.push(p("next_offset", offset));
+        }
+        if self.telephony {
+            self.client.call(
+                "GET",
+                "/admin/v2/logs/telephony",
+                &params,
+                normalize::parse_telephony_page,
+            )
+        } else {
+            self.client.call(
+                "GET",
+                "/admin/v2/logs/authentication",
+                &params,
+                normalize::parse_auth_page,
+            )
+        }
+    }
+}
+
+pub struct DuoInventory<'a> {
+    pub client: &'a DuoClient<'a>,
+    pub inventory: Inventory,
+}
+
+impl InventoryApi for DuoInventory<'_> {
+    fn fetch(&mut self, offset: u64) -> Result<InventoryPage, DuoError> {
+        let inventory = self.inventory;
+        let params = [p("limit", inventory.page_size()), p("offset", offset)];
+        self.client.call("GET", inventory.path(), &params, |body| {
+            normalize::parse_inventory_page(inventory, body)
+        })
+    }
+}
+
+pub struct DuoAdminLog<'a> {
+    pub client: &'a DuoClient<'a>,
+}
+
+impl AdminLogApi for DuoAdminLog<'_> {
+    fn fetch(&mut self, mintime_s: i64) -> Result<Vec<CollectedRecord>, DuoError> {
+        self.client.call(
+            "GET",
+            "/admin/v1/logs/administrator",
+            &[p("mintime", mintime_s)],
+            normalize::parse_admin_log_page,
+        )
+    }
+}
+
+/// One record, replaced each run.
+pub fn info_summary(client: &DuoClient, sink: &mut dyn Sink, now_ms: i64) -> SourceOutcome {
+    let out = SourceOutcome::default();
+    let record = match client.call("GET", "/admin/v1/info/summary", &[], |body| {
+        normalize::parse_info_summary(body, now_ms)
+    }) {
+        Ok(r) => r,
+        Err(DuoError::RateLimited) => return out.stop(Stop::RateLimited),
+        Err(e) => return out.stop(Stop::Duo(e)),
+    };
+    let checkpoint = format!(r#"{{"collected_at_ms":{now_ms}}}"#);
+    match sink.commit(vec![record], &checkpoint) {
+        Ok(()) => SourceOutcome {
+            pages: 1,
+            records: 1,
+            ..out
+        },
+        Err(e) => SourceOutcome { pages: 1, ..out }.stop(Stop::Failed(super::storage_error(e))),
+    }
+}

@@ -1,0 +1,211 @@
+//! Collect through the real client and parsers against scripted HTTP.
+
+use super::*;
+use crate::fakes::*;
+use crate::host_api::Env;
+use crate::normalize::KIND_AUTH;
+
+const NOW: i64 = 1_760_000_000_000;
+
+fn config() -> Config {
+    let entries: Vec<(String, String)> = [
+        ("api_hostname", "api-1234abcd.duosecurity.com"),
+        ("integration_key", "DIWJ8X6AEYOR5OMC6TQ1"),
+        ("retry_base_ms", "10"),
+        ("max_retries", "2"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    Config::parse(&entries).unwrap()
+}
+
+fn auth_page(txids: &[(&str, &str)], next: Option<&str>) -> String {
+    let events: Vec<String> = txids
+        .iter()
+        .map(|(id, iso)| format!(r#"{{"txid":"{id}","isotimestamp":"{iso}","result":"success","event_type":"authentication"}}"#))
+        .collect();
+    let next = next.map_or("null".to_string(), |n| format!("\"{n}\""));
+    format!(
+        r#"{{"stat":"OK","response":{{"authlogs":[{}],"metadata":{{"next_offset":{next}}}}}}}"#,
+        events.join(",")
+    )
+}
+
+struct World {
+    http: ScriptedHttp,
+    secrets: FakeSecrets,
+    storage: MemStorage,
+    clock: FakeClock,
+}
+
+impl World {
+    fn new() -> World {
+        World {
+            http: ScriptedHttp::default(),
+            secrets: FakeSecrets::with(&[(
+                "secret_key",
+                "Zh5eGmUq9zpfQnyUIu5OL9iWoMMv5ZNmk3zLJ4Ep",
+            )]),
+            storage: MemStorage::default(),
+            clock: FakeClock::at(NOW),
+        }
+    }
+    fn collect(&self, sources: &[&str]) -> Result<CollectSummary, PluginError> {
+        let env = Env {
+            http: &self.http,
+            secrets: &self.secrets,
+            storage: &self.storage,
+            clock: &self.clock,
+            log: &NullLog,
+        };
+        let options = CollectOptions {
+            sources: sources.iter().map(|s| s.to_string()).collect(),
+            max_pages: None,
+        };
+        run(&config(), &env, &options)
+    }
+}
+
+#[test]
+fn auth_pages_are_committed_with_their_checkpoint() {
+    let w = World::new();
+    w.http.push(
+        200,
+        &auth_page(
+            &[("t1", "2025-10-09T08:00:00.001+00:00")],
+            Some("1759996800001,t1"),
+        ),
+    );
+    w.http.push(
+        200,
+        &auth_page(&[("t2", "2025-10-09T08:00:00.002+00:00")], None),
+    );
+    let s = w.collect(&["authentication_log"]).unwrap();
+    assert_eq!(
+        (s.count(KIND_AUTH), s.pages, s.more_remaining),
+        (2, 2, false)
+    );
+    assert_eq!(w.storage.ids(KIND_AUTH), ["t1", "t2"]);
+    assert_eq!(w.storage.commits.borrow().len(), 2);
+    let reqs = w.http.requests.borrow();
+    assert!(
+        reqs[0].url.contains("sort=ts%3Aasc") && reqs[0].url.contains("limit=1000"),
+        "{}",
+        reqs[0].url
+    );
+    assert!(
+        reqs[1].url.contains("next_offset=1759996800001%2Ct1"),
+        "{}",
+        reqs[1].url
+    );
+}
+
+#[test]
+fn rate_limit_ends_the_run_ok_with_a_note() {
+    let w = World::new();
+    w.http.push(
+        200,
+        &auth_page(
+            &[("t1", "2025-10-09T08:00:00.001+00:00")],
+            Some("1759996800001,t1"),
+        ),
+    );
+    for _ in 0..3 {
+        w.http.push(
+            429,
+            r#"{"code":42901,"message":"Too Many Requests","stat":"FAIL"}"#,
+        );
+    }
+    let s = w.collect(&[]).unwrap();
+    assert!(s.more_remaining);
+    assert!(
+        s.notes.iter().any(|n| n.contains(RATE_LIMIT_NOTE)),
+        "{:?}",
+        s.notes
+    );
+    assert_eq!(s.count(KIND_AUTH), 1);
+    assert_eq!(
+        w.http.requests.borrow().len(),
+        4,
+        "no other source is tried after a 429"
+    );
+    assert_eq!(
+        w.clock.sleeps.borrow().len(),
+        2,
+        "backed off before giving up"
+    );
+}
+
+#[test]
+fn truncated_json_is_retried_then_a_typed_error_without_partial_commits() {
+    let w = World::new();
+    let page = auth_page(
+        &[
+            ("t1", "2025-10-09T08:00:00.001+00:00"),
+            ("t2", "2025-10-09T08:00:00.002+00:00"),
+        ],
+        None,
+    );
+    w.http.push(200, &page[..page.len() / 2]);
+    w.http.push(200, &page);
+    assert_eq!(
+        w.collect(&["authentication_log"]).unwrap().count(KIND_AUTH),
+        2
+    );
+
+    let w = World::new();
+    for _ in 0..3 {
+        w.http.push(200, &page[..page.len() / 2]);
+    }
+    let err = w.collect(&["authentication_log"]).unwrap_err();
+    assert!(
+        matches!(&err, PluginError::Upstream(m) if m.contains("not valid JSON")),
+        "{err:?}"
+    );
+    assert!(w.storage.commits.borrow().is_empty());
+}
+
+#[test]
+fn missing_permission_names_it() {
+    let w = World::new();
+    w.http.push(
+        403,
+        r#"{"code":40301,"message":"Access forbidden","stat":"FAIL"}"#,
+    );
+    let err = w.collect(&["users"]).unwrap_err();
+    assert!(
+        matches!(&err, PluginError::Forbidden(m) if m.contains("Grant read resource")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn unknown_sources_are_refused() {
+    let err = World::new().collect(&["groups"]).unwrap_err();
+    assert!(matches!(err, PluginError::Config(m) if m.contains("authentication_log")));
+}
+
+#[test]
+fn inventories_use_duo_maximum_page_sizes() {
+    let w = World::new();
+    w.http.push(200, r#"{"stat":"OK","metadata":{"next_offset":300},"response":[{"user_id":"DU1","username":"a"}]}"#);
+    w.http.push(
+        200,
+        r#"{"stat":"OK","metadata":{},"response":[{"user_id":"DU2","username":"b"}]}"#,
+    );
+    w.http.push(
+        200,
+        r#"{"stat":"OK","metadata":{},"response":[{"phone_id":"DP1","number":"+15555550100"}]}"#,
+    );
+    let s = w.collect(&["user", "duo.phone"]).unwrap();
+    assert_eq!((s.count("duo.user"), s.count("duo.phone")), (2, 1));
+    let reqs = w.http.requests.borrow();
+    assert!(
+        reqs[0].url.ends_with("/admin/v1/users?limit=300&offset=0"),
+        "{}",
+        reqs[0].url
+    );
+    assert!(reqs[1].url.ends_with("offset=300"));
+    assert!(reqs[2].url.contains("/admin/v1/phones?limit=500"));
+}

@@ -1,0 +1,221 @@
+//! Native model -> WIT types.
+
+use super::oort::integration::types as t;
+use crate::manifest as m;
+use crate::model;
+
+fn geo(g: model::GeoLocation) -> t::GeoLocation {
+    t::GeoLocation {
+        city: g.city,
+        state: g.state,
+        country: g.country,
+    }
+}
+
+pub fn record(r: model::CollectedRecord) -> t::CollectedRecord {
+    let normalized = match r.normalized {
+        model::Normalized::None => t::Normalized::None,
+        model::Normalized::AuthEvent(e) => {
+            let e = *e;
+            let a = e.access_device;
+            t::Normalized::AuthEvent(t::AuthEvent {
+                occurred_at_ms: e.occurred_at_ms,
+                event_id: e.event_id,
+                user_id: e.user_id,
+                user_name: e.user_name,
+                user_email: e.user_email,
+                application_id: e.application_id,
+                application_name: e.application_name,
+                result: e.result,
+                reason: e.reason,
+                factor: e.factor,
+                event_type: e.event_type,
+                access_device: t::AccessDevice {
+                    ip: a.ip,
+                    location: geo(a.location),
+                    hostname: a.hostname,
+                    os: a.os,
+                    os_version: a.os_version,
+                    browser: a.browser,
+                    browser_version: a.browser_version,
+                    endpoint_id: a.endpoint_id,
+                    is_encryption_enabled: a.is_encryption_enabled,
+                    is_firewall_enabled: a.is_firewall_enabled,
+                    is_password_set: a.is_password_set,
+                },
+                auth_device: e.auth_device.map(|d| t::AuthDevice {
+                    id: d.id,
+                    name: d.name,
+                    ip: d.ip,
+                    location: geo(d.location),
+                }),
+            })
+        }
+        model::Normalized::UserAccount(u) => {
+            let u = *u;
+            t::Normalized::UserAccount(t::UserAccount {
+                user_id: u.user_id,
+                user_name: u.user_name,
+                email: u.email,
+                real_name: u.real_name,
+                status: u.status,
+                is_enrolled: u.is_enrolled,
+                last_login_ms: u.last_login_ms,
+                created_ms: u.created_ms,
+                groups: u.groups,
+                device_ids: u.device_ids,
+            })
+        }
+        model::Normalized::MfaDevice(d) => {
+            let d = *d;
+            t::Normalized::MfaDevice(t::MfaDevice {
+                device_id: d.device_id,
+                kind: d.kind,
+                platform: d.platform,
+                model: d.model,
+                os_version: d.os_version,
+                activated: d.activated,
+                capabilities: d.capabilities,
+                user_ids: d.user_ids,
+                last_seen_ms: d.last_seen_ms,
+                number_hash: d.number_hash,
+            })
+        }
+    };
+    t::CollectedRecord {
+        kind: r.kind.to_string(),
+        id: r.id,
+        occurred_at_ms: r.occurred_at_ms,
+        normalized,
+        raw_json: r.raw_json,
+    }
+}
+
+pub fn check(c: model::Check) -> t::Check {
+    let status = match c.status {
+        model::CheckStatus::Ok => t::CheckStatus::Ok,
+        model::CheckStatus::Warning => t::CheckStatus::Warning,
+        model::CheckStatus::Failed => t::CheckStatus::Failed,
+        model::CheckStatus::Skipped => t::CheckStatus::Skipped,
+    };
+    t::Check {
+        name: c.name,
+        status,
+        detail: c.detail,
+        remedy: c.remedy,
+    }
+}
+
+pub fn summary(s: model::CollectSummary) -> t::CollectSummary {
+    t::CollectSummary {
+        records: s
+            .records
+            .into_iter()
+            .map(|(kind, count)| t::KindCount { kind, count })
+            .collect(),
+        pages: s.pages,
+        more_remaining: s.more_remaining,
+        notes: s.notes,
+    }
+}
+
+pub fn error(e: model::PluginError) -> t::PluginError {
+    match e {
+        model::PluginError::Config(m) => t::PluginError::Config(m),
+        model::PluginError::Unauthorized(m) => t::PluginError::Unauthorized(m),
+        model::PluginError::Forbidden(m) => t::PluginError::Forbidden(m),
+        model::PluginError::RateLimited(m) => t::PluginError::RateLimited(m),
+        model::PluginError::Upstream(m) => t::PluginError::Upstream(m),
+        model::PluginError::Host(m) => t::PluginError::Host(m),
+        model::PluginError::NotFound(m) => t::PluginError::NotFound(m),
+        model::PluginError::InvalidInput(m) => t::PluginError::InvalidInput(m),
+        model::PluginError::Internal(m) => t::PluginError::Internal(m),
+    }
+}
+
+pub fn outcome(o: model::ActionOutcome) -> t::ActionOutcome {
+    let status = match o.status {
+        model::ActionStatus::Succeeded => t::ActionStatus::Succeeded,
+        model::ActionStatus::Failed => t::ActionStatus::Failed,
+        model::ActionStatus::DryRun => t::ActionStatus::DryRun,
+    };
+    t::ActionOutcome {
+        status,
+        message: o.message,
+        details: o.details,
+    }
+}
+
+fn role(r: m::Role) -> t::Role {
+    match r {
+        m::Role::Viewer => t::Role::Viewer,
+        m::Role::Helpdesk => t::Role::Helpdesk,
+        m::Role::Admin => t::Role::Admin,
+    }
+}
+
+pub fn manifest() -> t::Manifest {
+    let config = m::fields()
+        .into_iter()
+        .map(|f| t::ConfigField {
+            name: f.name.into(),
+            label: f.label.into(),
+            field_type: match f.field_type {
+                m::FieldType::Text => t::FieldType::Text,
+                m::FieldType::Boolean => t::FieldType::Boolean,
+                m::FieldType::Integer => t::FieldType::Integer,
+                m::FieldType::Secret => t::FieldType::Secret,
+            },
+            required: f.required,
+            description: f.description.into(),
+            validation_hint: f.validation_hint.into(),
+            default_value: f.default_value.map(str::to_string),
+            constraints: f.secret_constraints.map(|(min, max)| t::TextConstraints {
+                min_length: min,
+                max_length: max,
+                charset: t::Charset::Alphanumeric,
+            }),
+            advanced: f.advanced,
+        })
+        .collect();
+    let actions = m::actions()
+        .into_iter()
+        .map(|a| t::ActionSpec {
+            id: a.id.into(),
+            title: a.title.into(),
+            description: a.description.into(),
+            params: a
+                .params
+                .iter()
+                .map(|(name, description, required)| t::ActionParam {
+                    name: name.to_string(),
+                    description: description.to_string(),
+                    required: *required,
+                })
+                .collect(),
+            required_permission: a.required_permission.into(),
+            minimum_role: role(a.minimum_role),
+            enabled_by: a.enabled_by.map(str::to_string),
+        })
+        .collect();
+    t::Manifest {
+        id: m::ID.into(),
+        name: m::NAME.into(),
+        version: m::VERSION.into(),
+        description: m::DESCRIPTION.into(),
+        config,
+        egress: vec![t::EgressRule {
+            host_field: crate::config::API_HOSTNAME.into(),
+            purpose: m::EGRESS_PURPOSE.into(),
+        }],
+        record_kinds: m::record_kinds()
+            .into_iter()
+            .map(|(name, description)| t::RecordKind {
+                name: name.into(),
+                description: description.into(),
+            })
+            .collect(),
+        actions,
+        capabilities: Vec::new(),
+    }
+}

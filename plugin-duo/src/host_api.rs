@@ -1,0 +1,94 @@
+//! What the plugin needs from its host, as traits. The wasm glue implements
+//! them with the WIT imports; native tests implement them with fakes.
+
+use crate::model::CollectedRecord;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// The WIT `http-error`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportError {
+    Denied(String),
+    InvalidRequest(String),
+    Timeout,
+    Connection(String),
+    BodyTooLarge(u64),
+    BudgetExhausted,
+}
+
+pub trait HttpTransport {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError>;
+}
+
+/// HMAC with a key the plugin never sees (the host's `secrets.secret`).
+pub trait Signer {
+    fn hmac_sha1(&self, data: &[u8]) -> Vec<u8>;
+    fn hmac_sha512(&self, data: &[u8]) -> Vec<u8>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretError {
+    NotDeclared(String),
+    NotSet(String),
+    NotGranted(String),
+}
+
+pub trait Secrets {
+    fn get(&self, name: &str) -> Result<Box<dyn Signer>, SecretError>;
+}
+
+pub trait Clock {
+    fn now_ms(&self) -> i64;
+    fn sleep_ms(&self, ms: u64);
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageError {
+    TooLarge(String),
+    Invalid(String),
+    Unavailable(String),
+}
+
+pub trait Storage {
+    fn get_checkpoint(&self, source: &str) -> Option<String>;
+    /// Records and checkpoint in one transaction: both durable or neither.
+    fn commit(
+        &self,
+        source: &str,
+        records: Vec<CollectedRecord>,
+        checkpoint: &str,
+    ) -> Result<(), StorageError>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+}
+
+pub trait Logger {
+    fn log(&self, level: LogLevel, message: &str, fields: &[(&str, &str)]);
+}
+
+/// Everything a plugin export may touch, borrowed for one call.
+pub struct Env<'a> {
+    pub http: &'a dyn HttpTransport,
+    pub secrets: &'a dyn Secrets,
+    pub storage: &'a dyn Storage,
+    pub clock: &'a dyn Clock,
+    pub log: &'a dyn Logger,
+}

@@ -1,0 +1,149 @@
+//! Deserializers that accept what Duo actually sends: fields documented as
+//! strings arrive as numbers or null, health flags as `true` or `"unknown"`.
+//! A surprising type degrades one field instead of failing a whole page.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// A string field; numbers and booleans are kept as text, objects, arrays,
+/// null and `""` become `None`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Str<'a>(pub Option<Cow<'a, str>>);
+
+impl<'a> Str<'a> {
+    pub fn get(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+
+    pub fn owned(&self) -> Option<String> {
+        self.0.as_deref().map(str::to_string)
+    }
+}
+
+fn non_empty(s: Cow<'_, str>) -> Option<Cow<'_, str>> {
+    (!s.is_empty()).then_some(s)
+}
+
+struct StrVisitor<'a>(PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for StrVisitor<'a> {
+    type Value = Str<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Str<'a>, E> {
+        Ok(Str(non_empty(Cow::Borrowed(v))))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Str<'a>, E> {
+        Ok(Str(non_empty(Cow::Owned(v.to_string()))))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Str<'a>, E> {
+        Ok(Str(non_empty(Cow::Owned(v))))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Str<'a>, E> {
+        Ok(Str(Some(Cow::Owned(v.to_string()))))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Str<'a>, E> {
+        Ok(Str(Some(Cow::Owned(v.to_string()))))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Str<'a>, E> {
+        Ok(Str(Some(Cow::Owned(v.to_string()))))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Str<'a>, E> {
+        Ok(Str(Some(Cow::Borrowed(if v { "true" } else { "false" }))))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Str<'a>, E> {
+        Ok(Str(None))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Str<'a>, E> {
+        Ok(Str(None))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Str<'a>, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Str<'a>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Str(None))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Str<'a>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Str(None))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrVisitor(PhantomData))
+    }
+}
+
+/// A yes/no field: `true`/`false`, `"true"`/`"false"`/`"yes"`/`"no"`, `1`/`0`;
+/// `"unknown"`, null and anything else are `None`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Flag(pub Option<bool>);
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = Str::deserialize(d)?;
+        Ok(Flag(
+            match text.get().map(str::to_ascii_lowercase).as_deref() {
+                Some("true" | "yes" | "1" | "on") => Some(true),
+                Some("false" | "no" | "0" | "off") => Some(false),
+                _ => None,
+            },
+        ))
+    }
+}
+
+/// An integer field that may arrive as a number, a numeric string or a float.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Int(pub Option<i64>);
+
+impl<'de> Deserialize<'de> for Int {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = Str::deserialize(d)?;
+        Ok(Int(text.get().and_then(|s| {
+            s.parse::<i64>().ok().or_else(|| {
+                s.parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .map(|f| f as i64)
+            })
+        })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    struct T<'a> {
+        #[serde(borrow, default)]
+        s: Str<'a>,
+        #[serde(default)]
+        f: Flag,
+        #[serde(default)]
+        i: Int,
+    }
+
+    #[test]
+    fn accepts_what_duo_sends() {
+        let t: T = serde_json::from_str(r#"{"s":"a\"b","f":"unknown","i":"12"}"#).unwrap();
+        assert_eq!((t.s.get(), t.f.0, t.i.0), (Some("a\"b"), None, Some(12)));
+        let t: T = serde_json::from_str(r#"{"s":12,"f":true,"i":1.5e3}"#).unwrap();
+        assert_eq!(
+            (t.s.get(), t.f.0, t.i.0),
+            (Some("12"), Some(true), Some(1500))
+        );
+        let t: T = serde_json::from_str(r#"{"s":{"x":[1]},"f":null,"i":null}"#).unwrap();
+        assert_eq!((t.s.get(), t.f.0, t.i.0), (None, None, None));
+        let t: T = serde_json::from_str(r#"{"s":""}"#).unwrap();
+        assert_eq!(t.s.get(), None);
+    }
+}

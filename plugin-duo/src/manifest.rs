@@ -1,0 +1,318 @@
+//! What the plugin declares: config fields, egress, record kinds, actions.
+
+use crate::config::*;
+use crate::normalize::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    Text,
+    Boolean,
+    Integer,
+    Secret,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Viewer,
+    Helpdesk,
+    Admin,
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub field_type: FieldType,
+    pub required: bool,
+    pub description: &'static str,
+    pub validation_hint: &'static str,
+    pub default_value: Option<&'static str>,
+    /// (min length, max length, alphanumeric only) checked by the host.
+    pub secret_constraints: Option<(u32, u32)>,
+    pub advanced: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Action {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    /// (name, description, required)
+    pub params: &'static [(&'static str, &'static str, bool)],
+    pub required_permission: &'static str,
+    pub minimum_role: Role,
+    pub enabled_by: Option<&'static str>,
+}
+
+pub const ID: &str = "duo";
+pub const NAME: &str = "Duo Security";
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const DESCRIPTION: &str = "Collects Duo authentication, administrator and telephony logs, users, phones, endpoints and the account summary through the Duo Admin API; remediates and verifies users through the Admin and Auth APIs.";
+
+const fn field(name: &'static str, label: &'static str, field_type: FieldType) -> Field {
+    Field {
+        name,
+        label,
+        field_type,
+        required: false,
+        description: "",
+        validation_hint: "",
+        default_value: None,
+        secret_constraints: None,
+        advanced: false,
+    }
+}
+
+pub fn fields() -> Vec<Field> {
+    vec![
+        Field {
+            required: true,
+            description: "The API hostname shown with the Admin API application in the Duo Admin Panel.",
+            validation_hint: "like api-xxxxxxxx.duosecurity.com, without https://",
+            ..field(API_HOSTNAME, "API hostname", FieldType::Text)
+        },
+        Field {
+            required: true,
+            description: "Integration key of the Admin API application (read-only: Grant read log, Grant read resource, Grant read information; add Grant write resource for remediation).",
+            validation_hint: "20 characters starting with DI",
+            ..field(INTEGRATION_KEY, "Integration key", FieldType::Text)
+        },
+        Field {
+            required: true,
+            description: "Secret key of the Admin API application. It stays in the host; the plugin only asks the host to sign with it.",
+            validation_hint: "40 letters and digits, as shown in Duo",
+            secret_constraints: Some((40, 40)),
+            ..field(SECRET_KEY, "Secret key", FieldType::Secret)
+        },
+        Field {
+            description: "Offer push verification of users through a separate Auth API application, whose name tells users the push comes from your company.",
+            validation_hint: "true or false",
+            default_value: Some("false"),
+            ..field(PUSH_VERIFICATION, "Push verification", FieldType::Boolean)
+        },
+        Field {
+            description: "Integration key of the Auth API application (required when push verification is on).",
+            validation_hint: "20 characters starting with DI",
+            ..field(
+                AUTH_INTEGRATION_KEY,
+                "Auth API integration key",
+                FieldType::Text,
+            )
+        },
+        Field {
+            description: "Secret key of the Auth API application (required when push verification is on).",
+            validation_hint: "40 letters and digits, as shown in Duo",
+            secret_constraints: Some((40, 40)),
+            ..field(AUTH_SECRET_KEY, "Auth API secret key", FieldType::Secret)
+        },
+        Field {
+            description: "Also collect endpoints (needs Duo Advantage or Premier).",
+            validation_hint: "true or false",
+            default_value: Some("false"),
+            advanced: true,
+            ..field(COLLECT_ENDPOINTS, "Collect endpoints", FieldType::Boolean)
+        },
+        Field {
+            description: "How far back the first collection of logs reaches; clamped to 179 days so it stays inside Duo's 180-day window.",
+            validation_hint: "a whole number of days from 1 to 180",
+            default_value: Some("180"),
+            advanced: true,
+            ..field(
+                INITIAL_LOOKBACK_DAYS,
+                "Initial lookback (days)",
+                FieldType::Integer,
+            )
+        },
+        Field {
+            description: "How requests are signed: v5 (HMAC-SHA512, JSON bodies; what Duo's clients send today), v2-sha512, or the legacy v2-sha1.",
+            validation_hint: "v5, v2-sha512 or v2-sha1",
+            default_value: Some("v5"),
+            advanced: true,
+            ..field(SIGNATURE_VERSION, "Signature version", FieldType::Text)
+        },
+        Field {
+            description: "First delay before retrying a rate-limited or failed call; it doubles each retry up to 32 times this.",
+            validation_hint: "milliseconds, 1 to 60000",
+            default_value: Some("1000"),
+            advanced: true,
+            ..field(RETRY_BASE_MS, "Retry backoff base (ms)", FieldType::Integer)
+        },
+        Field {
+            description: "Retries of a rate-limited, failed or garbled call before giving up.",
+            validation_hint: "0 to 10",
+            default_value: Some("6"),
+            advanced: true,
+            ..field(MAX_RETRIES, "Maximum retries", FieldType::Integer)
+        },
+        Field {
+            description: "How long a verification push waits for the user's answer.",
+            validation_hint: "seconds, 1 to 110",
+            default_value: Some("60"),
+            advanced: true,
+            ..field(PUSH_TIMEOUT_SECS, "Push timeout (s)", FieldType::Integer)
+        },
+        Field {
+            description: "Pause between two polls of a verification push's status.",
+            validation_hint: "milliseconds, 1 to 30000",
+            default_value: Some("2000"),
+            advanced: true,
+            ..field(
+                POLL_INTERVAL_MS,
+                "Push poll interval (ms)",
+                FieldType::Integer,
+            )
+        },
+    ]
+}
+
+pub const EGRESS_PURPOSE: &str = "Duo Admin API and Auth API calls (https)";
+
+pub fn record_kinds() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (
+            KIND_AUTH,
+            "Authentication log v2 event (id = txid); normalized as an auth-event.",
+        ),
+        (
+            KIND_USER,
+            "Duo user (id = user_id); normalized as a user-account.",
+        ),
+        (
+            KIND_PHONE,
+            "Duo phone (id = phone_id); normalized as an mfa-device, the number only as a SHA-256 hash.",
+        ),
+        (
+            KIND_ENDPOINT,
+            "Duo endpoint (id = epkey); needs Duo Advantage or Premier.",
+        ),
+        (
+            KIND_ADMIN_LOG,
+            "Administrator log event (id = hash of the event).",
+        ),
+        (
+            KIND_TELEPHONY,
+            "Telephony log v2 event (id = telephony_id).",
+        ),
+        (
+            KIND_INFO,
+            "Account summary: user, admin and integration counts, telephony credits (id = summary).",
+        ),
+    ]
+}
+
+const WRITE: &str = "Grant write resource";
+const USERNAME: (&str, &str, bool) = ("username", "The Duo username (or alias) of the user.", true);
+
+pub fn actions() -> Vec<Action> {
+    vec![
+        Action {
+            id: "disable-user",
+            title: "Disable user",
+            description: "Sets the Duo user's status to disabled: every authentication is denied until re-activated.",
+            params: &[USERNAME],
+            required_permission: WRITE,
+            minimum_role: Role::Admin,
+            enabled_by: None,
+        },
+        Action {
+            id: "reactivate-user",
+            title: "Re-activate user",
+            description: "Sets the Duo user's status to active (also clears a lockout).",
+            params: &[USERNAME],
+            required_permission: WRITE,
+            minimum_role: Role::Helpdesk,
+            enabled_by: None,
+        },
+        Action {
+            id: "remove-phone",
+            title: "Remove phone from user",
+            description: "Disassociates a phone from the user (the phone object stays in Duo).",
+            params: &[
+                USERNAME,
+                (
+                    "phone_id",
+                    "The phone to remove (DP…); optional when the user has one phone.",
+                    false,
+                ),
+            ],
+            required_permission: WRITE,
+            minimum_role: Role::Admin,
+            enabled_by: None,
+        },
+        Action {
+            id: "send-enrollment",
+            title: "Send enrollment email",
+            description: "Emails the user a Duo enrollment link (valid 30 days).",
+            params: &[
+                USERNAME,
+                (
+                    "email",
+                    "Address to send to; defaults to the user's email in Duo.",
+                    false,
+                ),
+            ],
+            required_permission: WRITE,
+            minimum_role: Role::Admin,
+            enabled_by: None,
+        },
+        Action {
+            id: "send-verification-push",
+            title: "Send verification push (Admin API)",
+            description: "Sends a Duo verification push showing a confirmation code, then waits for the user's answer.",
+            params: &[
+                USERNAME,
+                (
+                    "phone_id",
+                    "Phone to push to; defaults to the user's first push-capable phone.",
+                    false,
+                ),
+            ],
+            required_permission: WRITE,
+            minimum_role: Role::Helpdesk,
+            enabled_by: None,
+        },
+        Action {
+            id: "push-verify",
+            title: "Verify user with Duo Push (Auth API)",
+            description: "Sends a Duo Push from the Auth API application naming who asked, then waits for approve, deny or fraud.",
+            params: &[USERNAME],
+            required_permission: "Auth API application",
+            minimum_role: Role::Helpdesk,
+            enabled_by: Some(PUSH_VERIFICATION),
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declares_the_fixed_action_ids_and_kinds() {
+        let ids: Vec<&str> = actions().iter().map(|a| a.id).collect();
+        assert_eq!(
+            ids,
+            [
+                "disable-user",
+                "reactivate-user",
+                "remove-phone",
+                "send-enrollment",
+                "send-verification-push",
+                "push-verify"
+            ]
+        );
+        assert_eq!(record_kinds().len(), 7);
+        let secrets: Vec<&str> = fields()
+            .iter()
+            .filter(|f| f.field_type == FieldType::Secret)
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(secrets, [SECRET_KEY, AUTH_SECRET_KEY]);
+        assert!(
+            fields()
+                .iter()
+                .filter(|f| f.field_type == FieldType::Secret)
+                .all(|f| f.secret_constraints == Some((40, 40)))
+        );
+    }
+}

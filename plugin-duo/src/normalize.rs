@@ -1,0 +1,642 @@
+//! Duo pages -> records. Each page body is parsed once: the envelope into
+//! borrowed `&RawValue`s (kept verbatim as the record's raw JSON) and each
+//! event into a borrowed typed struct, with no re-serialization.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+use crate::date::parse_iso8601_ms;
+use crate::lenient::{Flag, Int, Str};
+use crate::model::*;
+
+pub const KIND_AUTH: &str = "duo.authentication_log";
+pub const KIND_USER: &str = "duo.user";
+pub const KIND_PHONE: &str = "duo.phone";
+pub const KIND_ENDPOINT: &str = "duo.endpoint";
+pub const KIND_ADMIN_LOG: &str = "duo.administrator_log";
+pub const KIND_TELEPHONY: &str = "duo.telephony_log";
+pub const KIND_INFO: &str = "duo.info_summary";
+
+/// One page of a time-ordered log: records in Duo's order, each with an id and
+/// a time, and the cursor of the next page if there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogPage {
+    pub records: Vec<CollectedRecord>,
+    pub next_offset: Option<String>,
+}
+
+/// One page of an offset-paged inventory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryPage {
+    pub records: Vec<CollectedRecord>,
+    pub next_offset: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a, R> {
+    #[serde(borrow)]
+    stat: Str<'a>,
+    response: Option<R>,
+    #[serde(default)]
+    metadata: Option<OffsetMeta>,
+}
+
+#[derive(Deserialize, Default)]
+struct OffsetMeta {
+    #[serde(default)]
+    next_offset: Int,
+}
+
+#[derive(Deserialize)]
+struct LogResponse<'a> {
+    #[serde(borrow, default, alias = "items")]
+    authlogs: Vec<&'a RawValue>,
+    #[serde(borrow, default)]
+    metadata: Option<LogMeta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct LogMeta<'a> {
+    #[serde(borrow, default)]
+    next_offset: Option<&'a RawValue>,
+}
+
+fn open_envelope<'a, R: Deserialize<'a>>(
+    body: &'a [u8],
+) -> Result<(R, Option<OffsetMeta>), String> {
+    let env: Envelope<'a, R> =
+        serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))?;
+    if env.stat.get() != Some("OK") {
+        return Err(format!(
+            "stat was {:?}, not OK",
+            env.stat
+                .get()
+                .map(|s| s.chars().take(20).collect::<String>())
+        ));
+    }
+    let response = env.response.ok_or("the answer has no `response`")?;
+    Ok((response, env.metadata))
+}
+
+/// `["1547486297000","5bea…"]` or `"1547486297000,5bea…"` -> the comma-joined
+/// form Duo accepts back as `next_offset`.
+fn join_next_offset(raw: Option<&RawValue>) -> Result<Option<String>, String> {
+    let Some(raw) = raw else { return Ok(None) };
+    let value: serde_json::Value = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+    let part = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => Ok(s.clone()),
+        serde_json::Value::Number(n) => Ok(n.to_string()),
+        other => Err(format!("unexpected next_offset element {other}")),
+    };
+    match &value {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::Array(items) if items.is_empty() => Ok(None),
+        serde_json::Value::Array(items) => Ok(Some(
+            items
+                .iter()
+                .map(part)
+                .collect::<Result<Vec<_>, _>>()?
+                .join(","),
+        )),
+        other => part(other).map(Some),
+    }
+}
+
+// ------------------------------------------------------------- auth logs
+
+#[derive(Deserialize, Default)]
+struct Location<'a> {
+    #[serde(borrow, default)]
+    city: Str<'a>,
+    #[serde(borrow, default)]
+    state: Str<'a>,
+    #[serde(borrow, default)]
+    country: Str<'a>,
+}
+
+impl Location<'_> {
+    fn to_geo(&self) -> GeoLocation {
+        GeoLocation {
+            city: self.city.owned(),
+            state: self.state.owned(),
+            country: self.country.owned(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct NamedRef<'a> {
+    #[serde(borrow, default)]
+    name: Str<'a>,
+    #[serde(borrow, default)]
+    key: Str<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawAccessDevice<'a> {
+    #[serde(borrow, default)]
+    ip: Str<'a>,
+    #[serde(borrow, default)]
+    hostname: Str<'a>,
+    #[serde(borrow, default)]
+    location: Option<Location<'a>>,
+    #[serde(borrow, default)]
+    os: Str<'a>,
+    #[serde(borrow, default)]
+    os_version: Str<'a>,
+    #[serde(borrow, default)]
+    browser: Str<'a>,
+    #[serde(borrow, default)]
+    browser_version: Str<'a>,
+    #[serde(borrow, default)]
+    epkey: Str<'a>,
+    #[serde(default)]
+    is_encryption_enabled: Flag,
+    #[serde(default)]
+    is_firewall_enabled: Flag,
+    #[serde(default)]
+    is_password_set: Flag,
+}
+
+#[derive(Deserialize, Default)]
+struct RawAuthDevice<'a> {
+    #[serde(borrow, default)]
+    ip: Str<'a>,
+    #[serde(borrow, default)]
+    key: Str<'a>,
+    #[serde(borrow, default)]
+    name: Str<'a>,
+    #[serde(borrow, default)]
+    location: Option<Location<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawAuthEvent<'a> {
+    #[serde(borrow, default)]
+    txid: Str<'a>,
+    #[serde(default)]
+    timestamp: Int,
+    #[serde(borrow, default)]
+    isotimestamp: Str<'a>,
+    #[serde(borrow, default)]
+    event_type: Str<'a>,
+    #[serde(borrow, default)]
+    result: Str<'a>,
+    #[serde(borrow, default)]
+    reason: Str<'a>,
+    #[serde(borrow, default)]
+    factor: Str<'a>,
+    #[serde(borrow, default)]
+    email: Str<'a>,
+    #[serde(borrow, default)]
+    user: Option<NamedRef<'a>>,
+    #[serde(borrow, default)]
+    application: Option<NamedRef<'a>>,
+    #[serde(borrow, default)]
+    access_device: Option<RawAccessDevice<'a>>,
+    #[serde(borrow, default)]
+    auth_device: Option<RawAuthDevice<'a>>,
+}
+
+/// `Duo Push` / `duo_push` / `DUO PUSH` -> `duo_push`.
+fn snake(s: &str) -> String {
+    s.trim()
+        .chars()
+        .map(|c| {
+            if c == ' ' || c == '-' {
+                '_'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect()
+}
+
+fn auth_result(s: Option<&str>) -> String {
+    match s.map(snake).as_deref() {
+        Some(r @ ("success" | "denied" | "fraud" | "failure" | "error")) => r.to_string(),
+        _ => "unknown".to_string(),
+    }
+}
+
+/// The millisecond Duo orders and pages by: `isotimestamp` truncated to the
+/// millisecond, else `timestamp` (seconds).
+fn event_ms(iso: &Str, secs: Int) -> Option<i64> {
+    iso.get()
+        .and_then(parse_iso8601_ms)
+        .or_else(|| secs.0.map(|s| s.saturating_mul(1000)))
+}
+
+fn auth_record(raw: &RawValue) -> Result<CollectedRecord, String> {
+    let ev: RawAuthEvent =
+        serde_json::from_str(raw.get()).map_err(|e| format!("auth log event: {e}"))?;
+    let txid = ev.txid.owned().ok_or("an auth log event has no txid")?;
+    let ms = event_ms(&ev.isotimestamp, ev.timestamp)
+        .ok_or_else(|| format!("auth log event {txid} has no time"))?;
+    let user = ev.user.unwrap_or_default();
+    let app = ev.application.unwrap_or_default();
+    let ad = ev.access_device.unwrap_or_default();
+    let auth_device = ev.auth_device.map(|d| AuthDevice {
+        id: d.key.owned(),
+        name: d.name.owned(),
+        ip: d.ip.owned(),
+        location: d.location.map(|l| l.to_geo()).unwrap_or_default(),
+    });
+    let event = AuthEvent {
+        occurred_at_ms: ms,
+        event_id: txid.clone(),
+        user_id: user.key.owned(),
+        user_name: user.name.owned(),
+        user_email: ev.email.owned(),
+        application_id: app.key.owned(),
+        application_name: app.name.owned(),
+        result: auth_result(ev.result.get()),
+        reason: ev.reason.get().map(snake),
+        factor: ev.factor.get().map(snake),
+        event_type: ev
+            .event_type
+            .get()
+            .map(snake)
+            .unwrap_or_else(|| "unknown".to_string()),
+        access_device: AccessDevice {
+            ip: ad.ip.owned(),
+            location: ad.location.map(|l| l.to_geo()).unwrap_or_default(),
+            hostname: ad.hostname.owned(),
+            os: ad.os.owned(),
+            os_version: ad.os_version.owned(),
+            browser: ad.browser.owned(),
+            browser_version: ad.browser_version.owned(),
+            endpoint_id: ad.epkey.owned(),
+            is_encryption_enabled: ad.is_encryption_enabled.0,
+            is_firewall_enabled: ad.is_firewall_enabled.0,
+            is_password_set: ad.is_password_set.0,
+        },
+        auth_device,
+    };
+    Ok(CollectedRecord {
+        kind: KIND_AUTH,
+        id: txid,
+        occurred_at_ms: Some(ms),
+        normalized: Normalized::AuthEvent(Box::new(event)),
+        raw_json: raw.get().to_string(),
+    })
+}
+
+/// Parses one `GET /admin/v2/logs/authentication` answer. A page is all or
+/// nothing: one bad event fails the page, so a partial page is never committed.
+pub fn parse_auth_page(body: &[u8]) -> Result<LogPage, String> {
+    let (resp, _): (LogResponse, _) = open_envelope(body)?;
+    let records = resp
+        .authlogs
+        .iter()
+        .map(|raw| auth_record(raw))
+        .collect::<Result<Vec<_>, _>>()?;
+    let next_offset = join_next_offset(resp.metadata.and_then(|m| m.next_offset))?;
+    Ok(LogPage {
+        records,
+        next_offset,
+    })
+}
+
+/// The records the plugin commits for one auth log page (the benchmark entry
+/// point; `collect` runs exactly this through [`parse_auth_page`]).
+pub fn normalize_auth_page(body: &[u8]) -> Result<Vec<CollectedRecord>, String> {
+    parse_auth_page(body).map(|page| page.records)
+}
+
+// ------------------------------------------------------------ telephony
+
+#[derive(Deserialize)]
+struct RawTelephony<'a> {
+    #[serde(borrow, default)]
+    telephony_id: Str<'a>,
+    #[serde(borrow, default)]
+    ts: Str<'a>,
+    #[serde(default)]
+    timestamp: Int,
+}
+
+/// Parses one `GET /admin/v2/logs/telephony` answer (`response.items`).
+pub fn parse_telephony_page(body: &[u8]) -> Result<LogPage, String> {
+    let (resp, _): (LogResponse, _) = open_envelope(body)?;
+    let records = resp
+        .authlogs
+        .iter()
+        .map(|raw| {
+            let t: RawTelephony =
+                serde_json::from_str(raw.get()).map_err(|e| format!("telephony event: {e}"))?;
+            let id = t
+                .telephony_id
+                .owned()
+                .ok_or("a telephony event has no telephony_id")?;
+            let ms = event_ms(&t.ts, t.timestamp)
+                .ok_or_else(|| format!("telephony event {id} has no time"))?;
+            Ok(CollectedRecord {
+                kind: KIND_TELEPHONY,
+                id,
+                occurred_at_ms: Some(ms),
+                normalized: Normalized::None,
+                raw_json: raw.get().to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let next_offset = join_next_offset(resp.metadata.and_then(|m| m.next_offset))?;
+    Ok(LogPage {
+        records,
+        next_offset,
+    })
+}
+
+// --------------------------------------------------------- administrator log
+
+#[derive(Deserialize)]
+struct RawAdminEvent<'a> {
+    #[serde(default)]
+    timestamp: Int,
+    #[serde(borrow, default)]
+    isotimestamp: Str<'a>,
+}
+
+/// Parses one `GET /admin/v1/logs/administrator` answer (a bare array). The
+/// events carry no id, so the id is a hash of the event's JSON: the same
+/// event fetched twice upserts onto itself.
+pub fn parse_admin_log_page(body: &[u8]) -> Result<Vec<CollectedRecord>, String> {
+    let (events, _): (Vec<&RawValue>, _) = open_envelope(body)?;
+    events
+        .iter()
+        .map(|raw| {
+            let ev: RawAdminEvent =
+                serde_json::from_str(raw.get()).map_err(|e| format!("admin log event: {e}"))?;
+            let ms = ev
+                .timestamp
+                .0
+                .map(|s| s.saturating_mul(1000))
+                .or_else(|| ev.isotimestamp.get().and_then(parse_iso8601_ms))
+                .ok_or("an administrator log event has no time")?;
+            Ok(CollectedRecord {
+                kind: KIND_ADMIN_LOG,
+                id: hex::encode(&Sha256::digest(raw.get().as_bytes())[..16]),
+                occurred_at_ms: Some(ms),
+                normalized: Normalized::None,
+                raw_json: raw.get().to_string(),
+            })
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- users
+
+#[derive(Deserialize)]
+struct RawGroup<'a> {
+    #[serde(borrow, default)]
+    name: Str<'a>,
+}
+
+#[derive(Deserialize)]
+struct RawDeviceRef<'a> {
+    #[serde(
+        borrow,
+        default,
+        alias = "token_id",
+        alias = "registration_id",
+        alias = "webauthnkey"
+    )]
+    phone_id: Str<'a>,
+}
+
+#[derive(Deserialize)]
+struct RawUser<'a> {
+    #[serde(borrow, default)]
+    user_id: Str<'a>,
+    #[serde(borrow, default)]
+    username: Str<'a>,
+    #[serde(borrow, default)]
+    email: Str<'a>,
+    #[serde(borrow, default)]
+    realname: Str<'a>,
+    #[serde(borrow, default)]
+    status: Str<'a>,
+    #[serde(default)]
+    is_enrolled: Flag,
+    #[serde(default)]
+    last_login: Int,
+    #[serde(default)]
+    created: Int,
+    #[serde(borrow, default)]
+    groups: Vec<RawGroup<'a>>,
+    #[serde(borrow, default)]
+    phones: Vec<RawDeviceRef<'a>>,
+    #[serde(borrow, default)]
+    tokens: Vec<RawDeviceRef<'a>>,
+    #[serde(borrow, default)]
+    u2ftokens: Vec<RawDeviceRef<'a>>,
+    #[serde(borrow, default)]
+    webauthncredentials: Vec<RawDeviceRef<'a>>,
+}
+
+fn user_status(s: Option<&str>) -> String {
+    match s.map(snake).as_deref() {
+        Some(st @ ("active" | "bypass" | "disabled" | "locked_out" | "pending_deletion")) => {
+            st.to_string()
+        }
+        _ => "unknown".to_string(),
+    }
+}
+
+fn user_record(raw: &RawValue) -> Result<CollectedRecord, String> {
+    let u: RawUser = serde_json::from_str(raw.get()).map_err(|e| format!("user: {e}"))?;
+    let user_id = u.user_id.owned().ok_or("a user has no user_id")?;
+    let device_ids = [&u.phones, &u.tokens, &u.u2ftokens, &u.webauthncredentials]
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d.phone_id.owned())
+        .collect();
+    let account = UserAccount {
+        user_id: user_id.clone(),
+        user_name: u.username.owned().unwrap_or_default(),
+        email: u.email.owned(),
+        real_name: u.realname.owned(),
+        status: user_status(u.status.get()),
+        is_enrolled: u.is_enrolled.0.unwrap_or(false),
+        last_login_ms: u.last_login.0.map(|s| s.saturating_mul(1000)),
+        created_ms: u.created.0.map(|s| s.saturating_mul(1000)),
+        groups: u.groups.iter().filter_map(|g| g.name.owned()).collect(),
+        device_ids,
+    };
+    Ok(CollectedRecord {
+        kind: KIND_USER,
+        id: user_id,
+        occurred_at_ms: None,
+        normalized: Normalized::UserAccount(Box::new(account)),
+        raw_json: raw.get().to_string(),
+    })
+}
+
+// --------------------------------------------------------------- phones
+
+#[derive(Deserialize)]
+struct RawUserRef<'a> {
+    #[serde(borrow, default)]
+    user_id: Str<'a>,
+}
+
+#[derive(Deserialize)]
+struct RawPhone<'a> {
+    #[serde(borrow, default)]
+    phone_id: Str<'a>,
+    #[serde(borrow, default)]
+    number: Str<'a>,
+    #[serde(borrow, default, rename = "type")]
+    kind: Str<'a>,
+    #[serde(borrow, default)]
+    platform: Str<'a>,
+    #[serde(borrow, default)]
+    model: Str<'a>,
+    #[serde(borrow, default)]
+    os_version: Str<'a>,
+    #[serde(default)]
+    activated: Flag,
+    #[serde(borrow, default)]
+    capabilities: Vec<Str<'a>>,
+    #[serde(borrow, default)]
+    users: Vec<RawUserRef<'a>>,
+    #[serde(borrow, default)]
+    last_seen: Str<'a>,
+}
+
+/// SHA-256 hex of the number, so shared numbers can be found without keeping
+/// the number in the normalized view.
+pub fn phone_number_hash(number: &str) -> Option<String> {
+    let digits: String = number
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect();
+    (!digits.is_empty()).then(|| hex::encode(Sha256::digest(digits.as_bytes())))
+}
+
+fn phone_record(raw: &RawValue) -> Result<CollectedRecord, String> {
+    let p: RawPhone = serde_json::from_str(raw.get()).map_err(|e| format!("phone: {e}"))?;
+    let phone_id = p.phone_id.owned().ok_or("a phone has no phone_id")?;
+    let kind = match p.kind.get().map(snake).as_deref() {
+        Some(k @ ("mobile" | "landline")) => k.to_string(),
+        _ => "unknown".to_string(),
+    };
+    let last_seen_ms = p
+        .last_seen
+        .get()
+        .and_then(|s| parse_iso8601_ms(s).or_else(|| s.parse::<i64>().ok().map(|v| v * 1000)));
+    let device = MfaDevice {
+        device_id: phone_id.clone(),
+        kind,
+        platform: p.platform.owned(),
+        model: p.model.owned(),
+        os_version: p.os_version.owned(),
+        activated: p.activated.0.unwrap_or(false),
+        capabilities: p
+            .capabilities
+            .iter()
+            .filter_map(|c| c.get().map(snake))
+            .collect(),
+        user_ids: p.users.iter().filter_map(|u| u.user_id.owned()).collect(),
+        last_seen_ms,
+        number_hash: p.number.get().and_then(phone_number_hash),
+    };
+    Ok(CollectedRecord {
+        kind: KIND_PHONE,
+        id: phone_id,
+        occurred_at_ms: None,
+        normalized: Normalized::MfaDevice(Box::new(device)),
+        raw_json: raw.get().to_string(),
+    })
+}
+
+// ------------------------------------------------------------ endpoints
+
+#[derive(Deserialize)]
+struct RawEndpoint<'a> {
+    #[serde(borrow, default)]
+    epkey: Str<'a>,
+}
+
+fn endpoint_record(raw: &RawValue) -> Result<CollectedRecord, String> {
+    let e: RawEndpoint = serde_json::from_str(raw.get()).map_err(|e| format!("endpoint: {e}"))?;
+    Ok(CollectedRecord {
+        kind: KIND_ENDPOINT,
+        id: e.epkey.owned().ok_or("an endpoint has no epkey")?,
+        occurred_at_ms: None,
+        normalized: Normalized::None,
+        raw_json: raw.get().to_string(),
+    })
+}
+
+/// Which inventory a page belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inventory {
+    Users,
+    Phones,
+    Endpoints,
+}
+
+impl Inventory {
+    pub fn kind(self) -> &'static str {
+        match self {
+            Inventory::Users => KIND_USER,
+            Inventory::Phones => KIND_PHONE,
+            Inventory::Endpoints => KIND_ENDPOINT,
+        }
+    }
+    pub fn path(self) -> &'static str {
+        match self {
+            Inventory::Users => "/admin/v1/users",
+            Inventory::Phones => "/admin/v1/phones",
+            Inventory::Endpoints => "/admin/v1/endpoints",
+        }
+    }
+    /// Duo's maximum page size for the list.
+    pub fn page_size(self) -> u64 {
+        match self {
+            Inventory::Users => 300,
+            Inventory::Phones | Inventory::Endpoints => 500,
+        }
+    }
+}
+
+/// Parses one offset-paged list answer (`next_offset` in top-level `metadata`).
+pub fn parse_inventory_page(inventory: Inventory, body: &[u8]) -> Result<InventoryPage, String> {
+    let (items, meta): (Vec<&RawValue>, _) = open_envelope(body)?;
+    let convert = match inventory {
+        Inventory::Users => user_record,
+        Inventory::Phones => phone_record,
+        Inventory::Endpoints => endpoint_record,
+    };
+    let records = items
+        .iter()
+        .map(|raw| convert(raw))
+        .collect::<Result<Vec<_>, _>>()?;
+    let next_offset = meta
+        .and_then(|m| m.next_offset.0)
+        .and_then(|n| u64::try_from(n).ok());
+    Ok(InventoryPage {
+        records,
+        next_offset,
+    })
+}
+
+/// Parses `GET /admin/v1/info/summary` into one record.
+pub fn parse_info_summary(body: &[u8], now_ms: i64) -> Result<CollectedRecord, String> {
+    let (summary, _): (&RawValue, _) = open_envelope(body)?;
+    if !summary.get().trim_start().starts_with('{') {
+        return Err("the info summary is not an object".into());
+    }
+    Ok(CollectedRecord {
+        kind: KIND_INFO,
+        id: "summary".to_string(),
+        occurred_at_ms: Some(now_ms),
+        normalized: Normalized::None,
+        raw_json: summary.get().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests;

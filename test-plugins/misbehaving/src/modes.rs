@@ -1,0 +1,232 @@
+//! The behaviours the `mode` config field selects.
+
+use std::hint::black_box;
+
+use crate::Settings;
+use crate::oort::integration::http::{self, HttpError, Request};
+use crate::oort::integration::log::{self, Level};
+use crate::oort::integration::secrets::{self, SecretError};
+use crate::oort::integration::storage;
+use crate::oort::integration::types::{CollectSummary, CollectedRecord, KindCount, Normalized, PluginError};
+
+/// The record kind this plugin produces.
+pub const KIND: &str = "test.item";
+/// The checkpoint source of the well-behaved mode.
+pub const SOURCE: &str = "items";
+/// Records a well-behaved run commits when `count` is not set.
+pub const DEFAULT_COUNT: u32 = 100;
+/// Records per `storage.commit`, so a run spans several transactions.
+const PAGE: u64 = 40;
+/// What the signing modes sign; the tests recompute the HMAC over it.
+pub const SIGNED_DATA: &[u8] = b"oort-misbehaving-signing-check-v1";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    WellBehaved,
+    EndlessLoop,
+    MemoryBomb,
+    EgressViolation,
+    Trap,
+    PartialThenTrap,
+    StealSecret,
+    HttpGet,
+    HttpFlood,
+}
+
+impl Mode {
+    pub const NAMES: &[&str] = &[
+        "well-behaved",
+        "endless-loop",
+        "memory-bomb",
+        "egress-violation",
+        "trap",
+        "partial-then-trap",
+        "steal-secret",
+        "http-get",
+        "http-flood",
+    ];
+
+    pub fn parse(name: &str) -> Option<Mode> {
+        Some(match name {
+            "well-behaved" => Mode::WellBehaved,
+            "endless-loop" => Mode::EndlessLoop,
+            "memory-bomb" => Mode::MemoryBomb,
+            "egress-violation" => Mode::EgressViolation,
+            "trap" => Mode::Trap,
+            "partial-then-trap" => Mode::PartialThenTrap,
+            "steal-secret" => Mode::StealSecret,
+            "http-get" => Mode::HttpGet,
+            "http-flood" => Mode::HttpFlood,
+            _ => return None,
+        })
+    }
+
+    /// Acts out the mode. `commit` is false for `test-connectivity`, where
+    /// nothing may be written; findings go to `summary.notes`.
+    pub fn run(self, settings: &Settings, summary: &mut CollectSummary, commit: bool) -> Result<(), PluginError> {
+        match self {
+            Mode::WellBehaved => {
+                if commit {
+                    commit_items(settings.count.into(), summary)?;
+                }
+                sign_with_token(summary)
+            }
+            Mode::EndlessLoop => endless_loop(),
+            Mode::MemoryBomb => memory_bomb(),
+            Mode::EgressViolation => {
+                let targets = [
+                    ("foreign-host", "https://evil.example.com/".to_string()),
+                    ("ip-literal", "https://169.254.169.254/latest/meta-data/".to_string()),
+                    ("plain-http", format!("http://{}/ping", settings.api_hostname)),
+                ];
+                for (label, url) in targets {
+                    summary.notes.push(format!("{label}: {}", describe_response(get(&url))));
+                }
+                Ok(())
+            }
+            Mode::Trap => panic!("misbehaving plugin: deliberate trap"),
+            Mode::PartialThenTrap => {
+                if commit {
+                    commit_items(PAGE, summary)?;
+                }
+                panic!("misbehaving plugin: deliberate trap after a committed page")
+            }
+            Mode::StealSecret => steal_secret(summary),
+            Mode::HttpGet => {
+                let url = format!("https://{}/ping", settings.api_hostname);
+                summary.notes.push(format!("http-get: {}", describe_response(get(&url))));
+                Ok(())
+            }
+            Mode::HttpFlood => {
+                let url = format!("https://{}/ping", settings.api_hostname);
+                let mut sent = 0u32;
+                let stop = loop {
+                    match get(&url) {
+                        Ok(_) => sent += 1,
+                        Err(e) => break describe_http_error(&e),
+                    }
+                    if sent == 100_000 {
+                        break "no limit reached".to_string();
+                    }
+                };
+                summary.notes.push(format!("http-flood: sent={sent} then {stop}"));
+                Ok(())
+            }
+        }
+    }
+}
+
+fn commit_items(count: u64, summary: &mut CollectSummary) -> Result<(), PluginError> {
+    let start: u64 = storage::get_checkpoint(SOURCE).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let end = start + count;
+    let mut next = start;
+    while next < end {
+        let page_end = (next + PAGE).min(end);
+        let records: Vec<CollectedRecord> = (next..page_end).map(item).collect();
+        storage::commit(SOURCE, &records, &page_end.to_string())
+            .map_err(|e| PluginError::Host(format!("commit refused: {e:?}")))?;
+        log::write(Level::Debug, "committed a page", &[("records".into(), (page_end - next).to_string())]);
+        summary.pages += 1;
+        next = page_end;
+    }
+    summary.records.push(KindCount { kind: KIND.into(), count });
+    Ok(())
+}
+
+fn item(n: u64) -> CollectedRecord {
+    CollectedRecord {
+        kind: KIND.into(),
+        id: format!("item-{n:06}"),
+        occurred_at_ms: Some(1_700_000_000_000 + n as i64),
+        normalized: Normalized::None,
+        raw_json: format!("{{\"n\":{n}}}"),
+    }
+}
+
+/// Signs with the token through the host and tries to read it; the token's
+/// value never enters this sandbox unless `secret-reveal` was granted, and
+/// even then only its length is reported.
+fn sign_with_token(summary: &mut CollectSummary) -> Result<(), PluginError> {
+    let token = secrets::get("token").map_err(|e| PluginError::Config(describe_secret_error(&e)))?;
+    summary.notes.push(format!("hmac-sha512={}", to_hex(&token.hmac_sha512(SIGNED_DATA))));
+    summary.notes.push(match token.reveal() {
+        Ok(plain) => format!("reveal=granted len={}", plain.len()),
+        Err(e) => format!("reveal={}", describe_secret_error(&e)),
+    });
+    Ok(())
+}
+
+fn steal_secret(summary: &mut CollectSummary) -> Result<(), PluginError> {
+    for name in ["other_token", "secret_key"] {
+        let outcome = match secrets::get(name) {
+            Ok(secret) => format!("got a handle, hmac-sha512={}", to_hex(&secret.hmac_sha512(SIGNED_DATA))),
+            Err(e) => describe_secret_error(&e),
+        };
+        summary.notes.push(format!("{name}: {outcome}"));
+    }
+    match secrets::get("token") {
+        Ok(own) => {
+            summary.notes.push(format!("own-hmac-sha512={}", to_hex(&own.hmac_sha512(SIGNED_DATA))));
+            summary.notes.push(match own.reveal() {
+                Ok(plain) => format!("reveal: granted len={}", plain.len()),
+                Err(e) => format!("reveal: {}", describe_secret_error(&e)),
+            });
+        }
+        Err(e) => summary.notes.push(format!("token: {}", describe_secret_error(&e))),
+    }
+    Ok(())
+}
+
+fn endless_loop() -> ! {
+    let mut x: u64 = 1;
+    loop {
+        // No host calls: only the epoch deadline can stop this.
+        x = black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
+    }
+}
+
+fn memory_bomb() -> ! {
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    loop {
+        let mut chunk = vec![0u8; 1 << 20];
+        // Touch every page so the memory is really committed.
+        for i in (0..chunk.len()).step_by(4096) {
+            chunk[i] = hoard.len() as u8 | 1;
+        }
+        hoard.push(black_box(chunk));
+    }
+}
+
+fn get(url: &str) -> Result<http::Response, HttpError> {
+    http::send(&Request { method: "GET".into(), url: url.into(), headers: Vec::new(), body: Vec::new() })
+}
+
+fn describe_response(result: Result<http::Response, HttpError>) -> String {
+    match result {
+        Ok(resp) => format!("status={} body_len={}", resp.status, resp.body.len()),
+        Err(e) => describe_http_error(&e),
+    }
+}
+
+fn describe_http_error(e: &HttpError) -> String {
+    match e {
+        HttpError::Denied(m) => format!("denied: {m}"),
+        HttpError::InvalidRequest(m) => format!("invalid-request: {m}"),
+        HttpError::Timeout => "timeout".into(),
+        HttpError::Connection(m) => format!("connection: {m}"),
+        HttpError::BodyTooLarge(n) => format!("body-too-large: {n}"),
+        HttpError::BudgetExhausted => "budget-exhausted".into(),
+    }
+}
+
+fn describe_secret_error(e: &SecretError) -> String {
+    match e {
+        SecretError::NotDeclared(m) => format!("not-declared: {m}"),
+        SecretError::NotSet(m) => format!("not-set: {m}"),
+        SecretError::NotGranted(m) => format!("not-granted: {m}"),
+    }
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,133 @@
+//! A temporary data directory with an open [`Platform`] and the misbehaving
+//! plugin installed.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use oort_host::platform::{AddIntegration, Platform, PlatformError};
+use oort_host::runtime::SandboxLimits;
+use oort_host::store::{InstalledPlugin, Integration, SecretValue};
+use tempfile::TempDir;
+
+/// The tenant the tests create integrations in.
+pub const TENANT: &str = "default";
+
+/// The misbehaving plugin's component, built by `build.rs`.
+pub fn misbehaving_wasm() -> PathBuf {
+    PathBuf::from(env!("OORT_TEST_PLUGIN_WASM"))
+}
+
+/// Short deadlines and a small memory cap, so the hostile modes are stopped
+/// quickly. Generous enough for a loaded 2-core machine: a well-behaved run
+/// needs a few milliseconds.
+pub fn sandbox_limits() -> SandboxLimits {
+    SandboxLimits {
+        memory_bytes: 16 << 20,
+        validate_timeout: Duration::from_secs(20),
+        test_timeout: Duration::from_secs(3),
+        collect_timeout: Duration::from_secs(3),
+        action_timeout: Duration::from_secs(3),
+        max_http_requests: 25,
+        max_response_bytes: 1 << 20,
+    }
+}
+
+/// Limits for the Duo tests: nothing should be stopped by the sandbox, even
+/// on a slow machine.
+pub fn duo_limits() -> SandboxLimits {
+    SandboxLimits {
+        collect_timeout: Duration::from_secs(300),
+        test_timeout: Duration::from_secs(120),
+        action_timeout: Duration::from_secs(120),
+        validate_timeout: Duration::from_secs(60),
+        ..SandboxLimits::default()
+    }
+}
+
+/// How to set up one misbehaving integration.
+#[derive(Debug, Clone)]
+pub struct MisbehavingSpec {
+    pub name: String,
+    pub mode: String,
+    pub token: String,
+    pub api_hostname: String,
+    pub count: Option<u32>,
+    pub api_base_url: Option<String>,
+    pub granted_capabilities: Vec<String>,
+}
+
+impl MisbehavingSpec {
+    pub fn new(name: &str, mode: &str, token: &str) -> MisbehavingSpec {
+        MisbehavingSpec {
+            name: name.into(),
+            mode: mode.into(),
+            token: token.into(),
+            // A reserved name (RFC 2606): nothing real is ever reached.
+            api_hostname: "api.oort-test.invalid".into(),
+            count: None,
+            api_base_url: None,
+            granted_capabilities: Vec::new(),
+        }
+    }
+
+    pub fn request(&self) -> AddIntegration {
+        let mut config = vec![
+            ("api_hostname".to_string(), self.api_hostname.clone()),
+            ("mode".to_string(), self.mode.clone()),
+        ];
+        if let Some(count) = self.count {
+            config.push(("count".into(), count.to_string()));
+        }
+        AddIntegration {
+            tenant: TENANT.into(),
+            name: self.name.clone(),
+            plugin_id: "misbehaving".into(),
+            config,
+            secrets: vec![("token".into(), SecretValue::new(self.token.as_bytes().to_vec()))],
+            api_base_url: self.api_base_url.clone(),
+            granted_capabilities: self.granted_capabilities.clone(),
+        }
+    }
+}
+
+pub struct TestEnv {
+    /// Kept so the directory lives as long as the platform.
+    pub dir: TempDir,
+    pub platform: Platform,
+}
+
+impl TestEnv {
+    /// A fresh data directory opened with [`sandbox_limits`].
+    pub fn open() -> TestEnv {
+        TestEnv::open_with(sandbox_limits())
+    }
+
+    pub fn open_with(limits: SandboxLimits) -> TestEnv {
+        let dir = tempfile::tempdir().expect("create a temporary data directory");
+        let platform = Platform::open_with(dir.path(), limits)
+            .unwrap_or_else(|e| panic!("open the platform in {}: {e:#}", dir.path().display()));
+        TestEnv { dir, platform }
+    }
+
+    /// Installs the misbehaving plugin (idempotent).
+    pub fn install_misbehaving(&self) -> InstalledPlugin {
+        self.platform
+            .install_plugin(&misbehaving_wasm())
+            .unwrap_or_else(|e| panic!("install the misbehaving plugin: {e}"))
+    }
+
+    /// Installs the misbehaving plugin if needed and adds one integration.
+    pub async fn add_misbehaving(&self, spec: MisbehavingSpec) -> Result<Integration, PlatformError> {
+        if self.platform.store().plugin("misbehaving").expect("read plugins").is_none() {
+            self.install_misbehaving();
+        }
+        self.platform.add_integration(spec.request()).await
+    }
+
+    /// Like [`TestEnv::add_misbehaving`], panicking on failure.
+    pub async fn misbehaving(&self, name: &str, mode: &str, token: &str) -> Integration {
+        self.add_misbehaving(MisbehavingSpec::new(name, mode, token))
+            .await
+            .unwrap_or_else(|e| panic!("add misbehaving integration `{name}` ({mode}): {e}"))
+    }
+}
