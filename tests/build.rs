@@ -4,7 +4,11 @@
 fn main() {
     let wasm = plugin_build::build_plugin(
         "plugin-misbehaving",
-        &["test-plugins/misbehaving/src", "test-plugins/misbehaving/Cargo.toml", "wit"],
+        &[
+            "test-plugins/misbehaving/src",
+            "test-plugins/misbehaving/Cargo.toml",
+            "wit",
+        ],
     );
     println!("cargo:rustc-env=OORT_TEST_PLUGIN_WASM={}", wasm.display());
 }

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use duo_sim::{Fault, SimConfig, Simulator};
 use oort_e2e::duo::{
-    KIND_AUTH, assert_exactly_visible, auth_ids, collect_until_caught_up, duo_request, settled_now_ms, small_sim,
-    sync_clock,
+    KIND_AUTH, assert_exactly_visible, auth_ids, collect_until_caught_up, duo_request,
+    settled_now_ms, small_sim, sync_clock,
 };
 use oort_e2e::{Cli, TestEnv, duo_limits};
 use oort_host::model::{ActionRequest, CheckStatus, CollectOptions, PluginError};
@@ -39,22 +39,35 @@ fn was_rate_limited(outcomes: &[Result<oort_host::model::CollectSummary, Platfor
 async fn every_settled_event_is_collected_once_through_bursts_and_faults() {
     let sim = start(small_sim(40, 3_000)).await;
     let env = TestEnv::open_with(duo_limits());
-    let corp = env.platform.add_integration(duo_request(&sim, "corp", &sim.admin_read_only())).await.expect("add");
+    let corp = env
+        .platform
+        .add_integration(duo_request(&sim, "corp", &sim.admin_read_only()))
+        .await
+        .expect("add");
     let store = env.platform.store();
 
     // First run: the whole history, all sources.
     collect_until_caught_up(&env.platform, &sim, &corp, &[], 5).await;
     assert_exactly_visible(store, &sim, &corp, "initial collection");
     let counts = store.record_counts(corp.id).expect("counts");
-    assert!(counts.iter().any(|(k, n)| k == "duo.user" && *n == 40), "all 40 users collected: {counts:?}");
+    assert!(
+        counts.iter().any(|(k, n)| k == "duo.user" && *n == 40),
+        "all 40 users collected: {counts:?}"
+    );
 
     // 1500 events in one millisecond: Duo pages at 1000, so a page boundary
     // falls inside the millisecond.
     after_previous_run().await;
     let user = sim.usernames()[0].clone();
-    let burst: BTreeSet<String> = sim.add_auth_events(&user, settled_now_ms(), 1_500).into_iter().collect();
+    let burst: BTreeSet<String> = sim
+        .add_auth_events(&user, settled_now_ms(), 1_500)
+        .into_iter()
+        .collect();
     collect_until_caught_up(&env.platform, &sim, &corp, AUTH, 5).await;
-    assert!(burst.is_subset(&auth_ids(store, &corp).0), "the whole same-millisecond burst is collected");
+    assert!(
+        burst.is_subset(&auth_ids(store, &corp).0),
+        "the whole same-millisecond burst is collected"
+    );
     assert_exactly_visible(store, &sim, &corp, "same-millisecond burst");
 
     // A 429 storm longer than one run's retries: the run stops with its
@@ -65,7 +78,10 @@ async fn every_settled_event_is_collected_once_through_bursts_and_faults() {
     sim.add_auth_events(&user, t, 1_300);
     sim.inject(Fault::RateLimit { count: 12 });
     let outcomes = collect_until_caught_up(&env.platform, &sim, &corp, AUTH, 10).await;
-    assert!(was_rate_limited(&outcomes), "the storm outlasts one run's retries: {outcomes:?}");
+    assert!(
+        was_rate_limited(&outcomes),
+        "the storm outlasts one run's retries: {outcomes:?}"
+    );
     assert!(outcomes.len() >= 2, "a later run resumed after the storm");
     assert_exactly_visible(store, &sim, &corp, "after a 429 storm");
 
@@ -76,14 +92,23 @@ async fn every_settled_event_is_collected_once_through_bursts_and_faults() {
     sim.inject(Fault::DropConnection { count: 2 });
     sim.inject(Fault::TruncatedJson { count: 1 });
     collect_until_caught_up(&env.platform, &sim, &corp, AUTH, 5).await;
-    assert_exactly_visible(store, &sim, &corp, "after 5xx, dropped connections and truncated JSON");
+    assert_exactly_visible(
+        store,
+        &sim,
+        &corp,
+        "after 5xx, dropped connections and truncated JSON",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_that_are_not_settled_yet_are_picked_up_by_a_later_run() {
     let sim = start(small_sim(10, 500)).await;
     let env = TestEnv::open_with(duo_limits());
-    let corp = env.platform.add_integration(duo_request(&sim, "corp", &sim.admin_read_only())).await.expect("add");
+    let corp = env
+        .platform
+        .add_integration(duo_request(&sim, "corp", &sim.admin_read_only()))
+        .await
+        .expect("add");
     let store = env.platform.store();
     collect_until_caught_up(&env.platform, &sim, &corp, AUTH, 5).await;
 
@@ -91,10 +116,16 @@ async fn events_that_are_not_settled_yet_are_picked_up_by_a_later_run() {
     // correct collector leaves them for a later run.
     let at = settled_now_ms() + 2 * 60_000 - 45_000;
     let added = Instant::now();
-    let late: BTreeSet<String> = sim.add_auth_events(&sim.usernames()[1], at, 30).into_iter().collect();
+    let late: BTreeSet<String> = sim
+        .add_auth_events(&sim.usernames()[1], at, 30)
+        .into_iter()
+        .collect();
     collect_until_caught_up(&env.platform, &sim, &corp, AUTH, 5).await;
     if added.elapsed() < Duration::from_secs(60) {
-        assert!(late.is_disjoint(&auth_ids(store, &corp).0), "events younger than 2 minutes must wait");
+        assert!(
+            late.is_disjoint(&auth_ids(store, &corp).0),
+            "events younger than 2 minutes must wait"
+        );
         assert_exactly_visible(store, &sim, &corp, "before the events settle");
     }
 
@@ -105,7 +136,10 @@ async fn events_that_are_not_settled_yet_are_picked_up_by_a_later_run() {
         tokio::time::sleep(Duration::from_millis(wait as u64)).await;
     }
     collect_until_caught_up(&env.platform, &sim, &corp, AUTH, 5).await;
-    assert!(late.is_subset(&auth_ids(store, &corp).0), "late events collected by the later run");
+    assert!(
+        late.is_subset(&auth_ids(store, &corp).0),
+        "late events collected by the later run"
+    );
     assert_exactly_visible(store, &sim, &corp, "after the events settled");
 }
 
@@ -113,30 +147,54 @@ async fn events_that_are_not_settled_yet_are_picked_up_by_a_later_run() {
 async fn incremental_runs_fetch_only_what_is_new() {
     let sim = start(small_sim(20, 2_500)).await;
     let env = TestEnv::open_with(duo_limits());
-    let corp = env.platform.add_integration(duo_request(&sim, "corp", &sim.admin_read_only())).await.expect("add");
+    let corp = env
+        .platform
+        .add_integration(duo_request(&sim, "corp", &sim.admin_read_only()))
+        .await
+        .expect("add");
     let store = env.platform.store();
     let before = sim.request_count();
     collect_until_caught_up(&env.platform, &sim, &corp, AUTH, 5).await;
     let first_run_requests = sim.request_count() - before;
-    assert!(first_run_requests >= 3, "2500 events take at least 3 pages, got {first_run_requests} requests");
+    assert!(
+        first_run_requests >= 3,
+        "2500 events take at least 3 pages, got {first_run_requests} requests"
+    );
 
     // Nothing new: one request to learn that.
     after_previous_run().await;
     let before = sim.request_count();
     let runs = collect_until_caught_up(&env.platform, &sim, &corp, AUTH, 2).await;
-    assert!(sim.request_count() - before <= 2, "a run with nothing new made {} requests", sim.request_count() - before);
+    assert!(
+        sim.request_count() - before <= 2,
+        "a run with nothing new made {} requests",
+        sim.request_count() - before
+    );
     let summary = runs.last().unwrap().as_ref().unwrap();
-    assert!(summary.records.iter().all(|(_, n)| *n == 0), "nothing new collected: {summary:?}");
+    assert!(
+        summary.records.iter().all(|(_, n)| *n == 0),
+        "nothing new collected: {summary:?}"
+    );
 
     // A few new events: fetched in one page, nothing older again.
     after_previous_run().await;
-    let fresh: BTreeSet<String> =
-        sim.add_auth_events(&sim.usernames()[2], settled_now_ms(), 5).into_iter().collect();
+    let fresh: BTreeSet<String> = sim
+        .add_auth_events(&sim.usernames()[2], settled_now_ms(), 5)
+        .into_iter()
+        .collect();
     let before = sim.request_count();
     let runs = collect_until_caught_up(&env.platform, &sim, &corp, AUTH, 2).await;
-    assert!(sim.request_count() - before <= 2, "{} requests for 5 new events", sim.request_count() - before);
+    assert!(
+        sim.request_count() - before <= 2,
+        "{} requests for 5 new events",
+        sim.request_count() - before
+    );
     let summary = runs.last().unwrap().as_ref().unwrap();
-    assert_eq!(summary.records, vec![(KIND_AUTH.to_string(), 5)], "only the new events are committed");
+    assert_eq!(
+        summary.records,
+        vec![(KIND_AUTH.to_string(), 5)],
+        "only the new events are committed"
+    );
     assert!(fresh.is_subset(&auth_ids(store, &corp).0));
     assert_exactly_visible(store, &sim, &corp, "incremental run");
 }
@@ -149,17 +207,32 @@ async fn a_hostname_with_a_scheme_is_refused_and_nothing_is_stored() {
     req.config[0].1 = format!("https://{}", sim.hostname());
     match env.platform.add_integration(req).await {
         Err(PlatformError::InvalidConfig(errors)) => {
-            let e = errors.iter().find(|e| e.field == "api_hostname").expect("api_hostname refused");
+            let e = errors
+                .iter()
+                .find(|e| e.field == "api_hostname")
+                .expect("api_hostname refused");
             assert!(
-                e.message.contains("enter only the hostname, like api-xxxxxxxx.duosecurity.com, without https://"),
+                e.message.contains(
+                    "enter only the hostname, like api-xxxxxxxx.duosecurity.com, without https://"
+                ),
                 "the documented message: {}",
                 e.message
             );
         }
         other => panic!("expected the hostname to be refused, got {other:?}"),
     }
-    assert!(matches!(env.platform.integration(oort_e2e::TENANT, "corp"), Err(PlatformError::NotFound(_))));
-    assert!(env.platform.store().integrations(None).expect("list").is_empty(), "nothing stored");
+    assert!(matches!(
+        env.platform.integration(oort_e2e::TENANT, "corp"),
+        Err(PlatformError::NotFound(_))
+    ));
+    assert!(
+        env.platform
+            .store()
+            .integrations(None)
+            .expect("list")
+            .is_empty(),
+        "nothing stored"
+    );
     assert_eq!(sim.request_count(), 0, "nothing was sent to Duo");
 }
 
@@ -169,13 +242,33 @@ async fn a_wrong_secret_key_fails_the_check_naming_the_secret_key() {
     let env = TestEnv::open_with(duo_limits());
     let mut creds = sim.admin_read_only();
     creds.skey = "Z".repeat(creds.skey.len());
-    let corp = env.platform.add_integration(duo_request(&sim, "corp", &creds)).await.expect("format is valid");
-    let checks = env.platform.test_connectivity(&corp).await.expect("the test itself runs");
-    let failed: Vec<_> = checks.iter().filter(|c| c.status == CheckStatus::Failed).collect();
-    assert!(!failed.is_empty(), "a wrong key must fail a check: {checks:?}");
+    let corp = env
+        .platform
+        .add_integration(duo_request(&sim, "corp", &creds))
+        .await
+        .expect("format is valid");
+    let checks = env
+        .platform
+        .test_connectivity(&corp)
+        .await
+        .expect("the test itself runs");
+    let failed: Vec<_> = checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Failed)
+        .collect();
+    assert!(
+        !failed.is_empty(),
+        "a wrong key must fail a check: {checks:?}"
+    );
     assert!(
         failed.iter().any(|c| {
-            let text = format!("{} {} {}", c.name, c.detail, c.remedy.clone().unwrap_or_default()).to_lowercase();
+            let text = format!(
+                "{} {} {}",
+                c.name,
+                c.detail,
+                c.remedy.clone().unwrap_or_default()
+            )
+            .to_lowercase();
             text.contains("secret key")
         }),
         "the failed check must name the secret key: {failed:?}"
@@ -183,8 +276,15 @@ async fn a_wrong_secret_key_fails_the_check_naming_the_secret_key() {
 
     // Collecting with it fails cleanly and records the failure.
     sync_clock(&sim);
-    let err = env.platform.collect(&corp, CollectOptions::default(), &NoProgress).await.expect_err("unauthorized");
-    assert!(matches!(err, PlatformError::Plugin(PluginError::Unauthorized(_))), "{err:?}");
+    let err = env
+        .platform
+        .collect(&corp, CollectOptions::default(), &NoProgress)
+        .await
+        .expect_err("unauthorized");
+    assert!(
+        matches!(err, PlatformError::Plugin(PluginError::Unauthorized(_))),
+        "{err:?}"
+    );
     assert!(store_auth_rows(env.platform.store(), &corp) == 0);
 }
 
@@ -206,33 +306,66 @@ fn disable(username: &str) -> ActionRequest {
 async fn remediation_with_a_read_only_key_names_the_missing_permission() {
     let sim = start(small_sim(5, 10)).await;
     let env = TestEnv::open_with(duo_limits());
-    let corp = env.platform.add_integration(duo_request(&sim, "corp", &sim.admin_read_only())).await.expect("add");
+    let corp = env
+        .platform
+        .add_integration(duo_request(&sim, "corp", &sim.admin_read_only()))
+        .await
+        .expect("add");
     let user = sim.usernames()[0].clone();
-    let err = env.platform.run_action(&corp, disable(&user)).await.expect_err("read-only key");
+    let err = env
+        .platform
+        .run_action(&corp, disable(&user))
+        .await
+        .expect_err("read-only key");
     match &err {
         PlatformError::Plugin(PluginError::Forbidden(msg)) => {
-            assert!(msg.contains("Grant write resource"), "the missing permission is named: {msg}")
+            assert!(
+                msg.contains("Grant write resource"),
+                "the missing permission is named: {msg}"
+            )
         }
         other => panic!("expected a missing-permission error, got {other:?}"),
     }
-    assert_eq!(sim.user_status(&user).as_deref(), Some("active"), "nothing changed upstream");
+    assert_eq!(
+        sim.user_status(&user).as_deref(),
+        Some("active"),
+        "nothing changed upstream"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remediation_of_an_unknown_user_is_a_clear_error() {
     let sim = start(small_sim(5, 10)).await;
     let env = TestEnv::open_with(duo_limits());
-    let corp = env.platform.add_integration(duo_request(&sim, "corp", &sim.admin_read_write())).await.expect("add");
-    let err = env.platform.run_action(&corp, disable("no.such.user")).await.expect_err("unknown user");
+    let corp = env
+        .platform
+        .add_integration(duo_request(&sim, "corp", &sim.admin_read_write()))
+        .await
+        .expect("add");
+    let err = env
+        .platform
+        .run_action(&corp, disable("no.such.user"))
+        .await
+        .expect_err("unknown user");
     match &err {
-        PlatformError::Plugin(PluginError::NotFound(msg)) => assert!(msg.contains("no.such.user"), "{msg}"),
+        PlatformError::Plugin(PluginError::NotFound(msg)) => {
+            assert!(msg.contains("no.such.user"), "{msg}")
+        }
         other => panic!("expected not-found naming the user, got {other:?}"),
     }
 
     // And with the right key and a real user it works.
     let user = sim.usernames()[0].clone();
-    let outcome = env.platform.run_action(&corp, disable(&user)).await.expect("disable a real user");
-    assert_eq!(outcome.status, oort_host::model::ActionStatus::Succeeded, "{outcome:?}");
+    let outcome = env
+        .platform
+        .run_action(&corp, disable(&user))
+        .await
+        .expect("disable a real user");
+    assert_eq!(
+        outcome.status,
+        oort_host::model::ActionStatus::Succeeded,
+        "{outcome:?}"
+    );
     assert_eq!(sim.user_status(&user).as_deref(), Some("disabled"));
 }
 
@@ -244,7 +377,12 @@ fn secret_key_file(dir: &std::path::Path, skey: &str) -> String {
     path.display().to_string()
 }
 
-fn add_args<'a>(sim: &'a Simulator, ikey: &'a str, key_file: &'a str, base: &'a str) -> Vec<&'a str> {
+fn add_args<'a>(
+    sim: &'a Simulator,
+    ikey: &'a str,
+    key_file: &'a str,
+    base: &'a str,
+) -> Vec<&'a str> {
     vec![
         "integrations",
         "add",
@@ -262,12 +400,17 @@ fn add_args<'a>(sim: &'a Simulator, ikey: &'a str, key_file: &'a str, base: &'a 
 }
 
 fn exported_auth_ids(cli: &Cli) -> (BTreeSet<String>, usize) {
-    let lines = cli.ok(&["export", "corp", "--kind", KIND_AUTH]).json_lines();
+    let lines = cli
+        .ok(&["export", "corp", "--kind", KIND_AUTH])
+        .json_lines();
     let ids: BTreeSet<String> = lines
         .iter()
         .map(|l| {
             assert_eq!(l["kind"], KIND_AUTH, "export --kind filters: {l}");
-            l["id"].as_str().expect("export lines carry an id").to_string()
+            l["id"]
+                .as_str()
+                .expect("export lines carry an id")
+                .to_string()
         })
         .collect();
     (ids, lines.len())
@@ -275,7 +418,13 @@ fn exported_auth_ids(cli: &Cli) -> (BTreeSet<String>, usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_full_operator_flow_through_the_binary() {
-    let sim = start(SimConfig { users: 80, auth_events: 4_000, scenarios: true, ..small_sim(80, 4_000) }).await;
+    let sim = start(SimConfig {
+        users: 80,
+        auth_events: 4_000,
+        scenarios: true,
+        ..small_sim(80, 4_000)
+    })
+    .await;
     let data = tempfile::tempdir().expect("data dir");
     let outside = tempfile::tempdir().expect("key dir");
     let cli = Cli::new(data.path());
@@ -283,32 +432,77 @@ async fn the_full_operator_flow_through_the_binary() {
     let key_file = secret_key_file(outside.path(), &creds.skey);
     let base = sim.base_url();
 
-    assert!(cli.ok(&["plugins", "list"]).stdout.contains("duo"), "the built-in Duo plugin is installed");
+    assert!(
+        cli.ok(&["plugins", "list"]).stdout.contains("duo"),
+        "the built-in Duo plugin is installed"
+    );
     cli.ok(&add_args(&sim, &creds.ikey, &key_file, &base));
     let test = cli.ok(&["test", "corp"]);
-    assert!(!test.stdout.to_lowercase().contains("failed"), "all checks pass:\n{}", test.stdout);
+    assert!(
+        !test.stdout.to_lowercase().contains("failed"),
+        "all checks pass:\n{}",
+        test.stdout
+    );
 
     sync_clock(&sim);
     cli.ok(&["collect", "corp"]);
     let (ids, rows) = exported_auth_ids(&cli);
     assert_eq!(rows, ids.len(), "no duplicate export lines");
-    assert_eq!(ids, sim.visible_auth_txids(), "export holds exactly the settled events");
+    assert_eq!(
+        ids,
+        sim.visible_auth_txids(),
+        "export holds exactly the settled events"
+    );
 
     let insights = cli.ok(&["insights", "corp"]);
-    assert!(insights.stdout.contains("DUO-"), "planted scenarios produce findings:\n{}", insights.stdout);
+    assert!(
+        insights.stdout.contains("DUO-"),
+        "planted scenarios produce findings:\n{}",
+        insights.stdout
+    );
     assert!(cli.ok(&["actions", "corp"]).stdout.contains("disable-user"));
 
-    let target = sim.scenario_users("DUO-02").into_iter().next().unwrap_or_else(|| sim.usernames()[0].clone());
+    let target = sim
+        .scenario_users("DUO-02")
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| sim.usernames()[0].clone());
     cli.ok(&["operators", "add", "alice", "--role", "admin"]);
     cli.ok(&["operators", "add", "victor", "--role", "viewer"]);
-    let refused = cli.fails(&["act", "corp", "disable-user", "--user", &target, "--actor", "victor"]);
-    assert!(refused.stderr.contains("viewer") || refused.stdout.contains("viewer"), "the refusal names the role");
-    assert_eq!(sim.user_status(&target).as_deref(), Some("active"), "a refused action changes nothing");
+    let refused = cli.fails(&[
+        "act",
+        "corp",
+        "disable-user",
+        "--user",
+        &target,
+        "--actor",
+        "victor",
+    ]);
+    assert!(
+        refused.stderr.contains("viewer") || refused.stdout.contains("viewer"),
+        "the refusal names the role"
+    );
+    assert_eq!(
+        sim.user_status(&target).as_deref(),
+        Some("active"),
+        "a refused action changes nothing"
+    );
 
-    cli.ok(&["act", "corp", "disable-user", "--user", &target, "--actor", "alice"]);
+    cli.ok(&[
+        "act",
+        "corp",
+        "disable-user",
+        "--user",
+        &target,
+        "--actor",
+        "alice",
+    ]);
     assert_eq!(sim.user_status(&target).as_deref(), Some("disabled"));
     let audit = cli.ok(&["audit", "corp"]).stdout;
-    assert!(audit.contains("disable-user") && audit.contains("alice") && audit.contains("victor"), "{audit}");
+    assert!(
+        audit.contains("disable-user") && audit.contains("alice") && audit.contains("victor"),
+        "{audit}"
+    );
 
     // Bad input through the binary: exit code 2 and the documented message.
     let bad = cli.run(&[
@@ -368,9 +562,15 @@ async fn a_collection_killed_mid_run_resumes_without_loss_or_duplicates() {
     let still_running = child.try_wait().expect("poll the child").is_none();
     child.kill().expect("SIGKILL the host");
     child.wait().expect("reap the host");
-    assert!(still_running, "the collection finished before it could be killed; make the simulated account larger");
+    assert!(
+        still_running,
+        "the collection finished before it could be killed; make the simulated account larger"
+    );
     let at_kill = store_auth_rows(&store, &corp);
-    assert!(at_kill >= committed && at_kill < sim.visible_auth_txids().len(), "killed part-way: {at_kill} rows");
+    assert!(
+        at_kill >= committed && at_kill < sim.visible_auth_txids().len(),
+        "killed part-way: {at_kill} rows"
+    );
     let out = std::fs::read_to_string(outside.path().join("spawn.stdout")).unwrap_or_default();
     let err = std::fs::read_to_string(outside.path().join("spawn.stderr")).unwrap_or_default();
     cli.record("collect corp (killed)", &out, &err);
@@ -384,10 +584,18 @@ async fn a_collection_killed_mid_run_resumes_without_loss_or_duplicates() {
             break;
         }
     }
-    assert!(caught_up, "the restarted collection completes:\n{}", cli.transcript());
+    assert!(
+        caught_up,
+        "the restarted collection completes:\n{}",
+        cli.transcript()
+    );
     let (ids, rows) = exported_auth_ids(&cli);
     assert_eq!(rows, ids.len(), "no duplicates after the restart");
     let expected = sim.visible_auth_txids();
-    assert_eq!(ids.len(), expected.len(), "every settled event exactly once");
+    assert_eq!(
+        ids.len(),
+        expected.len(),
+        "every settled event exactly once"
+    );
     assert_eq!(ids, expected);
 }

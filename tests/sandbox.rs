@@ -17,8 +17,14 @@ fn sandbox_message(result: Result<impl std::fmt::Debug, PlatformError>, what: &s
 }
 
 fn last_run(env: &TestEnv, integration: &Integration) -> oort_host::store::Run {
-    let runs = env.platform.store().runs(integration.id, 10).expect("read runs");
-    runs.into_iter().max_by_key(|r| r.id).unwrap_or_else(|| panic!("no run recorded for `{}`", integration.name))
+    let runs = env
+        .platform
+        .store()
+        .runs(integration.id, 10)
+        .expect("read runs");
+    runs.into_iter()
+        .max_by_key(|r| r.id)
+        .unwrap_or_else(|| panic!("no run recorded for `{}`", integration.name))
 }
 
 fn item_count(env: &TestEnv, integration: &Integration) -> u64 {
@@ -33,7 +39,10 @@ fn item_count(env: &TestEnv, integration: &Integration) -> u64 {
 }
 
 fn checkpoint(env: &TestEnv, integration: &Integration) -> Option<String> {
-    env.platform.store().checkpoint(integration.id, "items").expect("read checkpoint")
+    env.platform
+        .store()
+        .checkpoint(integration.id, "items")
+        .expect("read checkpoint")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -41,16 +50,26 @@ async fn hostile_plugins_are_stopped_while_a_neighbour_completes() {
     let env = TestEnv::open();
     let mut good_spec = MisbehavingSpec::new("good", "well-behaved", GOOD_TOKEN);
     good_spec.count = Some(120);
-    let good = env.add_misbehaving(good_spec).await.expect("add the well-behaved integration");
-    let looping = env.misbehaving("looping", "endless-loop", "LoopToken000").await;
+    let good = env
+        .add_misbehaving(good_spec)
+        .await
+        .expect("add the well-behaved integration");
+    let looping = env
+        .misbehaving("looping", "endless-loop", "LoopToken000")
+        .await;
     let bomb = env.misbehaving("bomb", "memory-bomb", "BombToken000").await;
-    let egress = env.misbehaving("egress", "egress-violation", "EgressToken0").await;
+    let egress = env
+        .misbehaving("egress", "egress-violation", "EgressToken0")
+        .await;
     let trapper = env.misbehaving("trapper", "trap", "TrapToken000").await;
     let thief = env.misbehaving("thief", "steal-secret", THIEF_TOKEN).await;
 
     // A checkpoint from an earlier, successful run that failures must not move.
     for i in [&looping, &bomb, &trapper] {
-        env.platform.store().set_checkpoint(i.id, "items", "7").expect("seed checkpoint");
+        env.platform
+            .store()
+            .set_checkpoint(i.id, "items", "7")
+            .expect("seed checkpoint");
     }
 
     let p = &env.platform;
@@ -72,43 +91,95 @@ async fn hostile_plugins_are_stopped_while_a_neighbour_completes() {
     assert_eq!(last_run(&env, &good).status, RunStatus::Succeeded);
 
     let msg = sandbox_message(loop_r, "endless loop");
-    assert!(msg.contains("deadline") && msg.contains("3 s"), "the error must name the deadline: {msg}");
+    assert!(
+        msg.contains("deadline") && msg.contains("3 s"),
+        "the error must name the deadline: {msg}"
+    );
 
     let msg = sandbox_message(bomb_r, "memory bomb");
-    assert!(msg.contains("memory limit") && msg.contains("16 MiB"), "the error must name the memory limit: {msg}");
+    assert!(
+        msg.contains("memory limit") && msg.contains("16 MiB"),
+        "the error must name the memory limit: {msg}"
+    );
 
     let msg = sandbox_message(trap_r, "trap");
-    assert!(msg.contains("trap"), "the error must say the plugin trapped: {msg}");
+    assert!(
+        msg.contains("trap"),
+        "the error must say the plugin trapped: {msg}"
+    );
 
-    let egress_notes = egress_r.expect("the egress plugin handles refusals itself").notes;
+    let egress_notes = egress_r
+        .expect("the egress plugin handles refusals itself")
+        .notes;
     for label in ["foreign-host", "ip-literal", "plain-http"] {
-        let outcome = note(&egress_notes, &format!("{label}: ")).unwrap_or_else(|| panic!("no {label} note: {egress_notes:?}"));
-        assert!(outcome.starts_with("denied"), "{label} must be denied by the egress policy, got `{outcome}`");
+        let outcome = note(&egress_notes, &format!("{label}: "))
+            .unwrap_or_else(|| panic!("no {label} note: {egress_notes:?}"));
+        assert!(
+            outcome.starts_with("denied"),
+            "{label} must be denied by the egress policy, got `{outcome}`"
+        );
     }
 
     let thief_notes = thief_r.expect("the thief's run reports what it got").notes;
     for name in ["other_token", "secret_key"] {
-        let outcome = note(&thief_notes, &format!("{name}: ")).unwrap_or_else(|| panic!("no {name} note: {thief_notes:?}"));
-        assert!(outcome.starts_with("not-declared"), "`{name}` must not be reachable, got `{outcome}`");
+        let outcome = note(&thief_notes, &format!("{name}: "))
+            .unwrap_or_else(|| panic!("no {name} note: {thief_notes:?}"));
+        assert!(
+            outcome.starts_with("not-declared"),
+            "`{name}` must not be reachable, got `{outcome}`"
+        );
     }
     let reveal = note(&thief_notes, "reveal: ").expect("reveal note");
-    assert!(reveal.starts_with("not-granted"), "reveal without the capability must be refused, got `{reveal}`");
+    assert!(
+        reveal.starts_with("not-granted"),
+        "reveal without the capability must be refused, got `{reveal}`"
+    );
     // The only key the thief can use is its own.
-    assert_eq!(note(&thief_notes, "own-hmac-sha512="), Some(expected_signature(THIEF_TOKEN.as_bytes()).as_str()));
+    assert_eq!(
+        note(&thief_notes, "own-hmac-sha512="),
+        Some(expected_signature(THIEF_TOKEN.as_bytes()).as_str())
+    );
 
     // Failed runs are recorded as failed, with the reason, and move nothing.
-    for (integration, needle) in [(&looping, "deadline"), (&bomb, "memory limit"), (&trapper, "trap")] {
+    for (integration, needle) in [
+        (&looping, "deadline"),
+        (&bomb, "memory limit"),
+        (&trapper, "trap"),
+    ] {
         let run = last_run(&env, integration);
         assert_eq!(run.kind, RunKind::Collect);
-        assert_eq!(run.status, RunStatus::Failed, "run of `{}`", integration.name);
+        assert_eq!(
+            run.status,
+            RunStatus::Failed,
+            "run of `{}`",
+            integration.name
+        );
         let error = run.error.unwrap_or_default();
-        assert!(error.contains(needle), "run error of `{}` must name `{needle}`: {error}", integration.name);
-        assert_eq!(checkpoint(&env, integration).as_deref(), Some("7"), "checkpoint of `{}`", integration.name);
-        assert_eq!(item_count(&env, integration), 0, "records of `{}`", integration.name);
+        assert!(
+            error.contains(needle),
+            "run error of `{}` must name `{needle}`: {error}",
+            integration.name
+        );
+        assert_eq!(
+            checkpoint(&env, integration).as_deref(),
+            Some("7"),
+            "checkpoint of `{}`",
+            integration.name
+        );
+        assert_eq!(
+            item_count(&env, integration),
+            0,
+            "records of `{}`",
+            integration.name
+        );
     }
 
     // The engine is still healthy: the neighbour runs again and resumes.
-    let again = env.platform.collect(&good, CollectOptions::default(), &NoProgress).await.expect("second run");
+    let again = env
+        .platform
+        .collect(&good, CollectOptions::default(), &NoProgress)
+        .await
+        .expect("second run");
     assert_eq!(again.records, vec![("test.item".to_string(), 120)]);
     assert_eq!(item_count(&env, &good), 240);
     assert_eq!(checkpoint(&env, &good).as_deref(), Some("240"));
@@ -117,36 +188,60 @@ async fn hostile_plugins_are_stopped_while_a_neighbour_completes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trap_after_a_commit_keeps_exactly_the_committed_page() {
     let env = TestEnv::open();
-    let partial = env.misbehaving("partial", "partial-then-trap", "PartialToken1").await;
-    env.platform.store().set_checkpoint(partial.id, "items", "10").expect("seed checkpoint");
+    let partial = env
+        .misbehaving("partial", "partial-then-trap", "PartialToken1")
+        .await;
+    env.platform
+        .store()
+        .set_checkpoint(partial.id, "items", "10")
+        .expect("seed checkpoint");
 
-    let msg = sandbox_message(env.platform.collect(&partial, CollectOptions::default(), &NoProgress).await, "trap");
+    let msg = sandbox_message(
+        env.platform
+            .collect(&partial, CollectOptions::default(), &NoProgress)
+            .await,
+        "trap",
+    );
     assert!(msg.contains("trap"), "{msg}");
     // The page committed before the trap is durable together with its
     // checkpoint; nothing after it is.
     assert_eq!(checkpoint(&env, &partial).as_deref(), Some("50"));
     assert_eq!(item_count(&env, &partial), 40);
     let run = last_run(&env, &partial);
-    assert_eq!((run.kind, run.status), (RunKind::Collect, RunStatus::Failed));
+    assert_eq!(
+        (run.kind, run.status),
+        (RunKind::Collect, RunStatus::Failed)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trap_in_test_connectivity_is_an_error_not_a_crash() {
     let env = TestEnv::open();
     let trapper = env.misbehaving("trapper", "trap", "TrapToken000").await;
-    let looping = env.misbehaving("looping", "endless-loop", "LoopToken000").await;
-    let (trap_r, loop_r) =
-        tokio::join!(env.platform.test_connectivity(&trapper), env.platform.test_connectivity(&looping));
+    let looping = env
+        .misbehaving("looping", "endless-loop", "LoopToken000")
+        .await;
+    let (trap_r, loop_r) = tokio::join!(
+        env.platform.test_connectivity(&trapper),
+        env.platform.test_connectivity(&looping)
+    );
     assert!(sandbox_message(trap_r, "trap").contains("trap"));
     let msg = sandbox_message(loop_r, "loop");
-    assert!(msg.contains("deadline") && msg.contains("test-connectivity"), "{msg}");
+    assert!(
+        msg.contains("deadline") && msg.contains("test-connectivity"),
+        "{msg}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_plugin_signs_with_a_secret_it_never_holds() {
     let env = TestEnv::open();
     let signer = env.misbehaving("signer", "well-behaved", GOOD_TOKEN).await;
-    let summary = env.platform.collect(&signer, CollectOptions::default(), &NoProgress).await.expect("collect");
+    let summary = env
+        .platform
+        .collect(&signer, CollectOptions::default(), &NoProgress)
+        .await
+        .expect("collect");
     assert_eq!(
         note(&summary.notes, "hmac-sha512="),
         Some(expected_signature(GOOD_TOKEN.as_bytes()).as_str()),
@@ -154,20 +249,41 @@ async fn the_plugin_signs_with_a_secret_it_never_holds() {
         summary.notes
     );
     let reveal = note(&summary.notes, "reveal=").expect("reveal note");
-    assert!(reveal.starts_with("not-granted"), "reveal must be refused without the capability: {reveal}");
+    assert!(
+        reveal.starts_with("not-granted"),
+        "reveal must be refused without the capability: {reveal}"
+    );
 
     // test-connectivity signs too (and commits nothing).
-    let checks = env.platform.test_connectivity(&signer).await.expect("test connectivity");
+    let checks = env
+        .platform
+        .test_connectivity(&signer)
+        .await
+        .expect("test connectivity");
     let details: Vec<String> = checks.iter().map(|c| c.detail.clone()).collect();
-    assert_eq!(note(&details, "hmac-sha512="), Some(expected_signature(GOOD_TOKEN.as_bytes()).as_str()));
-    assert_eq!(item_count(&env, &signer), 100, "test-connectivity must not commit");
+    assert_eq!(
+        note(&details, "hmac-sha512="),
+        Some(expected_signature(GOOD_TOKEN.as_bytes()).as_str())
+    );
+    assert_eq!(
+        item_count(&env, &signer),
+        100,
+        "test-connectivity must not commit"
+    );
 
     // With the capability granted by the operator, reveal works.
     let mut spec = MisbehavingSpec::new("revealer", "well-behaved", "RevealedToken99");
     spec.granted_capabilities = vec!["secret-reveal".into()];
     spec.count = Some(1);
-    let revealer = env.add_misbehaving(spec).await.expect("add with a granted capability");
-    let summary = env.platform.collect(&revealer, CollectOptions::default(), &NoProgress).await.expect("collect");
+    let revealer = env
+        .add_misbehaving(spec)
+        .await
+        .expect("add with a granted capability");
+    let summary = env
+        .platform
+        .collect(&revealer, CollectOptions::default(), &NoProgress)
+        .await
+        .expect("collect");
     assert_eq!(note(&summary.notes, "reveal="), Some("granted len=15"));
 }
 
@@ -178,21 +294,42 @@ async fn egress_reaches_only_the_configured_host() {
     let mut spec = MisbehavingSpec::new("getter", "http-get", "GetterToken1");
     spec.api_base_url = Some(stub.base_url().to_string());
     let getter = env.add_misbehaving(spec).await.expect("add http-get");
-    let notes = env.platform.collect(&getter, CollectOptions::default(), &NoProgress).await.expect("collect").notes;
-    assert_eq!(note(&notes, "http-get: "), Some(format!("status=200 body_len={}", stub::PING_BODY.len()).as_str()));
+    let notes = env
+        .platform
+        .collect(&getter, CollectOptions::default(), &NoProgress)
+        .await
+        .expect("collect")
+        .notes;
+    assert_eq!(
+        note(&notes, "http-get: "),
+        Some(format!("status=200 body_len={}", stub::PING_BODY.len()).as_str())
+    );
     assert_eq!(stub.hits(), 1);
 
     // The override reroutes https to the configured host only: plain http to
     // it, other hosts and IP literals are still refused and never sent.
     let mut spec = MisbehavingSpec::new("violator", "egress-violation", "ViolatorToken1");
     spec.api_base_url = Some(stub.base_url().to_string());
-    let violator = env.add_misbehaving(spec).await.expect("add egress-violation");
-    let notes = env.platform.collect(&violator, CollectOptions::default(), &NoProgress).await.expect("collect").notes;
+    let violator = env
+        .add_misbehaving(spec)
+        .await
+        .expect("add egress-violation");
+    let notes = env
+        .platform
+        .collect(&violator, CollectOptions::default(), &NoProgress)
+        .await
+        .expect("collect")
+        .notes;
     for label in ["foreign-host", "ip-literal", "plain-http"] {
-        let outcome = note(&notes, &format!("{label}: ")).unwrap_or_else(|| panic!("no {label} note: {notes:?}"));
+        let outcome = note(&notes, &format!("{label}: "))
+            .unwrap_or_else(|| panic!("no {label} note: {notes:?}"));
         assert!(outcome.starts_with("denied"), "{label}: {outcome}");
     }
-    assert_eq!(stub.hits(), 1, "a denied request must never reach the network");
+    assert_eq!(
+        stub.hits(),
+        1,
+        "a denied request must never reach the network"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -202,35 +339,74 @@ async fn the_request_budget_is_enforced() {
     let mut spec = MisbehavingSpec::new("flood", "http-flood", "FloodToken01");
     spec.api_base_url = Some(stub.base_url().to_string());
     let flood = env.add_misbehaving(spec).await.expect("add http-flood");
-    let notes = env.platform.collect(&flood, CollectOptions::default(), &NoProgress).await.expect("collect").notes;
+    let notes = env
+        .platform
+        .collect(&flood, CollectOptions::default(), &NoProgress)
+        .await
+        .expect("collect")
+        .notes;
     let limit = oort_e2e::sandbox_limits().max_http_requests;
-    assert_eq!(note(&notes, "http-flood: "), Some(format!("sent={limit} then budget-exhausted").as_str()));
+    assert_eq!(
+        note(&notes, "http-flood: "),
+        Some(format!("sent={limit} then budget-exhausted").as_str())
+    );
     assert_eq!(stub.hits(), u64::from(limit));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_configuration_is_refused_and_nothing_is_stored() {
     let env = TestEnv::open();
-    match env.add_misbehaving(MisbehavingSpec::new("bogus", "launch-missiles", "ValidToken123")).await {
+    match env
+        .add_misbehaving(MisbehavingSpec::new(
+            "bogus",
+            "launch-missiles",
+            "ValidToken123",
+        ))
+        .await
+    {
         Err(PlatformError::InvalidConfig(errors)) => {
-            assert!(errors.iter().any(|e| e.field == "mode" && e.message.contains("well-behaved")), "{errors:?}")
+            assert!(
+                errors
+                    .iter()
+                    .any(|e| e.field == "mode" && e.message.contains("well-behaved")),
+                "{errors:?}"
+            )
         }
         other => panic!("expected the plugin to refuse the mode, got {other:?}"),
     }
-    assert!(matches!(env.platform.integration(oort_e2e::TENANT, "bogus"), Err(PlatformError::NotFound(_))));
+    assert!(matches!(
+        env.platform.integration(oort_e2e::TENANT, "bogus"),
+        Err(PlatformError::NotFound(_))
+    ));
 
     // The host checks the secret's declared constraints itself, and never
     // echoes the value.
     let bad_secret = "not*alphanumeric*SECRET";
-    match env.add_misbehaving(MisbehavingSpec::new("badsecret", "well-behaved", bad_secret)).await {
+    match env
+        .add_misbehaving(MisbehavingSpec::new(
+            "badsecret",
+            "well-behaved",
+            bad_secret,
+        ))
+        .await
+    {
         Err(e @ (PlatformError::InvalidConfig(_) | PlatformError::InvalidInput(_))) => {
             let text = e.to_string();
-            assert!(text.contains("token"), "the error must name the field: {text}");
-            assert!(!text.contains(bad_secret), "the error must not echo the secret: {text}");
+            assert!(
+                text.contains("token"),
+                "the error must name the field: {text}"
+            );
+            assert!(
+                !text.contains(bad_secret),
+                "the error must not echo the secret: {text}"
+            );
         }
         other => panic!("expected the token's constraints to be enforced, got {other:?}"),
     }
-    assert!(matches!(env.platform.integration(oort_e2e::TENANT, "badsecret"), Err(PlatformError::NotFound(_))));
+    assert!(matches!(
+        env.platform.integration(oort_e2e::TENANT, "badsecret"),
+        Err(PlatformError::NotFound(_))
+    ));
 }
 
 /// The component's bytes with every `oort:integration/...@0.1.0` name
@@ -244,7 +420,12 @@ fn retarget(wasm: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     let mut i = 0;
     while let Some(pos) = out[i..].windows(prefix.len()).position(|w| w == prefix) {
         let start = i + pos + prefix.len();
-        let name_end = start + out[start..].iter().take(16).position(|b| *b == b'@').unwrap_or(0);
+        let name_end = start
+            + out[start..]
+                .iter()
+                .take(16)
+                .position(|b| *b == b'@')
+                .unwrap_or(0);
         if name_end > start && out[name_end + 1..].starts_with(from) {
             out[name_end + 1..name_end + 1 + from.len()].copy_from_slice(to);
             patched += 1;
@@ -263,14 +444,29 @@ async fn an_unsupported_wit_version_is_refused_at_install() {
     let path = env.dir.path().join("from-the-future.wasm");
     std::fs::write(&path, &future).expect("write patched plugin");
 
-    let err = env.platform.install_plugin(&path).expect_err("a 0.9.0 plugin must be refused");
+    let err = env
+        .platform
+        .install_plugin(&path)
+        .expect_err("a 0.9.0 plugin must be refused");
     let text = err.to_string();
-    assert!(text.contains("0.9.0") && text.contains("0.1.0"), "the error must name both versions: {text}");
-    assert!(env.platform.store().plugin("misbehaving").expect("read plugins").is_none());
+    assert!(
+        text.contains("0.9.0") && text.contains("0.1.0"),
+        "the error must name both versions: {text}"
+    );
+    assert!(
+        env.platform
+            .store()
+            .plugin("misbehaving")
+            .expect("read plugins")
+            .is_none()
+    );
 
     // The unpatched plugin installs fine, so the refusal was the version.
     let installed = env.install_misbehaving();
-    assert_eq!((installed.id.as_str(), installed.wit_version.as_str()), ("misbehaving", "0.1.0"));
+    assert_eq!(
+        (installed.id.as_str(), installed.wit_version.as_str()),
+        ("misbehaving", "0.1.0")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -279,7 +475,10 @@ async fn corrupt_components_are_refused_with_a_clear_error() {
     let wasm = std::fs::read(misbehaving_wasm()).expect("read the test plugin");
     let cases: [(&str, Vec<u8>); 3] = [
         ("truncated", wasm[..wasm.len() / 2].to_vec()),
-        ("not-wasm", b"#!/bin/sh\necho this is not a plugin\n".to_vec()),
+        (
+            "not-wasm",
+            b"#!/bin/sh\necho this is not a plugin\n".to_vec(),
+        ),
         // A valid core module, but not a component.
         ("core-module", b"\0asm\x01\0\0\0".to_vec()),
     ];
@@ -287,12 +486,30 @@ async fn corrupt_components_are_refused_with_a_clear_error() {
         let path = env.dir.path().join(format!("{name}.wasm"));
         std::fs::write(&path, bytes).expect("write corrupt plugin");
         let err = env.platform.install_plugin(&path).expect_err(name);
-        assert!(matches!(err, PlatformError::InvalidInput(_)), "{name}: bad input is exit code 2, got {err:?}");
+        assert!(
+            matches!(err, PlatformError::InvalidInput(_)),
+            "{name}: bad input is exit code 2, got {err:?}"
+        );
         let text = err.to_string().to_lowercase();
-        assert!(text.contains("component") || text.contains("wasm"), "{name}: the error must say what is wrong: {text}");
+        assert!(
+            text.contains("component") || text.contains("wasm"),
+            "{name}: the error must say what is wrong: {text}"
+        );
     }
     let missing = env.dir.path().join("missing.wasm");
-    let err = env.platform.install_plugin(&missing).expect_err("a missing file");
-    assert!(err.to_string().contains("missing.wasm"), "the error must name the file: {err}");
-    assert!(env.platform.plugins().expect("list plugins").iter().all(|p| p.id != "misbehaving"));
+    let err = env
+        .platform
+        .install_plugin(&missing)
+        .expect_err("a missing file");
+    assert!(
+        err.to_string().contains("missing.wasm"),
+        "the error must name the file: {err}"
+    );
+    assert!(
+        env.platform
+            .plugins()
+            .expect("list plugins")
+            .iter()
+            .all(|p| p.id != "misbehaving")
+    );
 }

@@ -43,12 +43,23 @@ async fn a_full_session_leaves_no_trace_of_the_secret_key() {
     sync_clock(&sim);
     cli.ok(&["collect", "corp"]);
     let export = cli.ok(&["export", "corp"]);
-    assert!(export.stdout.lines().count() > 1_000, "the session really collected data");
+    assert!(
+        export.stdout.lines().count() > 1_000,
+        "the session really collected data"
+    );
     cli.ok(&["insights", "corp"]);
     cli.ok(&["actions", "corp"]);
     cli.ok(&["operators", "add", "alice", "--role", "admin"]);
     let user = sim.usernames()[0].clone();
-    cli.ok(&["act", "corp", "disable-user", "--user", &user, "--actor", "alice"]);
+    cli.ok(&[
+        "act",
+        "corp",
+        "disable-user",
+        "--user",
+        &user,
+        "--actor",
+        "alice",
+    ]);
     cli.ok(&["audit", "corp"]);
     cli.ok(&["--json", "audit", "corp"]);
 
@@ -71,7 +82,12 @@ async fn a_full_session_leaves_no_trace_of_the_secret_key() {
     cli.ok(&["test", "mb"]);
     let collected = cli.ok(&["--json", "collect", "mb"]).json();
     let notes = collected["notes"].as_array().expect("collect notes");
-    assert!(notes.iter().any(|n| n.as_str().is_some_and(|n| n.starts_with("hmac-sha512="))), "{collected}");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.as_str().is_some_and(|n| n.starts_with("hmac-sha512="))),
+        "{collected}"
+    );
     cli.ok(&["export", "mb"]);
     // A failing command prints errors; they must not carry the key either.
     cli.fails(&[
@@ -92,19 +108,41 @@ async fn a_full_session_leaves_no_trace_of_the_secret_key() {
     // The data directory was really written, and the scanner can see into
     // the database: the (non-secret) integration key is stored in clear.
     let files = files_under(data.path());
-    let total: u64 = files.iter().map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0)).sum();
-    assert!(files.iter().any(|f| f.file_name().is_some_and(|n| n == "oort.db")), "no database in {files:?}");
-    assert!(total > 100_000, "the data directory holds only {total} bytes: {files:?}");
+    let total: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+        .sum();
     assert!(
-        !LeakScanner::new(&[&creds.ikey]).scan_dir(data.path()).is_empty(),
+        files
+            .iter()
+            .any(|f| f.file_name().is_some_and(|n| n == "oort.db")),
+        "no database in {files:?}"
+    );
+    assert!(
+        total > 100_000,
+        "the data directory holds only {total} bytes: {files:?}"
+    );
+    assert!(
+        !LeakScanner::new(&[&creds.ikey])
+            .scan_dir(data.path())
+            .is_empty(),
         "positive control: the integration key must be found in the database"
     );
 
     let scanner = LeakScanner::new(&[&creds.skey, MISBEHAVING_TOKEN]);
     let in_files = scanner.scan_dir(data.path());
-    assert!(in_files.is_empty(), "the secret key leaked into the data directory: {in_files:?}");
+    assert!(
+        in_files.is_empty(),
+        "the secret key leaked into the data directory: {in_files:?}"
+    );
     let transcript = cli.transcript();
-    assert!(transcript.len() > 1_000, "the binary printed almost nothing; was logging on?");
+    assert!(
+        transcript.len() > 1_000,
+        "the binary printed almost nothing; was logging on?"
+    );
     let in_output = scanner.scan(transcript.as_bytes());
-    assert!(in_output.is_empty(), "the secret key leaked into the output: {in_output:?}");
+    assert!(
+        in_output.is_empty(),
+        "the secret key leaked into the output: {in_output:?}"
+    );
 }

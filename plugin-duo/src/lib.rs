@@ -19,7 +19,7 @@ pub mod signing;
 #[cfg(test)]
 mod fakes;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "component"))]
 mod guest;
 
 pub use normalize::normalize_auth_page;

@@ -20,21 +20,39 @@ pub fn oort_host_bin() -> &'static Path {
         }
         // The test executable lives in <target>/<profile>/deps/.
         let exe = std::env::current_exe().expect("path of the test executable");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("test executable in <target>/<profile>/deps");
-        let target_dir = profile_dir.parent().expect("profile directory inside the target directory");
-        let profile = profile_dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug");
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root above tests/");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("test executable in <target>/<profile>/deps");
+        let target_dir = profile_dir
+            .parent()
+            .expect("profile directory inside the target directory");
+        let profile = profile_dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("debug");
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("workspace root above tests/");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.current_dir(workspace).args(["build", "--package", "oort-host", "--bin", "oort-host"]);
+        cmd.current_dir(workspace)
+            .args(["build", "--package", "oort-host", "--bin", "oort-host"]);
         cmd.arg("--target-dir").arg(target_dir);
         if profile != "debug" {
             cmd.args(["--profile", profile]);
         }
         let status = cmd.status().expect("run cargo to build oort-host");
-        assert!(status.success(), "building the oort-host binary failed (see the output above)");
+        assert!(
+            status.success(),
+            "building the oort-host binary failed (see the output above)"
+        );
         let bin = profile_dir.join(format!("oort-host{}", std::env::consts::EXE_SUFFIX));
-        assert!(bin.exists(), "cargo built oort-host but {} is missing", bin.display());
+        assert!(
+            bin.exists(),
+            "cargo built oort-host but {} is missing",
+            bin.display()
+        );
         bin
     })
 }
@@ -55,8 +73,13 @@ impl CliOutput {
 
     /// stdout parsed as JSON (for `--json` commands).
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("`{}` printed no JSON ({e}):\n{}", self.args.join(" "), self.stdout))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "`{}` printed no JSON ({e}):\n{}",
+                self.args.join(" "),
+                self.stdout
+            )
+        })
     }
 
     /// stdout as JSON lines (for `export`).
@@ -64,7 +87,9 @@ impl CliOutput {
         self.stdout
             .lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}"))
+            })
             .collect()
     }
 
@@ -97,7 +122,10 @@ impl Cli {
     pub fn new(data_dir: &Path) -> Cli {
         Cli {
             data_dir: data_dir.to_path_buf(),
-            env: vec![("RUST_LOG".into(), TRACE_FILTER.into()), ("NO_COLOR".into(), "1".into())],
+            env: vec![
+                ("RUST_LOG".into(), TRACE_FILTER.into()),
+                ("NO_COLOR".into(), "1".into()),
+            ],
             transcript: Mutex::new(String::new()),
         }
     }
@@ -114,7 +142,10 @@ impl Cli {
 
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(oort_host_bin());
-        cmd.arg("--data-dir").arg(&self.data_dir).args(args).stdin(Stdio::null());
+        cmd.arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(args)
+            .stdin(Stdio::null());
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -154,9 +185,15 @@ impl Cli {
     /// Starts a command in the background with its output sent to files in
     /// `log_dir`; add them to the transcript with [`Cli::record`] when done.
     pub fn spawn(&self, args: &[&str], log_dir: &Path) -> Child {
-        let stdout = std::fs::File::create(log_dir.join("spawn.stdout")).expect("create stdout file");
-        let stderr = std::fs::File::create(log_dir.join("spawn.stderr")).expect("create stderr file");
-        self.command(args).stdout(stdout).stderr(stderr).spawn().expect("spawn oort-host")
+        let stdout =
+            std::fs::File::create(log_dir.join("spawn.stdout")).expect("create stdout file");
+        let stderr =
+            std::fs::File::create(log_dir.join("spawn.stderr")).expect("create stderr file");
+        self.command(args)
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn oort-host")
     }
 
     pub fn record(&self, what: &str, stdout: &str, stderr: &str) {
@@ -166,6 +203,9 @@ impl Cli {
 
     /// Everything the binary printed so far.
     pub fn transcript(&self) -> String {
-        self.transcript.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.transcript
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }

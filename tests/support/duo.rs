@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use duo_sim::{Clock, Credentials, SimConfig, Simulator};
 use oort_host::model::CollectOptions;
-use oort_host::platform::{AddIntegration, NoProgress, Platform, PlatformError};
 use oort_host::model::{CollectSummary, PluginError};
+use oort_host::platform::{AddIntegration, NoProgress, Platform, PlatformError};
 use oort_host::store::{Integration, SecretValue, Store};
 
 use crate::env::TENANT;
@@ -14,7 +14,10 @@ use crate::env::TENANT;
 pub const KIND_AUTH: &str = "duo.authentication_log";
 
 fn wall_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock after 1970").as_millis() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as i64
 }
 
 /// A small simulated account whose generated history ends ten minutes ago.
@@ -39,7 +42,9 @@ pub fn small_sim(users: usize, auth_events: usize) -> SimConfig {
 /// Starts the simulator and brings its clock to the wall clock (see
 /// [`small_sim`]); the Duo plugin also checks the server's clock against its own.
 pub async fn start_sim(config: SimConfig) -> Simulator {
-    let sim = Simulator::start(config).await.expect("start the Duo simulator");
+    let sim = Simulator::start(config)
+        .await
+        .expect("start the Duo simulator");
     sync_clock(&sim);
     sim
 }
@@ -73,7 +78,10 @@ pub fn duo_request(sim: &Simulator, name: &str, creds: &Credentials) -> AddInteg
             ("retry_base_ms".into(), "5".into()),
             ("max_retries".into(), "4".into()),
         ],
-        secrets: vec![("secret_key".into(), SecretValue::new(creds.skey.as_bytes().to_vec()))],
+        secrets: vec![(
+            "secret_key".into(),
+            SecretValue::new(creds.skey.as_bytes().to_vec()),
+        )],
         api_base_url: Some(sim.base_url()),
         granted_capabilities: Vec::new(),
     }
@@ -107,11 +115,16 @@ pub async fn collect_until_caught_up(
     let mut outcomes = Vec::new();
     for _ in 0..max_runs {
         sync_clock(sim);
-        let options = CollectOptions { sources: sources.iter().map(|s| s.to_string()).collect(), max_pages: None };
+        let options = CollectOptions {
+            sources: sources.iter().map(|s| s.to_string()).collect(),
+            max_pages: None,
+        };
         let outcome = platform.collect(integration, options, &NoProgress).await;
         let done = match &outcome {
             Ok(summary) => !summary.more_remaining,
-            Err(PlatformError::Plugin(PluginError::RateLimited(_) | PluginError::Upstream(_))) => false,
+            Err(PlatformError::Plugin(PluginError::RateLimited(_) | PluginError::Upstream(_))) => {
+                false
+            }
             Err(e) => panic!("collect of `{}` failed unexpectedly: {e}", integration.name),
         };
         outcomes.push(outcome);
@@ -119,12 +132,20 @@ pub async fn collect_until_caught_up(
             return outcomes;
         }
     }
-    panic!("`{}` did not catch up in {max_runs} runs: {outcomes:?}", integration.name);
+    panic!(
+        "`{}` did not catch up in {max_runs} runs: {outcomes:?}",
+        integration.name
+    );
 }
 
 /// Asserts the collected auth events are exactly what the simulator shows
 /// as settled: nothing lost, nothing invented, nothing twice.
-pub fn assert_exactly_visible(store: &Store, sim: &Simulator, integration: &Integration, context: &str) {
+pub fn assert_exactly_visible(
+    store: &Store,
+    sim: &Simulator,
+    integration: &Integration,
+    context: &str,
+) {
     let expected = sim.visible_auth_txids();
     let (got, rows) = auth_ids(store, integration);
     assert_eq!(rows, got.len(), "{context}: duplicate auth event rows");

@@ -83,7 +83,10 @@ impl MisbehavingSpec {
             name: self.name.clone(),
             plugin_id: "misbehaving".into(),
             config,
-            secrets: vec![("token".into(), SecretValue::new(self.token.as_bytes().to_vec()))],
+            secrets: vec![(
+                "token".into(),
+                SecretValue::new(self.token.as_bytes().to_vec()),
+            )],
             api_base_url: self.api_base_url.clone(),
             granted_capabilities: self.granted_capabilities.clone(),
         }
@@ -117,8 +120,17 @@ impl TestEnv {
     }
 
     /// Installs the misbehaving plugin if needed and adds one integration.
-    pub async fn add_misbehaving(&self, spec: MisbehavingSpec) -> Result<Integration, PlatformError> {
-        if self.platform.store().plugin("misbehaving").expect("read plugins").is_none() {
+    pub async fn add_misbehaving(
+        &self,
+        spec: MisbehavingSpec,
+    ) -> Result<Integration, PlatformError> {
+        if self
+            .platform
+            .store()
+            .plugin("misbehaving")
+            .expect("read plugins")
+            .is_none()
+        {
             self.install_misbehaving();
         }
         self.platform.add_integration(spec.request()).await

@@ -12,7 +12,9 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
         let entries = std::fs::read_dir(&d).unwrap_or_else(|e| panic!("list {}: {e}", d.display()));
         for entry in entries {
             let path = entry.expect("directory entry").path();
-            let kind = std::fs::symlink_metadata(&path).expect("file metadata").file_type();
+            let kind = std::fs::symlink_metadata(&path)
+                .expect("file metadata")
+                .file_type();
             if kind.is_dir() {
                 pending.push(path);
             } else if kind.is_file() {
@@ -34,16 +36,25 @@ impl LeakScanner {
     pub fn new(secrets: &[&str]) -> LeakScanner {
         let mut needles = Vec::new();
         for (i, s) in secrets.iter().enumerate() {
-            assert!(s.len() >= 8, "secret #{i} is too short to search for without false positives");
+            assert!(
+                s.len() >= 8,
+                "secret #{i} is too short to search for without false positives"
+            );
             let b64 = base64::engine::general_purpose::STANDARD;
             let b64url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
             for (label, bytes) in [
                 ("plain", s.as_bytes().to_vec()),
                 ("hex", hex::encode(s).into_bytes()),
                 ("HEX", hex::encode_upper(s).into_bytes()),
-                ("base64", b64.encode(s).trim_end_matches('=').as_bytes().to_vec()),
+                (
+                    "base64",
+                    b64.encode(s).trim_end_matches('=').as_bytes().to_vec(),
+                ),
                 ("base64url", b64url.encode(s).into_bytes()),
-                ("utf16le", s.encode_utf16().flat_map(u16::to_le_bytes).collect()),
+                (
+                    "utf16le",
+                    s.encode_utf16().flat_map(u16::to_le_bytes).collect(),
+                ),
             ] {
                 needles.push((format!("secret #{i} ({label})"), bytes));
             }
@@ -64,7 +75,8 @@ impl LeakScanner {
     pub fn scan_dir(&self, dir: &Path) -> Vec<String> {
         let mut found = Vec::new();
         for file in files_under(dir) {
-            let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("read {}: {e}", file.display()));
+            let bytes =
+                std::fs::read(&file).unwrap_or_else(|e| panic!("read {}: {e}", file.display()));
             for label in self.scan(&bytes) {
                 found.push(format!("{}: {label}", file.display()));
             }
@@ -80,10 +92,25 @@ mod tests {
     #[test]
     fn finds_plain_and_encoded_values() {
         let scanner = LeakScanner::new(&["CanarySecret123"]);
-        assert!(scanner.scan(b"xx CanarySecret123 yy").iter().any(|l| l.contains("plain")));
-        assert!(scanner.scan(hex::encode("CanarySecret123").as_bytes()).iter().any(|l| l.contains("hex")));
+        assert!(
+            scanner
+                .scan(b"xx CanarySecret123 yy")
+                .iter()
+                .any(|l| l.contains("plain"))
+        );
+        assert!(
+            scanner
+                .scan(hex::encode("CanarySecret123").as_bytes())
+                .iter()
+                .any(|l| l.contains("hex"))
+        );
         let b64 = base64::engine::general_purpose::STANDARD.encode("CanarySecret123");
-        assert!(scanner.scan(format!("Basic {b64}").as_bytes()).iter().any(|l| l.contains("base64")));
+        assert!(
+            scanner
+                .scan(format!("Basic {b64}").as_bytes())
+                .iter()
+                .any(|l| l.contains("base64"))
+        );
         assert!(scanner.scan(b"nothing to see").is_empty());
     }
 }

@@ -31,12 +31,20 @@ impl Stub {
                 }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the stub on loopback");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the stub on loopback");
         let base_url = format!("http://{}", listener.local_addr().expect("stub address"));
         let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("stub server failed");
+            axum::serve(listener, app)
+                .await
+                .expect("stub server failed");
         });
-        Stub { base_url, hits, server }
+        Stub {
+            base_url,
+            hits,
+            server,
+        }
     }
 
     pub fn base_url(&self) -> &str {

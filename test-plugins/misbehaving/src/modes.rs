@@ -7,7 +7,9 @@ use crate::oort::integration::http::{self, HttpError, Request};
 use crate::oort::integration::log::{self, Level};
 use crate::oort::integration::secrets::{self, SecretError};
 use crate::oort::integration::storage;
-use crate::oort::integration::types::{CollectSummary, CollectedRecord, KindCount, Normalized, PluginError};
+use crate::oort::integration::types::{
+    CollectSummary, CollectedRecord, KindCount, Normalized, PluginError,
+};
 
 /// The record kind this plugin produces.
 pub const KIND: &str = "test.item";
@@ -63,7 +65,12 @@ impl Mode {
 
     /// Acts out the mode. `commit` is false for `test-connectivity`, where
     /// nothing may be written; findings go to `summary.notes`.
-    pub fn run(self, settings: &Settings, summary: &mut CollectSummary, commit: bool) -> Result<(), PluginError> {
+    pub fn run(
+        self,
+        settings: &Settings,
+        summary: &mut CollectSummary,
+        commit: bool,
+    ) -> Result<(), PluginError> {
         match self {
             Mode::WellBehaved => {
                 if commit {
@@ -76,11 +83,19 @@ impl Mode {
             Mode::EgressViolation => {
                 let targets = [
                     ("foreign-host", "https://evil.example.com/".to_string()),
-                    ("ip-literal", "https://169.254.169.254/latest/meta-data/".to_string()),
-                    ("plain-http", format!("http://{}/ping", settings.api_hostname)),
+                    (
+                        "ip-literal",
+                        "https://169.254.169.254/latest/meta-data/".to_string(),
+                    ),
+                    (
+                        "plain-http",
+                        format!("http://{}/ping", settings.api_hostname),
+                    ),
                 ];
                 for (label, url) in targets {
-                    summary.notes.push(format!("{label}: {}", describe_response(get(&url))));
+                    summary
+                        .notes
+                        .push(format!("{label}: {}", describe_response(get(&url))));
                 }
                 Ok(())
             }
@@ -94,7 +109,9 @@ impl Mode {
             Mode::StealSecret => steal_secret(summary),
             Mode::HttpGet => {
                 let url = format!("https://{}/ping", settings.api_hostname);
-                summary.notes.push(format!("http-get: {}", describe_response(get(&url))));
+                summary
+                    .notes
+                    .push(format!("http-get: {}", describe_response(get(&url))));
                 Ok(())
             }
             Mode::HttpFlood => {
@@ -109,7 +126,9 @@ impl Mode {
                         break "no limit reached".to_string();
                     }
                 };
-                summary.notes.push(format!("http-flood: sent={sent} then {stop}"));
+                summary
+                    .notes
+                    .push(format!("http-flood: sent={sent} then {stop}"));
                 Ok(())
             }
         }
@@ -117,7 +136,9 @@ impl Mode {
 }
 
 fn commit_items(count: u64, summary: &mut CollectSummary) -> Result<(), PluginError> {
-    let start: u64 = storage::get_checkpoint(SOURCE).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let start: u64 = storage::get_checkpoint(SOURCE)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     let end = start + count;
     let mut next = start;
     while next < end {
@@ -125,11 +146,18 @@ fn commit_items(count: u64, summary: &mut CollectSummary) -> Result<(), PluginEr
         let records: Vec<CollectedRecord> = (next..page_end).map(item).collect();
         storage::commit(SOURCE, &records, &page_end.to_string())
             .map_err(|e| PluginError::Host(format!("commit refused: {e:?}")))?;
-        log::write(Level::Debug, "committed a page", &[("records".into(), (page_end - next).to_string())]);
+        log::write(
+            Level::Debug,
+            "committed a page",
+            &[("records".into(), (page_end - next).to_string())],
+        );
         summary.pages += 1;
         next = page_end;
     }
-    summary.records.push(KindCount { kind: KIND.into(), count });
+    summary.records.push(KindCount {
+        kind: KIND.into(),
+        count,
+    });
     Ok(())
 }
 
@@ -147,8 +175,12 @@ fn item(n: u64) -> CollectedRecord {
 /// value never enters this sandbox unless `secret-reveal` was granted, and
 /// even then only its length is reported.
 fn sign_with_token(summary: &mut CollectSummary) -> Result<(), PluginError> {
-    let token = secrets::get("token").map_err(|e| PluginError::Config(describe_secret_error(&e)))?;
-    summary.notes.push(format!("hmac-sha512={}", to_hex(&token.hmac_sha512(SIGNED_DATA))));
+    let token =
+        secrets::get("token").map_err(|e| PluginError::Config(describe_secret_error(&e)))?;
+    summary.notes.push(format!(
+        "hmac-sha512={}",
+        to_hex(&token.hmac_sha512(SIGNED_DATA))
+    ));
     summary.notes.push(match token.reveal() {
         Ok(plain) => format!("reveal=granted len={}", plain.len()),
         Err(e) => format!("reveal={}", describe_secret_error(&e)),
@@ -159,20 +191,28 @@ fn sign_with_token(summary: &mut CollectSummary) -> Result<(), PluginError> {
 fn steal_secret(summary: &mut CollectSummary) -> Result<(), PluginError> {
     for name in ["other_token", "secret_key"] {
         let outcome = match secrets::get(name) {
-            Ok(secret) => format!("got a handle, hmac-sha512={}", to_hex(&secret.hmac_sha512(SIGNED_DATA))),
+            Ok(secret) => format!(
+                "got a handle, hmac-sha512={}",
+                to_hex(&secret.hmac_sha512(SIGNED_DATA))
+            ),
             Err(e) => describe_secret_error(&e),
         };
         summary.notes.push(format!("{name}: {outcome}"));
     }
     match secrets::get("token") {
         Ok(own) => {
-            summary.notes.push(format!("own-hmac-sha512={}", to_hex(&own.hmac_sha512(SIGNED_DATA))));
+            summary.notes.push(format!(
+                "own-hmac-sha512={}",
+                to_hex(&own.hmac_sha512(SIGNED_DATA))
+            ));
             summary.notes.push(match own.reveal() {
                 Ok(plain) => format!("reveal: granted len={}", plain.len()),
                 Err(e) => format!("reveal: {}", describe_secret_error(&e)),
             });
         }
-        Err(e) => summary.notes.push(format!("token: {}", describe_secret_error(&e))),
+        Err(e) => summary
+            .notes
+            .push(format!("token: {}", describe_secret_error(&e))),
     }
     Ok(())
 }
@@ -198,7 +238,12 @@ fn memory_bomb() -> ! {
 }
 
 fn get(url: &str) -> Result<http::Response, HttpError> {
-    http::send(&Request { method: "GET".into(), url: url.into(), headers: Vec::new(), body: Vec::new() })
+    http::send(&Request {
+        method: "GET".into(),
+        url: url.into(),
+        headers: Vec::new(),
+        body: Vec::new(),
+    })
 }
 
 fn describe_response(result: Result<http::Response, HttpError>) -> String {

@@ -1,0 +1,421 @@
+//! Duo plugin benchmark (issue 3's performance proof), one run:
+//!
+//! 1. Normalization, wasm vs native: the same `plugin_duo::normalize_auth_page`
+//!    on one realistic 1,000-event auth log page (served by the simulator),
+//!    natively in this process and inside the sandbox (test-plugins/
+//!    normalize-bench). Wasm per page = (t(count=K) − t(count=0)) / K, so
+//!    instantiation, the page fetch and the call overhead cancel out.
+//!    Target: wasm ≤ 1.3× native.
+//! 2. Throughput into storage: the built-in Duo plugin collects
+//!    `authentication_log` from the simulator through `Platform::collect`
+//!    (fetch, verify signatures, normalize, commit to SQLite). Baseline in
+//!    the same run: a plain signed reqwest loop fetching the same pages, i.e.
+//!    the simulator's own cost. Target: ≥ 100,000 events/s on 2 cores.
+//!
+//! Run with `cargo test -p oort-host --bench duo_collect` (dev profile; the
+//! workspace optimizes wasmtime, Cranelift, serde_json, sha2, SQLite and
+//! plugin-duo in dev, see the root Cargo.toml). The plugins are always built
+//! with the `plugin` profile (release + LTO). Do not use `cargo bench`: it
+//! rebuilds wasmtime in release.
+
+use std::time::{Duration, Instant};
+
+use duo_sim::{Clock, Credentials, SimConfig, Simulator};
+use oort_host::model::CollectOptions;
+use oort_host::platform::{AddIntegration, NoProgress, Platform};
+use oort_host::store::{Integration, SecretValue};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+const NORMALIZE_BENCH: &[u8] = include_bytes!(env!("OORT_NORMALIZE_BENCH_WASM"));
+
+const PAGE_EVENTS: usize = 1000;
+const NATIVE_WARMUP: usize = 5;
+const NATIVE_ITERATIONS: usize = 40;
+/// Normalizations per timed wasm call.
+const WASM_K: u32 = 20;
+const WASM_REPEATS: usize = 5;
+/// Events in the simulated account for the throughput run.
+const STORAGE_EVENTS: usize = 200_000;
+const RATIO_TARGET: f64 = 1.3;
+const THROUGHPUT_TARGET: f64 = 100_000.0;
+const TENANT: &str = "bench";
+
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as i64
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// A simulator whose history ended ten minutes ago, clock then moved to the
+/// wall clock: every event is settled (older than Duo's 2-minute lag) when
+/// the plugin, which reads the real clock, asks for it.
+async fn start_sim(auth_events: usize) -> Simulator {
+    let sim = Simulator::start(SimConfig {
+        seed: 3,
+        users: 500,
+        auth_events,
+        history_days: 3,
+        scenarios: false,
+        clock: Clock::Fixed(wall_ms() - 10 * 60_000),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("start the Duo simulator");
+    let behind = wall_ms() - sim.now_ms();
+    if behind > 0 {
+        sim.advance_clock(behind);
+    }
+    sim
+}
+
+/// A plain Duo Admin API client (v2 signatures): the baseline the plugin is
+/// compared with, and the source of the benchmark page.
+struct SignedClient {
+    http: reqwest::Client,
+    base_url: String,
+    hostname: String,
+    creds: Credentials,
+}
+
+#[derive(Deserialize)]
+struct AuthLogAnswer {
+    response: AuthLogResponse,
+}
+
+#[derive(Deserialize)]
+struct AuthLogResponse {
+    authlogs: Vec<IgnoredAny>,
+    metadata: AuthLogMeta,
+}
+
+#[derive(Deserialize)]
+struct AuthLogMeta {
+    next_offset: Option<Vec<String>>,
+}
+
+impl SignedClient {
+    fn new(sim: &Simulator) -> SignedClient {
+        SignedClient {
+            http: reqwest::Client::new(),
+            base_url: sim.base_url(),
+            hostname: sim.hostname().to_string(),
+            creds: sim.admin_read_only(),
+        }
+    }
+
+    /// One `GET /admin/v2/logs/authentication` page body, oldest first.
+    async fn auth_page(&self, mintime: i64, maxtime: i64, next_offset: Option<&str>) -> Vec<u8> {
+        let (mintime, maxtime) = (mintime.to_string(), maxtime.to_string());
+        let limit = PAGE_EVENTS.to_string();
+        let mut params: Vec<(&str, &str)> = vec![
+            ("limit", &limit),
+            ("maxtime", &maxtime),
+            ("mintime", &mintime),
+            ("sort", "ts:asc"),
+        ];
+        if let Some(offset) = next_offset {
+            params.push(("next_offset", offset));
+        }
+        let path = "/admin/v2/logs/authentication";
+        let now_secs = wall_ms() / 1000;
+        let (date, auth) =
+            duo_sim::sign_v2(&self.creds, "GET", &self.hostname, path, &params, now_secs);
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .query(&params)
+            .header("Date", date)
+            .header("Authorization", auth)
+            .send()
+            .await
+            .expect("the simulator answers");
+        let status = resp.status();
+        let body = resp.bytes().await.expect("the simulator sends a body");
+        assert!(
+            status.is_success(),
+            "the simulator refused the auth log request ({status}): {}",
+            String::from_utf8_lossy(&body[..body.len().min(300)])
+        );
+        body.to_vec()
+    }
+
+    /// Fetches every page of the window, as a collector would; returns the
+    /// events and pages seen.
+    async fn all_auth_pages(&self, mintime: i64, maxtime: i64) -> (usize, usize) {
+        let (mut events, mut pages) = (0, 0);
+        let mut offset: Option<String> = None;
+        loop {
+            let body = self.auth_page(mintime, maxtime, offset.as_deref()).await;
+            let answer: AuthLogAnswer =
+                serde_json::from_slice(&body).expect("the simulator's page is JSON");
+            events += answer.response.authlogs.len();
+            pages += 1;
+            match answer.response.metadata.next_offset {
+                Some(parts) if !parts.is_empty() => offset = Some(parts.join(",")),
+                _ => return (events, pages),
+            }
+        }
+    }
+}
+
+// ------------------------------------------------ 1. wasm vs native
+
+fn native_per_page(body: &[u8]) -> Duration {
+    let mut samples = Vec::with_capacity(NATIVE_ITERATIONS);
+    for i in 0..NATIVE_WARMUP + NATIVE_ITERATIONS {
+        let start = Instant::now();
+        let records = plugin_duo::normalize_auth_page(std::hint::black_box(body))
+            .expect("the benchmark page normalizes");
+        assert_eq!(std::hint::black_box(records).len(), PAGE_EVENTS);
+        if i >= NATIVE_WARMUP {
+            samples.push(start.elapsed());
+        }
+    }
+    median(samples)
+}
+
+/// Serves `body` at `/page` on loopback; returns the base URL.
+async fn serve_page(body: Vec<u8>) -> String {
+    let body = axum::body::Bytes::from(body);
+    let app = axum::Router::new().route(
+        "/page",
+        axum::routing::get(move || {
+            let body = body.clone();
+            async move { ([("content-type", "application/json")], body) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port for the page server");
+    let addr = listener.local_addr().expect("the page server's address");
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .await
+            .expect("the page server runs");
+    });
+    format!("http://{addr}")
+}
+
+async fn bench_integration(platform: &Platform, base_url: &str, count: u32) -> Integration {
+    platform
+        .add_integration(AddIntegration {
+            tenant: TENANT.into(),
+            name: format!("normalize-{count}"),
+            plugin_id: "normalize-bench".into(),
+            config: vec![
+                ("api_hostname".into(), "page.bench.invalid".into()),
+                ("count".into(), count.to_string()),
+            ],
+            secrets: Vec::new(),
+            api_base_url: Some(base_url.to_string()),
+            granted_capabilities: Vec::new(),
+        })
+        .await
+        .expect("add the normalize-bench integration")
+}
+
+async fn timed_collect(
+    platform: &Platform,
+    integration: &Integration,
+    expect_records: u64,
+) -> Duration {
+    let start = Instant::now();
+    let summary = platform
+        .collect(integration, CollectOptions::default(), &NoProgress)
+        .await
+        .expect("the normalize-bench collect succeeds");
+    let elapsed = start.elapsed();
+    let normalized: u64 = summary.records.iter().map(|(_, n)| n).sum();
+    assert_eq!(normalized, expect_records, "notes: {:?}", summary.notes);
+    elapsed
+}
+
+async fn wasm_per_page(platform: &Platform, body: Vec<u8>) -> Duration {
+    platform
+        .install_bytes(NORMALIZE_BENCH)
+        .await
+        .expect("install the normalize-bench component");
+    let base_url = serve_page(body).await;
+    let zero = bench_integration(platform, &base_url, 0).await;
+    let k = bench_integration(platform, &base_url, WASM_K).await;
+    let k_records = u64::from(WASM_K) * PAGE_EVENTS as u64;
+    // Warm-up: loads the compiled component and the connection pool.
+    timed_collect(platform, &zero, 0).await;
+    timed_collect(platform, &k, k_records).await;
+    let mut samples = Vec::with_capacity(WASM_REPEATS);
+    for _ in 0..WASM_REPEATS {
+        let t0 = timed_collect(platform, &zero, 0).await;
+        let tk = timed_collect(platform, &k, k_records).await;
+        samples.push(tk.saturating_sub(t0) / WASM_K);
+    }
+    median(samples)
+}
+
+// ------------------------------------------ 2. throughput into storage
+
+struct Throughput {
+    events: u64,
+    stored: u64,
+    pages: u32,
+    elapsed: Duration,
+}
+
+async fn plugin_into_storage(platform: &Platform, sim: &Simulator) -> Throughput {
+    let creds = sim.admin_read_only();
+    let integration = platform
+        .add_integration(AddIntegration {
+            tenant: TENANT.into(),
+            name: "duo".into(),
+            plugin_id: "duo".into(),
+            config: vec![
+                ("api_hostname".into(), sim.hostname().to_string()),
+                ("integration_key".into(), creds.ikey.clone()),
+                ("initial_lookback_days".into(), "5".into()),
+            ],
+            secrets: vec![(
+                "secret_key".into(),
+                SecretValue::new(creds.skey.as_bytes().to_vec()),
+            )],
+            api_base_url: Some(sim.base_url()),
+            granted_capabilities: Vec::new(),
+        })
+        .await
+        .expect("add the Duo integration against the simulator");
+    let options = CollectOptions {
+        sources: vec!["authentication_log".into()],
+        max_pages: None,
+    };
+    let start = Instant::now();
+    let summary = platform
+        .collect(&integration, options, &NoProgress)
+        .await
+        .expect("the Duo collect succeeds");
+    let elapsed = start.elapsed();
+    assert!(
+        !summary.more_remaining,
+        "the collect stopped early: {:?}",
+        summary.notes
+    );
+    let stored = platform
+        .store()
+        .record_counts(integration.id)
+        .expect("count the stored records")
+        .into_iter()
+        .filter(|(kind, _)| kind == plugin_duo::normalize::KIND_AUTH)
+        .map(|(_, n)| n)
+        .sum();
+    Throughput {
+        events: summary.records.iter().map(|(_, n)| n).sum(),
+        stored,
+        pages: summary.pages,
+        elapsed,
+    }
+}
+
+fn rate(events: u64, d: Duration) -> f64 {
+    events as f64 / d.as_secs_f64()
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "MET" } else { "NOT MET" }
+}
+
+fn main() {
+    if NORMALIZE_BENCH.is_empty() {
+        eprintln!(
+            "the normalize-bench component was not built (see the host build warnings); nothing to measure"
+        );
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio");
+    rt.block_on(async {
+        println!(
+            "duo_collect benchmark (host in the dev profile, plugins in the `plugin` profile); {} cores",
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        );
+
+        // -- the page: 1,000 realistic auth events from the simulator
+        let small = start_sim(5_000).await;
+        let client = SignedClient::new(&small);
+        let body = client
+            .auth_page(wall_ms() - 4 * 86_400_000, wall_ms() - 2 * 60_000, None)
+            .await;
+        let events = plugin_duo::normalize_auth_page(&body)
+            .expect("the simulator's page normalizes")
+            .len();
+        assert_eq!(events, PAGE_EVENTS, "the page must hold {PAGE_EVENTS} events");
+        println!(
+            "page: {events} auth events, {} bytes ({} B/event)",
+            body.len(),
+            body.len() / events
+        );
+
+        // -- normalization, native vs wasm
+        let native = native_per_page(&body);
+        let data = tempfile::tempdir().expect("temp data dir");
+        let platform = Platform::open(data.path()).expect("open the platform");
+        let wasm = wasm_per_page(&platform, body.clone()).await;
+        let ratio = wasm.as_secs_f64() / native.as_secs_f64();
+        println!(
+            "normalize, native:  {:8.3} ms/page  (median of {NATIVE_ITERATIONS})",
+            ms(native)
+        );
+        println!(
+            "normalize, wasm:    {:8.3} ms/page  (median of {WASM_REPEATS} × (t(K={WASM_K}) − t(0)) / K)",
+            ms(wasm)
+        );
+        println!(
+            "ratio wasm/native:  {ratio:8.2}x       target ≤ {RATIO_TARGET}x: {}",
+            verdict(ratio <= RATIO_TARGET)
+        );
+
+        // -- throughput into storage
+        let sim = start_sim(STORAGE_EVENTS).await;
+        let visible = sim.visible_auth_txids().len() as u64;
+        let baseline_client = SignedClient::new(&sim);
+        let start = Instant::now();
+        let (base_events, base_pages) = baseline_client
+            .all_auth_pages(wall_ms() - 5 * 86_400_000, wall_ms() - 2 * 60_000)
+            .await;
+        let baseline = start.elapsed();
+        let run = plugin_into_storage(&platform, &sim).await;
+        println!(
+            "simulator alone (signed reqwest loop): {base_events} events, {base_pages} pages in {:.2} s = {:>9.0} events/s",
+            baseline.as_secs_f64(),
+            rate(base_events as u64, baseline)
+        );
+        println!(
+            "Duo plugin into storage:              {} events, {} pages in {:.2} s = {:>9.0} events/s; stored {} of {visible} visible",
+            run.events,
+            run.pages,
+            run.elapsed.as_secs_f64(),
+            rate(run.events, run.elapsed),
+            run.stored
+        );
+        let plugin_share = run.elapsed.saturating_sub(baseline);
+        println!(
+            "  without the simulator's serving time (plugin + host + SQLite): {:>9.0} events/s",
+            rate(run.events, plugin_share)
+        );
+        println!(
+            "throughput target ≥ {THROUGHPUT_TARGET:.0} events/s end to end: {}",
+            verdict(rate(run.events, run.elapsed) >= THROUGHPUT_TARGET)
+        );
+        assert_eq!(run.stored, visible, "every visible event must be stored");
+    });
+}
