@@ -437,12 +437,10 @@ async fn the_full_operator_flow_through_the_binary() {
         "the built-in Duo plugin is installed"
     );
     cli.ok(&add_args(&sim, &creds.ikey, &key_file, &base));
-    let test = cli.ok(&["test", "corp"]);
-    assert!(
-        !test.stdout.to_lowercase().contains("failed"),
-        "all checks pass:\n{}",
-        test.stdout
-    );
+    let test = cli.ok(&["--json", "test", "corp"]).json();
+    assert_eq!(test["ok"], true, "all checks pass: {test}");
+    let checks = test["checks"].as_array().expect("checks");
+    assert!(checks.iter().all(|c| c["status"] != "failed"), "{test}");
 
     sync_clock(&sim);
     cli.ok(&["collect", "corp"]);
@@ -570,6 +568,18 @@ async fn a_collection_killed_mid_run_resumes_without_loss_or_duplicates() {
     assert!(
         at_kill >= committed && at_kill < sim.visible_auth_txids().len(),
         "killed part-way: {at_kill} rows"
+    );
+    // What a killed host left behind, write-ahead log included, holds no
+    // trace of the secret key.
+    let files = oort_e2e::files_under(data.path());
+    assert!(
+        files.iter().any(|f| f.to_string_lossy().ends_with("-wal")),
+        "no WAL to inspect: {files:?}"
+    );
+    let leaks = oort_e2e::LeakScanner::new(&[&creds.skey]).scan_dir(data.path());
+    assert!(
+        leaks.is_empty(),
+        "the secret key is readable after a crash: {leaks:?}"
     );
     let out = std::fs::read_to_string(outside.path().join("spawn.stdout")).unwrap_or_default();
     let err = std::fs::read_to_string(outside.path().join("spawn.stderr")).unwrap_or_default();

@@ -2,10 +2,10 @@
 //!
 //! See ARCHITECTURE.md for the map of modules and trust boundaries.
 
+pub mod actions;
+pub mod capabilities;
+pub mod insights;
 pub mod model;
-pub mod store;
 pub mod platform;
 pub mod runtime;
-pub mod capabilities;
-pub mod actions;
-pub mod insights;
+pub mod store;

@@ -355,7 +355,18 @@ impl Platform {
             api_base_url: req.api_base_url,
             granted_capabilities: req.granted_capabilities,
         };
-        Ok(self.store.create_integration(&new)?)
+        let integration = self.store.create_integration(&new)?;
+        self.store.append_audit(&crate::store::AuditEntry {
+            at_ms: now_ms(),
+            integration_id: Some(integration.id),
+            actor: "system".into(),
+            role: None,
+            action: "integration.add".into(),
+            target: Some(integration.name.clone()),
+            reason: None,
+            outcome: format!("succeeded: plugin {}", integration.plugin_id),
+        })?;
+        Ok(integration)
     }
 
     /// Looks up an integration of `tenant` by name (`NotFound` otherwise).
@@ -491,8 +502,13 @@ impl Platform {
         }
 
         match outcome {
-            Ok(CallOutput::Collected(Ok(summary))) => {
+            Ok(CallOutput::Collected(Ok(mut summary))) => {
                 self.finish(run, Ok(serde_json::to_value(&summary).unwrap_or_default()));
+                // Findings follow the data: recompute after every collection
+                // that committed something, so `insights` is never stale.
+                if summary.records.iter().any(|(_, n)| *n > 0) {
+                    self.refresh_insights(integration, &mut summary);
+                }
                 Ok(summary)
             }
             Ok(CallOutput::Collected(Err(e))) => {
@@ -507,6 +523,22 @@ impl Platform {
             Err(e) => {
                 self.finish(run, Err(e.to_string()));
                 Err(e.into())
+            }
+        }
+    }
+
+    fn refresh_insights(&self, integration: &Integration, summary: &mut CollectSummary) {
+        let thresholds = crate::insights::Thresholds::default();
+        match crate::insights::refresh(&self.store, integration.id, now_ms(), &thresholds) {
+            Ok(report) => summary.notes.push(format!(
+                "insights refreshed: {} findings",
+                report.findings.len()
+            )),
+            Err(e) => {
+                tracing::warn!(integration = %integration.name, error = %e, "insights refresh failed");
+                summary.notes.push(format!(
+                    "insights not refreshed: {e}; run `oort-host insights` to retry"
+                ));
             }
         }
     }

@@ -89,13 +89,18 @@ pub struct Flag(pub Option<bool>);
 impl<'de> Deserialize<'de> for Flag {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = Str::deserialize(d)?;
-        Ok(Flag(
-            match text.get().map(str::to_ascii_lowercase).as_deref() {
-                Some("true" | "yes" | "1" | "on") => Some(true),
-                Some("false" | "no" | "0" | "off") => Some(false),
-                _ => None,
-            },
-        ))
+        // Compared in place: three flags per auth event, no allocation.
+        let is = |words: &[&str]| {
+            text.get()
+                .is_some_and(|t| words.iter().any(|w| t.eq_ignore_ascii_case(w)))
+        };
+        Ok(Flag(if is(&["true", "yes", "1", "on"]) {
+            Some(true)
+        } else if is(&["false", "no", "0", "off"]) {
+            Some(false)
+        } else {
+            None
+        }))
     }
 }
 

@@ -214,8 +214,16 @@ fn snake(s: &str) -> String {
 }
 
 fn auth_result(s: Option<&str>) -> String {
-    match s.map(snake).as_deref() {
-        Some(r @ ("success" | "denied" | "fraud" | "failure" | "error")) => r.to_string(),
+    // Reuses `snake`'s string: this runs once per event on the hot path.
+    match s.map(snake) {
+        Some(r)
+            if matches!(
+                r.as_str(),
+                "success" | "denied" | "fraud" | "failure" | "error"
+            ) =>
+        {
+            r
+        }
         _ => "unknown".to_string(),
     }
 }

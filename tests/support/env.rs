@@ -24,9 +24,9 @@ pub fn sandbox_limits() -> SandboxLimits {
     SandboxLimits {
         memory_bytes: 16 << 20,
         validate_timeout: Duration::from_secs(20),
-        test_timeout: Duration::from_secs(3),
-        collect_timeout: Duration::from_secs(3),
-        action_timeout: Duration::from_secs(3),
+        test_timeout: Duration::from_secs(5),
+        collect_timeout: Duration::from_secs(5),
+        action_timeout: Duration::from_secs(5),
         max_http_requests: 25,
         max_response_bytes: 1 << 20,
     }

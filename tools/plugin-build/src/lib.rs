@@ -17,18 +17,30 @@ pub const TARGET: &str = "wasm32-wasip2";
 /// Call from a build script. Emits `rerun-if-changed` for `watch` (paths
 /// relative to the workspace root) so edits to the plugin or the WIT rebuild.
 pub fn build_plugin(package: &str, watch: &[&str]) -> PathBuf {
-    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("run from a build script"));
+    let manifest_dir =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("run from a build script"));
     let workspace = workspace_root(&manifest_dir);
     for path in watch {
         println!("cargo:rerun-if-changed={}", workspace.join(path).display());
     }
-    println!("cargo:rerun-if-changed={}", workspace.join("Cargo.lock").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace.join("Cargo.lock").display()
+    );
 
     let target_dir = workspace.join("target").join("plugins");
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&workspace)
-        .args(["build", "--package", package, "--target", TARGET, "--profile", "plugin"])
+        .args([
+            "build",
+            "--package",
+            package,
+            "--target",
+            TARGET,
+            "--profile",
+            "plugin",
+        ])
         .arg("--target-dir")
         .arg(&target_dir);
     // The outer build's compiler settings (clippy wrappers, host RUSTFLAGS,
@@ -44,7 +56,9 @@ pub fn build_plugin(package: &str, watch: &[&str]) -> PathBuf {
     ] {
         cmd.env_remove(var);
     }
-    let status = cmd.status().unwrap_or_else(|e| panic!("could not run cargo to build plugin {package}: {e}"));
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("could not run cargo to build plugin {package}: {e}"));
     if !status.success() {
         panic!(
             "building plugin `{package}` for {TARGET} failed (see the output above). \
@@ -55,7 +69,11 @@ pub fn build_plugin(package: &str, watch: &[&str]) -> PathBuf {
         .join(TARGET)
         .join("plugin")
         .join(format!("{}.wasm", package.replace('-', "_")));
-    assert!(artifact.exists(), "plugin build succeeded but {} is missing", artifact.display());
+    assert!(
+        artifact.exists(),
+        "plugin build succeeded but {} is missing",
+        artifact.display()
+    );
     artifact
 }
 
