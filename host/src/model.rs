@@ -86,6 +86,23 @@ pub struct ConfigField {
     pub advanced: bool,
 }
 
+impl ConfigField {
+    /// A required field with no description, hint, default or constraints.
+    pub fn new(name: &str, field_type: FieldType) -> Self {
+        ConfigField {
+            name: name.into(),
+            label: name.into(),
+            field_type,
+            required: true,
+            description: String::new(),
+            validation_hint: String::new(),
+            default_value: None,
+            constraints: None,
+            advanced: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EgressRule {
     pub host_field: String,

@@ -47,8 +47,65 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(routes::no_route)
         .method_not_allowed_fallback(routes::wrong_method)
+        .layer(middleware::from_fn(refuse_browser_requests))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// The API does not authenticate callers, so it must at least not be
+/// drivable by a web page the operator happens to visit: a POST must carry
+/// `Content-Type: application/json` (which a cross-site page cannot send
+/// without a CORS preflight this server never grants), and the Host header
+/// must name a loopback host (which defeats DNS rebinding).
+async fn refuse_browser_requests(request: Request, next: Next) -> Response {
+    use axum::http::{Method, StatusCode, header};
+    use axum::response::IntoResponse;
+
+    let host_ok = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .is_none_or(is_loopback_host);
+    if !host_ok {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "refused",
+            "the Host header must name a loopback address (localhost, 127.0.0.1 or [::1])",
+        )
+        .into_response();
+    }
+    if request.method() == Method::POST {
+        let json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
+        if !json {
+            return ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "invalid_input",
+                "POST requests must send `Content-Type: application/json`",
+            )
+            .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// `host[:port]` names a loopback address.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 async fn log_request(request: Request, next: Next) -> Response {
@@ -66,9 +123,9 @@ pub async fn serve(
     listen: SocketAddr,
 ) -> anyhow::Result<u8> {
     if !listen.ip().is_loopback() {
-        tracing::warn!(%listen, "serving on a non-loopback address: API callers are NOT authenticated");
-        eprintln!(
-            "warning: {listen} is reachable from other machines and the API does not authenticate callers"
+        anyhow::bail!(
+            "refusing to listen on {listen}: the API does not authenticate callers yet, so it only \
+             serves loopback addresses (use --listen 127.0.0.1:PORT and a reverse proxy that authenticates)"
         );
     }
     let listener = tokio::net::TcpListener::bind(listen)

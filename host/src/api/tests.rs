@@ -63,6 +63,7 @@ async fn lists_not_found_and_bad_bodies_are_json() {
 
     let r = client
         .post(format!("{base}/v1/integrations/nope/actions/disable-user"))
+        .header("content-type", "application/json")
         .body("{not json")
         .send()
         .await
@@ -73,6 +74,7 @@ async fn lists_not_found_and_bad_bodies_are_json() {
 
     let r = client
         .post(format!("{base}/v1/integrations/nope/actions/disable-user"))
+        .header("content-type", "application/json")
         .body(r#"{"user":"bob"}"#)
         .send()
         .await
@@ -98,4 +100,54 @@ async fn lists_not_found_and_bad_bodies_are_json() {
         .await
         .unwrap();
     assert_eq!(r.status(), 405);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_a_web_page_could_send_are_refused() {
+    let (base, _dir) = start().await;
+    let client = reqwest::Client::new();
+
+    // A cross-site "simple" request: text/plain body, no preflight.
+    let r = client
+        .post(format!("{base}/v1/integrations/x/actions/disable-user"))
+        .header("content-type", "text/plain")
+        .body(r#"{"actor":"alice","user":"ceo"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    assert_eq!(json(r).await["kind"], "invalid_input");
+
+    // DNS rebinding: the page's own hostname arrives in the Host header.
+    let r = client
+        .get(format!("{base}/v1/integrations"))
+        .header("host", "attacker.example:8080")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(json(r).await["kind"], "refused");
+}
+
+#[test]
+fn loopback_host_headers() {
+    for ok in [
+        "localhost",
+        "localhost:8080",
+        "127.0.0.1:1",
+        "127.9.9.9",
+        "[::1]:80",
+        "[::1]",
+    ] {
+        assert!(super::is_loopback_host(ok), "{ok}");
+    }
+    for bad in [
+        "example.com",
+        "10.0.0.1:80",
+        "[2001:db8::1]:80",
+        "localhost.evil.com",
+        "",
+    ] {
+        assert!(!super::is_loopback_host(bad), "{bad}");
+    }
 }

@@ -9,14 +9,12 @@ use crate::runtime::bindings::storage::{CommitResult, Host, StorageError};
 use crate::runtime::bindings::types::CollectedRecord as WitRecord;
 use crate::runtime::convert;
 use crate::store::{IntegrationId, Store};
+use crate::store::{MAX_ID_LEN, MAX_KIND_LEN, MAX_SOURCE_LEN};
 
 use super::InvocationState;
 
-pub const MAX_SOURCE_CHARS: usize = 128;
 pub const MAX_CHECKPOINT_BYTES: usize = 64 * 1024;
 pub const MAX_RECORDS_PER_COMMIT: usize = 10_000;
-pub const MAX_KIND_CHARS: usize = 128;
-pub const MAX_ID_BYTES: usize = 512;
 pub const MAX_RAW_JSON_BYTES: usize = 1 << 20;
 
 /// `(source, records)` after each successful commit.
@@ -33,9 +31,9 @@ pub fn check_source(source: &str) -> Result<(), StorageError> {
     if source.is_empty() {
         return Err(StorageError::Invalid("the source name is empty".into()));
     }
-    if source.chars().count() > MAX_SOURCE_CHARS {
+    if source.len() > MAX_SOURCE_LEN {
         return Err(StorageError::TooLarge(format!(
-            "source names are limited to {MAX_SOURCE_CHARS} characters"
+            "source names are limited to {MAX_SOURCE_LEN} bytes"
         )));
     }
     Ok(())
@@ -65,9 +63,9 @@ pub fn check_records(manifest: &Manifest, records: &[CollectedRecord]) -> Result
                 "record #{i}: kind and id must not be empty"
             )));
         }
-        if r.kind.chars().count() > MAX_KIND_CHARS || r.id.len() > MAX_ID_BYTES {
+        if r.kind.len() > MAX_KIND_LEN || r.id.len() > MAX_ID_LEN {
             return Err(StorageError::TooLarge(format!(
-                "record #{i}: kind is limited to {MAX_KIND_CHARS} characters and id to {MAX_ID_BYTES} bytes"
+                "record #{i}: kind is limited to {MAX_KIND_LEN} bytes and id to {MAX_ID_LEN} bytes"
             )));
         }
         if !manifest.record_kinds.iter().any(|k| k.name == r.kind) {

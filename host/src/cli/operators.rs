@@ -18,6 +18,19 @@ pub fn add(ctx: &Ctx, name: &str, role: &str) -> anyhow::Result<u8> {
         .store()
         .add_operator(name, role)
         .with_context(|| format!("adding operator `{name}`"))?;
+    // Who was given which role is part of the trail, like every action.
+    ctx.platform
+        .store()
+        .append_audit(&oort_host::store::AuditEntry {
+            at_ms: operator.created_at_ms,
+            integration_id: None,
+            actor: "system".into(),
+            role: None,
+            action: "operator.add".into(),
+            target: Some(operator.name.clone()),
+            reason: Some("oort-host operators add".into()),
+            outcome: format!("succeeded: role {}", operator.role),
+        })?;
     ctx.out.emit(&operator, || {
         println!("Added operator `{}` ({})", operator.name, operator.role)
     })?;

@@ -69,11 +69,12 @@ impl SecretReader {
                     .map_err(|e| usage(format!("reading {} from stdin: {e}", spec.label)))?;
                 buf
             } else {
+                // The path is not echoed: a key pasted where its file's path
+                // belongs would otherwise end up in the terminal or CI log.
                 std::fs::read(path).map_err(|e| {
                     usage(format!(
-                        "reading {} from {}: {e}",
-                        spec.label,
-                        path.display()
+                        "could not read {} from the file given to {}: {e}",
+                        spec.label, spec.file_flag
                     ))
                 })?
             };

@@ -197,15 +197,10 @@ mod tests {
         default: Option<&str>,
     ) -> ConfigField {
         ConfigField {
-            name: name.into(),
-            label: name.into(),
-            field_type,
-            required: true,
-            description: String::new(),
             validation_hint: format!("hint for {name}"),
             default_value: default.map(Into::into),
             constraints,
-            advanced: false,
+            ..ConfigField::new(name, field_type)
         }
     }
 

@@ -199,6 +199,12 @@ pub fn check_manifest(m: &Manifest) -> Result<(), String> {
     }
     for rule in &m.egress {
         match m.field(&rule.host_field) {
+            // A default would let the plugin, not the operator, pick where
+            // data may go.
+            Some(f) if f.default_value.is_some() => problems.push(format!(
+                "egress rule names field `{}`, which has a default value; the operator must type the host",
+                rule.host_field
+            )),
             Some(f) if f.field_type == FieldType::Text => {}
             Some(_) => problems.push(format!(
                 "egress rule names field `{}`, which is not a text field",
@@ -212,7 +218,7 @@ pub fn check_manifest(m: &Manifest) -> Result<(), String> {
     }
     let mut kinds = HashSet::new();
     for k in &m.record_kinds {
-        if k.name.is_empty() || k.name.len() > 128 {
+        if k.name.is_empty() || k.name.len() > crate::store::MAX_KIND_LEN {
             problems.push("record kind names must be 1-128 characters".to_string());
         }
         if !kinds.insert(k.name.as_str()) {
@@ -322,17 +328,7 @@ mod tests {
     }
 
     fn field(name: &str, field_type: FieldType) -> ConfigField {
-        ConfigField {
-            name: name.into(),
-            label: name.into(),
-            field_type,
-            required: true,
-            description: String::new(),
-            validation_hint: String::new(),
-            default_value: None,
-            constraints: None,
-            advanced: false,
-        }
+        ConfigField::new(name, field_type)
     }
 
     fn manifest() -> Manifest {
@@ -387,8 +383,17 @@ mod tests {
         m.actions.push(m.actions[0].clone());
         m.actions[0].enabled_by = Some("api_hostname".into());
         m.config.push(field("api_hostname", FieldType::Text));
+        m.config.push(ConfigField {
+            default_value: Some("collector.example".into()),
+            ..field("telemetry_host", FieldType::Text)
+        });
+        m.egress.push(EgressRule {
+            host_field: "telemetry_host".into(),
+            purpose: String::new(),
+        });
         let err = check_manifest(&m).unwrap_err();
         for expected in [
+            "`telemetry_host`, which has a default value",
             "id `Duo Plugin`",
             "`skey`, which is not a text field",
             "`missing`, which is not declared",

@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Manifest, Role};
 
 pub use crypto::{MasterKey, SecretValue};
+pub use records::{MAX_ID_LEN, MAX_KIND_LEN, MAX_SOURCE_LEN};
 
 pub type IntegrationId = i64;
 pub type RunId = i64;

@@ -9,9 +9,11 @@ use crate::model::{CollectedRecord, Normalized};
 
 /// Upper bounds on what a plugin may use as a key; the bytes come from the
 /// sandbox and the keys end up in indexes and in every export line.
-const MAX_KIND_LEN: usize = 64;
-const MAX_ID_LEN: usize = 1024;
-const MAX_SOURCE_LEN: usize = 128;
+/// The sandbox's storage capability and plugin installation check against
+/// these same limits, so a plugin learns of a bad kind at install time.
+pub const MAX_KIND_LEN: usize = 64;
+pub const MAX_ID_LEN: usize = 512;
+pub const MAX_SOURCE_LEN: usize = 128;
 
 const SELECT_ORDERED: &str = "SELECT kind, id, occurred_at_ms, normalized, raw FROM records
      WHERE integration_id = ?1 AND (?2 IS NULL OR kind = ?2)

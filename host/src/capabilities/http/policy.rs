@@ -104,17 +104,7 @@ mod tests {
     use crate::model::{ConfigField, EgressRule};
 
     fn field(name: &str, field_type: FieldType) -> ConfigField {
-        ConfigField {
-            name: name.into(),
-            label: name.into(),
-            field_type,
-            required: true,
-            description: String::new(),
-            validation_hint: String::new(),
-            default_value: None,
-            constraints: None,
-            advanced: false,
-        }
+        ConfigField::new(name, field_type)
     }
 
     fn policy(host: &str) -> EgressPolicy {
