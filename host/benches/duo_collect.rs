@@ -378,8 +378,13 @@ fn main() {
         .build()
         .expect("tokio");
     rt.block_on(async {
+        let profile = if cfg!(debug_assertions) {
+            "dev"
+        } else {
+            "release"
+        };
         println!(
-            "duo_collect benchmark (host in the dev profile, plugins in the `plugin` profile); {} cores",
+            "duo_collect benchmark (host in the {profile} profile, plugins in the `plugin` profile); {} cores",
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );
 

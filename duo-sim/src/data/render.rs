@@ -1,5 +1,6 @@
 //! JSON shapes exactly as Duo's Admin API returns them (duo-api.md §4).
 
+use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 
 use super::catalog::{CITIES, FACTORS, GROUPS, PROFILES, REASONS, RESULTS};
@@ -8,92 +9,199 @@ use super::model::*;
 use super::rng::format_uuid;
 use crate::timefmt::{format_iso_micros, format_iso_millis};
 
-fn location(city: u8) -> Value {
-    match CITIES.get(usize::from(city)) {
-        Some(c) => json!({"city": c.city, "state": c.state, "country": c.country}),
-        None => json!({"city": null, "state": null, "country": null}),
+/// `city`/`state`/`country`, all null when the event has no location.
+#[derive(Serialize)]
+pub struct LocationJson {
+    city: Option<&'static str>,
+    state: Option<&'static str>,
+    country: Option<&'static str>,
+}
+
+fn location(city: u8) -> LocationJson {
+    let c = CITIES.get(usize::from(city));
+    LocationJson {
+        city: c.map(|c| c.city),
+        state: c.map(|c| c.state),
+        country: c.map(|c| c.country),
     }
 }
 
-fn health(flags: u8) -> Value {
+/// Duo reports endpoint health as `true`, `false` or the string `"unknown"`.
+#[derive(Clone, Copy)]
+pub enum Health {
+    Known(bool),
+    Unknown,
+}
+
+impl Serialize for Health {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Health::Known(b) => s.serialize_bool(*b),
+            Health::Unknown => s.serialize_str("unknown"),
+        }
+    }
+}
+
+fn health(flags: u8) -> Health {
     if flags & flags::UNHEALTHY != 0 {
-        Value::Bool(false)
+        Health::Known(false)
     } else if flags & flags::HEALTH_UNKNOWN != 0 {
-        Value::String("unknown".into())
+        Health::Unknown
     } else {
-        Value::Bool(true)
+        Health::Known(true)
     }
 }
 
-pub fn auth_event(ds: &Dataset, e: &Event) -> Value {
+/// Serializes as `{}`: Duo sends an empty object, not null.
+#[derive(Serialize)]
+pub struct EmptyObject {}
+
+// Typed, borrowing shapes for the auth log: pages of up to 1,000 events are the
+// simulator's hot path, and building `Value` trees per event dominated its cost.
+// Fields typed `()` are always null in Duo's output.
+
+#[derive(Serialize)]
+pub struct UserRef<'a> {
+    key: &'a str,
+    name: &'a str,
+    groups: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+pub struct AppRef<'a> {
+    key: &'a str,
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct AccessDeviceJson<'a> {
+    ip: String,
+    hostname: (),
+    location: LocationJson,
+    os: &'static str,
+    os_version: &'static str,
+    browser: &'static str,
+    browser_version: &'static str,
+    flash_version: &'static str,
+    java_version: &'static str,
+    is_encryption_enabled: Health,
+    is_firewall_enabled: Health,
+    is_password_set: Health,
+    security_agents: &'static str,
+    epkey: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct AuthDeviceJson<'a> {
+    ip: Option<String>,
+    location: LocationJson,
+    name: Option<&'a str>,
+    key: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+pub struct AuthEventJson<'a> {
+    txid: String,
+    timestamp: i64,
+    isotimestamp: String,
+    event_type: &'static str,
+    result: &'static str,
+    reason: Option<&'static str>,
+    factor: &'static str,
+    user: UserRef<'a>,
+    application: AppRef<'a>,
+    access_device: AccessDeviceJson<'a>,
+    auth_device: AuthDeviceJson<'a>,
+    email: &'a str,
+    alias: &'static str,
+    ood_software: (),
+    trusted_endpoint_status: &'static str,
+    adaptive_trust_assessments: EmptyObject,
+}
+
+pub fn auth_event<'a>(ds: &'a Dataset, e: &Event) -> AuthEventJson<'a> {
     let user = &ds.users[e.user as usize];
     let app = &ds.apps[usize::from(e.app)];
     let profile = &PROFILES[usize::from(e.profile) % PROFILES.len()];
     // Sub-millisecond digits derived from the txid: isotimestamp has microseconds,
     // next_offset only milliseconds.
     let micros = e.ms * 1000 + (e.txid % 1000) as i64;
+    let phone = ds.phones.get(e.phone as usize);
     let auth_device = if e.flags & flags::AUTH_IP_NONE != 0 {
-        let phone = ds.phones.get(e.phone as usize);
-        json!({
-            "ip": "None",
-            "location": location(NO_CITY),
-            "name": phone.map(|p| p.number.clone()),
-            "key": phone.map(|p| p.id.clone()),
-        })
+        AuthDeviceJson {
+            ip: Some("None".to_string()),
+            location: location(NO_CITY),
+            name: phone.map(|p| p.number.as_str()),
+            key: phone.map(|p| p.id.as_str()),
+        }
     } else if e.factor == super::catalog::factor::WEBAUTHN {
-        json!({
-            "ip": null,
-            "location": location(NO_CITY),
-            "name": "YubiKey 5 NFC",
-            "key": user.webauthn_key.clone(),
-        })
+        AuthDeviceJson {
+            ip: None,
+            location: location(NO_CITY),
+            name: Some("YubiKey 5 NFC"),
+            key: user.webauthn_key.as_deref(),
+        }
     } else {
-        let phone = ds.phones.get(e.phone as usize);
-        json!({
-            "ip": if e.auth_ip == 0 { Value::Null } else { Value::String(ip_string(e.auth_ip)) },
-            "location": location(e.auth_city),
-            "name": phone.map(|p| p.number.clone()),
-            "key": phone.map(|p| p.id.clone()),
-        })
+        AuthDeviceJson {
+            ip: (e.auth_ip != 0).then(|| ip_string(e.auth_ip)),
+            location: location(e.auth_city),
+            name: phone.map(|p| p.number.as_str()),
+            key: phone.map(|p| p.id.as_str()),
+        }
     };
-    let groups: Vec<&str> = user
+    let groups = user
         .groups
         .iter()
         .map(|&g| GROUPS[usize::from(g)])
         .collect();
-    json!({
-        "txid": format_uuid(e.txid),
-        "timestamp": e.ms.div_euclid(1000),
-        "isotimestamp": format_iso_micros(micros),
-        "event_type": if e.flags & flags::ENROLLMENT != 0 { "enrollment" } else { "authentication" },
-        "result": RESULTS[usize::from(e.result)],
-        "reason": REASONS.get(usize::from(e.reason)).copied(),
-        "factor": FACTORS[usize::from(e.factor)],
-        "user": {"key": user.id, "name": user.username, "groups": groups},
-        "application": {"key": app.key, "name": app.name},
-        "access_device": {
-            "ip": ip_string(e.access_ip),
-            "hostname": null,
-            "location": location(e.access_city),
-            "os": profile.os,
-            "os_version": profile.os_version,
-            "browser": profile.browser,
-            "browser_version": profile.browser_version,
-            "flash_version": "uninstalled",
-            "java_version": "uninstalled",
-            "is_encryption_enabled": health(e.flags),
-            "is_firewall_enabled": health(e.flags),
-            "is_password_set": if e.flags & flags::HEALTH_UNKNOWN != 0 { Value::String("unknown".into()) } else { Value::Bool(true) },
-            "security_agents": "unknown",
-            "epkey": user.epkey,
+    AuthEventJson {
+        txid: format_uuid(e.txid),
+        timestamp: e.ms.div_euclid(1000),
+        isotimestamp: format_iso_micros(micros),
+        event_type: if e.flags & flags::ENROLLMENT != 0 {
+            "enrollment"
+        } else {
+            "authentication"
         },
-        "auth_device": auth_device,
-        "email": user.email,
-        "alias": "",
-        "ood_software": null,
-        "trusted_endpoint_status": user.trusted_endpoint,
-        "adaptive_trust_assessments": {},
-    })
+        result: RESULTS[usize::from(e.result)],
+        reason: REASONS.get(usize::from(e.reason)).copied(),
+        factor: FACTORS[usize::from(e.factor)],
+        user: UserRef {
+            key: &user.id,
+            name: &user.username,
+            groups,
+        },
+        application: AppRef {
+            key: &app.key,
+            name: &app.name,
+        },
+        access_device: AccessDeviceJson {
+            ip: ip_string(e.access_ip),
+            hostname: (),
+            location: location(e.access_city),
+            os: profile.os,
+            os_version: profile.os_version,
+            browser: profile.browser,
+            browser_version: profile.browser_version,
+            flash_version: "uninstalled",
+            java_version: "uninstalled",
+            is_encryption_enabled: health(e.flags),
+            is_firewall_enabled: health(e.flags),
+            is_password_set: if e.flags & flags::HEALTH_UNKNOWN != 0 {
+                Health::Unknown
+            } else {
+                Health::Known(true)
+            },
+            security_agents: "unknown",
+            epkey: &user.epkey,
+        },
+        auth_device,
+        email: &user.email,
+        alias: "",
+        ood_software: (),
+        trusted_endpoint_status: user.trusted_endpoint,
+        adaptive_trust_assessments: EmptyObject {},
+    }
 }
 
 fn phone_capabilities(p: &Phone) -> Vec<&'static str> {
@@ -234,18 +342,29 @@ pub fn telephony_id(e: &Event) -> u128 {
     (x & !(0xF << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62)
 }
 
-pub fn telephony_item(ds: &Dataset, e: &Event, tid: u128) -> Value {
-    let phone = ds.phones.get(e.phone as usize).map(|p| p.number.clone());
+#[derive(Serialize)]
+pub struct TelephonyJson<'a> {
+    context: &'static str,
+    credits: u32,
+    phone: Option<&'a str>,
+    telephony_id: String,
+    ts: String,
+    txid: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+pub fn telephony_item<'a>(ds: &'a Dataset, e: &Event, tid: u128) -> TelephonyJson<'a> {
     let sms = e.factor == super::catalog::factor::SMS;
-    json!({
-        "context": "authentication",
-        "credits": if sms { 1 } else { 2 },
-        "phone": phone,
-        "telephony_id": format_uuid(tid),
-        "ts": format_iso_millis(e.ms),
-        "txid": format_uuid(e.txid),
-        "type": if sms { "sms" } else { "phone" },
-    })
+    TelephonyJson {
+        context: "authentication",
+        credits: if sms { 1 } else { 2 },
+        phone: ds.phones.get(e.phone as usize).map(|p| p.number.as_str()),
+        telephony_id: format_uuid(tid),
+        ts: format_iso_millis(e.ms),
+        txid: format_uuid(e.txid),
+        kind: if sms { "sms" } else { "phone" },
+    }
 }
 
 pub fn admin_event(a: &AdminEvent) -> Value {

@@ -2,6 +2,7 @@
 //! `{"stat":"FAIL","code":40103,"message":...,"message_detail":...}`.
 
 use axum::http::StatusCode;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +37,10 @@ impl ApiError {
             v["message_detail"] = Value::String(d.clone());
         }
         v
+    }
+
+    pub fn body_bytes(&self) -> Vec<u8> {
+        Reply::Json(self.body()).into_bytes()
     }
 
     pub fn missing_credentials() -> Self {
@@ -73,12 +78,48 @@ impl ApiError {
     }
 }
 
-pub fn ok(response: Value) -> Value {
-    json!({"stat": "OK", "response": response})
+/// A successful response: a `Value`, or a body already serialized from typed structs
+/// (the log pages, where building a `Value` tree first cost most of the time).
+pub enum Reply {
+    Json(Value),
+    Raw(Vec<u8>),
 }
 
-pub fn ok_with_metadata(response: Value, metadata: Value) -> Value {
-    json!({"stat": "OK", "response": response, "metadata": metadata})
+impl Reply {
+    pub fn into_bytes(self) -> Vec<u8> {
+        match self {
+            // Serializing a `Value` cannot fail: its keys are strings by construction.
+            Reply::Json(v) => serde_json::to_vec(&v).unwrap_or_default(),
+            Reply::Raw(bytes) => bytes,
+        }
+    }
 }
 
-pub type ApiResult = Result<Value, ApiError>;
+pub fn ok(response: Value) -> Reply {
+    Reply::Json(json!({"stat": "OK", "response": response}))
+}
+
+pub fn ok_with_metadata(response: Value, metadata: Value) -> Reply {
+    Reply::Json(json!({"stat": "OK", "response": response, "metadata": metadata}))
+}
+
+#[derive(Serialize)]
+struct OkEnvelope<'a, T> {
+    stat: &'static str,
+    response: &'a T,
+}
+
+/// `{"stat":"OK","response":...}` serialized straight from a typed response.
+pub fn ok_typed<T: Serialize>(response: &T) -> ApiResult {
+    serde_json::to_vec(&OkEnvelope {
+        stat: "OK",
+        response,
+    })
+    .map(Reply::Raw)
+    .map_err(|e| {
+        tracing::error!("serializing a response failed: {e}");
+        ApiError::new(50001, "Unknown internal server error")
+    })
+}
+
+pub type ApiResult = Result<Reply, ApiError>;

@@ -1,14 +1,15 @@
 //! Log endpoints: authentication v2, telephony v2, administrator v1 (duo-api.md §4.2, §4.4).
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::Ctx;
-use super::envelope::{ApiError, ApiResult, ok};
+use super::envelope::{ApiError, ApiResult, ok, ok_typed};
 use crate::data::Dataset;
 use crate::data::catalog::{FACTORS, REASONS, RESULTS, factor};
 use crate::data::generate::{DAY, MINUTE};
 use crate::data::model::{Event, flags};
-use crate::data::render;
+use crate::data::render::{self, AuthEventJson, TelephonyJson};
 use crate::data::rng::format_uuid;
 
 /// Duo serves events only once they are this old: it is the longest an event may take
@@ -169,6 +170,40 @@ impl Filter {
     }
 }
 
+// Log pages are serialized straight from these typed shapes (see `render`).
+
+#[derive(Serialize)]
+struct AuthPage<'a> {
+    authlogs: Vec<AuthEventJson<'a>>,
+    metadata: AuthPageMetadata,
+}
+
+#[derive(Serialize)]
+struct AuthPageMetadata {
+    /// `["<ms>", "<txid>"]`, or null on the last page.
+    next_offset: Option<[String; 2]>,
+    total_objects: usize,
+}
+
+#[derive(Serialize)]
+struct TelephonyPage<'a> {
+    items: Vec<TelephonyJson<'a>>,
+    metadata: TelephonyPageMetadata,
+}
+
+#[derive(Serialize)]
+struct TelephonyPageMetadata {
+    /// `"<ms>,<telephony_id>"`, or null on the last page.
+    next_offset: Option<String>,
+    total_objects: TotalObjects,
+}
+
+#[derive(Serialize)]
+struct TotalObjects {
+    relation: &'static str,
+    value: usize,
+}
+
 pub fn authentication(ctx: &Ctx<'_>, _: &[&str]) -> ApiResult {
     let (mintime, maxtime) = window(ctx)?;
     let limit = ctx.params.int_in("limit", 100, 1, 1000)? as usize;
@@ -224,14 +259,16 @@ pub fn authentication(ctx: &Ctx<'_>, _: &[&str]) -> ApiResult {
     let more = page.len() > limit;
     page.truncate(limit);
     let next_offset = match (more, page.last()) {
-        (true, Some(last)) => json!([last.ms.to_string(), format_uuid(last.txid)]),
-        _ => Value::Null,
+        (true, Some(last)) => Some([last.ms.to_string(), format_uuid(last.txid)]),
+        _ => None,
     };
-    let authlogs: Vec<Value> = page.iter().map(|e| render::auth_event(&ds, e)).collect();
-    Ok(ok(json!({
-        "authlogs": authlogs,
-        "metadata": {"next_offset": next_offset, "total_objects": total},
-    })))
+    ok_typed(&AuthPage {
+        authlogs: page.iter().map(|e| render::auth_event(&ds, e)).collect(),
+        metadata: AuthPageMetadata {
+            next_offset,
+            total_objects: total,
+        },
+    })
 }
 
 pub fn telephony(ctx: &Ctx<'_>, _: &[&str]) -> ApiResult {
@@ -270,17 +307,22 @@ pub fn telephony(ctx: &Ctx<'_>, _: &[&str]) -> ApiResult {
     let more = items.len() > limit;
     items.truncate(limit);
     let next_offset = match (more, items.last()) {
-        (true, Some((ms, id, _, _))) => Value::String(format!("{ms},{id}")),
-        _ => Value::Null,
+        (true, Some((ms, id, _, _))) => Some(format!("{ms},{id}")),
+        _ => None,
     };
-    let rendered: Vec<Value> = items
-        .iter()
-        .map(|(_, _, e, tid)| render::telephony_item(&ds, e, *tid))
-        .collect();
-    Ok(ok(json!({
-        "items": rendered,
-        "metadata": {"next_offset": next_offset, "total_objects": {"relation": "eq", "value": total}},
-    })))
+    ok_typed(&TelephonyPage {
+        items: items
+            .iter()
+            .map(|(_, _, e, tid)| render::telephony_item(&ds, e, *tid))
+            .collect(),
+        metadata: TelephonyPageMetadata {
+            next_offset,
+            total_objects: TotalObjects {
+                relation: "eq",
+                value: total,
+            },
+        },
+    })
 }
 
 /// v1 administrator log: `mintime` in seconds, bare array of at most 1000 events.

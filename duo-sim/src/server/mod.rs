@@ -18,7 +18,6 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
-use serde_json::Value;
 
 use crate::config::{Edition, SimClock, system_ms};
 use crate::data::Dataset;
@@ -230,8 +229,7 @@ fn route(method: &Method, segs: &[&str]) -> Result<(Need, Handler), ApiError> {
     })
 }
 
-fn json_response(status: StatusCode, body: &Value, truncate: bool) -> Response {
-    let mut bytes = serde_json::to_vec(body).unwrap_or_default();
+fn json_response(status: StatusCode, mut bytes: Vec<u8>, truncate: bool) -> Response {
     if truncate {
         bytes.truncate(bytes.len() / 2);
     }
@@ -245,7 +243,7 @@ fn json_response(status: StatusCode, body: &Value, truncate: bool) -> Response {
 }
 
 fn error_response(err: &ApiError, truncate: bool) -> Response {
-    json_response(err.status(), &err.body(), truncate)
+    json_response(err.status(), err.body_bytes(), truncate)
 }
 
 async fn handle(
@@ -274,11 +272,10 @@ async fn handle(
         Some(faults::Active::Truncate) => truncate = true,
         None => {}
     }
-    let (status, body) = match serve(&s, &method, &uri, &headers, &body) {
-        Ok(v) => (StatusCode::OK, v),
-        Err(e) => (e.status(), e.body()),
-    };
-    json_response(status, &body, truncate)
+    match serve(&s, &method, &uri, &headers, &body) {
+        Ok(reply) => json_response(StatusCode::OK, reply.into_bytes(), truncate),
+        Err(e) => error_response(&e, truncate),
+    }
 }
 
 fn serve(s: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> ApiResult {
