@@ -89,6 +89,25 @@ fn phones(user: &Value) -> Vec<&Value> {
         .unwrap_or_default()
 }
 
+/// The phone named by the `phone_id` parameter, if one was given.
+fn requested_phone<'a>(
+    phones: &[&'a Value],
+    req: &ActionRequest,
+    username: &str,
+) -> Result<Option<&'a Value>, PluginError> {
+    let Some(wanted) = req.param("phone_id") else {
+        return Ok(None);
+    };
+    phones
+        .iter()
+        .copied()
+        .find(|ph| str_field(ph, "phone_id") == Some(wanted))
+        .map(Some)
+        .ok_or_else(|| {
+            PluginError::NotFound(format!("Duo user `{username}` has no phone `{wanted}`"))
+        })
+}
+
 fn can_push(phone: &Value) -> bool {
     phone
         .get("capabilities")
@@ -186,13 +205,8 @@ fn remove_phone(
     let user = ctx.user(username)?;
     let id = user_id(&user, username)?;
     let phones = phones(&user);
-    let phone = match req.param("phone_id") {
-        Some(wanted) => phones
-            .iter()
-            .find(|ph| str_field(ph, "phone_id") == Some(wanted))
-            .ok_or_else(|| {
-                PluginError::NotFound(format!("Duo user `{username}` has no phone `{wanted}`"))
-            })?,
+    let phone = match requested_phone(&phones, req, username)? {
+        Some(phone) => phone,
         None => match phones.as_slice() {
             [] => {
                 return Err(PluginError::NotFound(format!(
@@ -293,13 +307,8 @@ fn verification_push(
     let user = ctx.user(username)?;
     let id = user_id(&user, username)?;
     let phones = phones(&user);
-    let phone = match req.param("phone_id") {
-        Some(wanted) => phones
-            .into_iter()
-            .find(|ph| str_field(ph, "phone_id") == Some(wanted))
-            .ok_or_else(|| {
-                PluginError::NotFound(format!("Duo user `{username}` has no phone `{wanted}`"))
-            })?,
+    let phone = match requested_phone(&phones, req, username)? {
+        Some(phone) => phone,
         None => phones.into_iter().find(|ph| can_push(ph)).ok_or_else(|| {
             PluginError::NotFound(format!(
                 "Duo user `{username}` has no phone that can receive a push"
