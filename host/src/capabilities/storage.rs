@@ -8,8 +8,7 @@ use crate::model::{CollectedRecord, Manifest};
 use crate::runtime::bindings::storage::{CommitResult, Host, StorageError};
 use crate::runtime::bindings::types::CollectedRecord as WitRecord;
 use crate::runtime::convert;
-use crate::store::{IntegrationId, Store};
-use crate::store::{MAX_ID_LEN, MAX_KIND_LEN, MAX_SOURCE_LEN};
+use crate::store::{IntegrationId, MAX_SOURCE_LEN, Store, StoreError};
 
 use super::InvocationState;
 
@@ -57,17 +56,9 @@ pub fn check_records(manifest: &Manifest, records: &[CollectedRecord]) -> Result
             records.len()
         )));
     }
+    // Kind and id lengths and JSON syntax are the store's to check (one
+    // pass over each page); what only the sandbox knows is checked here.
     for (i, r) in records.iter().enumerate() {
-        if r.kind.is_empty() || r.id.is_empty() {
-            return Err(StorageError::Invalid(format!(
-                "record #{i}: kind and id must not be empty"
-            )));
-        }
-        if r.kind.len() > MAX_KIND_LEN || r.id.len() > MAX_ID_LEN {
-            return Err(StorageError::TooLarge(format!(
-                "record #{i}: kind is limited to {MAX_KIND_LEN} bytes and id to {MAX_ID_LEN} bytes"
-            )));
-        }
         if !manifest.record_kinds.iter().any(|k| k.name == r.kind) {
             return Err(StorageError::Invalid(format!(
                 "record #{i}: kind `{}` is not declared in the manifest",
@@ -81,14 +72,17 @@ pub fn check_records(manifest: &Manifest, records: &[CollectedRecord]) -> Result
                 r.raw_json.len()
             )));
         }
-        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&r.raw_json) {
-            return Err(StorageError::Invalid(format!(
-                "record #{i} ({}): raw-json is not JSON: {e}",
-                r.kind
-            )));
-        }
     }
     Ok(())
+}
+
+/// A record the store refused is the plugin's fault (`invalid`); anything
+/// else is the host's (`unavailable`).
+fn storage_error(e: StoreError) -> StorageError {
+    match e {
+        StoreError::Invalid(why) => StorageError::Invalid(why),
+        other => StorageError::Unavailable(other.to_string()),
+    }
 }
 
 impl InvocationState {
@@ -141,7 +135,7 @@ impl Host for InvocationState {
                 .set_checkpoint(target.integration, &source, &checkpoint)
         })
         .await?;
-        Ok(result.map_err(|e| StorageError::Unavailable(e.to_string())))
+        Ok(result.map_err(storage_error))
     }
 
     async fn commit(
@@ -184,7 +178,7 @@ impl Host for InvocationState {
                     updated: r.updated,
                 }))
             }
-            Err(e) => Ok(Err(StorageError::Unavailable(e.to_string()))),
+            Err(e) => Ok(Err(storage_error(e))),
         }
     }
 }
@@ -193,6 +187,7 @@ impl Host for InvocationState {
 mod tests {
     use super::*;
     use crate::model::{Normalized, RecordKind};
+    use crate::store::MAX_KIND_LEN;
 
     fn manifest() -> Manifest {
         Manifest {
@@ -227,22 +222,49 @@ mod tests {
     }
 
     #[test]
-    fn malformed_records_are_invalid() {
+    fn undeclared_kinds_are_invalid() {
         let m = manifest();
         assert!(matches!(
             check_records(&m, &[record("", "1", "{}")]),
             Err(StorageError::Invalid(_))
         ));
-        assert!(matches!(
-            check_records(&m, &[record("t.event", "", "{}")]),
-            Err(StorageError::Invalid(_))
-        ));
-        assert!(
-            matches!(check_records(&m, &[record("t.event", "1", "{not json")]), Err(StorageError::Invalid(m)) if m.contains("not JSON"))
-        );
         assert!(
             matches!(check_records(&m, &[record("other.kind", "1", "{}")]), Err(StorageError::Invalid(m)) if m.contains("not declared"))
         );
+    }
+
+    #[test]
+    fn records_the_store_refuses_reach_the_plugin_as_invalid() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let integration = store
+            .create_integration(&crate::store::NewIntegration {
+                tenant: "default".into(),
+                name: "t".into(),
+                plugin_id: "t".into(),
+                config: vec![],
+                secrets: vec![],
+                api_base_url: None,
+                granted_capabilities: vec![],
+            })
+            .unwrap();
+        for (bad, says) in [
+            (record("t.event", "", "{}"), "id must be"),
+            (record("t.event", "1", "{not json"), "raw JSON"),
+            (
+                record(&"k".repeat(MAX_KIND_LEN + 1), "1", "{}"),
+                "kind must be",
+            ),
+        ] {
+            let e = store
+                .commit_records(integration.id, "s", &[bad], "c")
+                .unwrap_err();
+            assert!(
+                matches!(storage_error(e), StorageError::Invalid(ref m) if m.contains(says)),
+                "expected invalid: {says}"
+            );
+        }
+        assert_eq!(store.checkpoint(integration.id, "s").unwrap(), None);
     }
 
     #[test]
