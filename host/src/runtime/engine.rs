@@ -30,6 +30,10 @@ fn base_config() -> Config {
     config.epoch_interruption(true);
     config.concurrency_support(false);
     config.max_wasm_stack(1 << 20);
+    // `perf` can name plugin functions only with a map of the JIT code.
+    if std::env::var_os("OORT_PERF_MAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     config
 }
 

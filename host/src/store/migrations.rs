@@ -58,7 +58,7 @@ CREATE TABLE secrets (
 );
 
 -- revision: 0 when first collected, +1 each time the record is collected
--- again; it lets one upsert statement tell an insert from an update.
+-- again.
 CREATE TABLE records (
     integration_id INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
     kind           TEXT NOT NULL,

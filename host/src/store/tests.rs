@@ -419,6 +419,63 @@ fn invalid_record_commits_nothing() {
 }
 
 #[test]
+fn an_invalid_record_in_a_large_batch_is_named_by_its_position() {
+    // Large batches are validated on several threads; the error must still
+    // name the first bad record of the batch.
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = store
+        .create_integration(&new_integration("default", "a"))
+        .unwrap()
+        .id;
+    let mut batch: Vec<CollectedRecord> = (0..1000)
+        .map(|i| record("auth_log", &format!("tx-{i}"), i, "success"))
+        .collect();
+    batch[777].raw_json = "{not json".into();
+    batch[901].id.clear();
+    let err = store.commit_records(id, "auth", &batch, "cp").unwrap_err();
+    assert!(err.to_string().contains("record #777"), "{err}");
+    assert!(store.record_counts(id).unwrap().is_empty());
+    assert_eq!(store.checkpoint(id, "auth").unwrap(), None);
+}
+
+#[test]
+fn bulk_commits_are_checkpointed_into_the_database_file_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = store
+        .create_integration(&new_integration("default", "a"))
+        .unwrap()
+        .id;
+    let db_file = dir.path().join(DB_FILE);
+    let before = std::fs::metadata(&db_file).unwrap().len();
+    let padding = "x".repeat(1000);
+    let batch: Vec<CollectedRecord> = (0..500)
+        .map(|i| {
+            let mut r = record("auth_log", &format!("tx-{i}"), i, "success");
+            r.raw_json = format!(r#"{{"txid":"tx-{i}","pad":"{padding}"}}"#);
+            r
+        })
+        .collect();
+    store.commit_records(id, "auth", &batch, "cp").unwrap();
+    // ~0.5 MB sits in the WAL, far below the writer's own checkpoint
+    // threshold: only the background checkpointer moves it into the file.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = std::fs::metadata(&db_file).unwrap().len();
+        if now >= before + 500 * 1000 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file is still {now} bytes (was {before}); no background checkpoint"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(all_records(&store, id).len(), 500);
+}
+
+#[test]
 fn failure_inside_the_transaction_rolls_back_records_and_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());

@@ -144,9 +144,8 @@ impl HttpClient {
             .send()
             .await
             .map_err(map_error)?;
-        if let Some(len) = response.content_length()
-            && len > self.max_response_bytes
-        {
+        let announced = response.content_length().unwrap_or(0);
+        if announced > self.max_response_bytes {
             return Err(ClientError::BodyTooLarge(self.max_response_bytes));
         }
         let status = response.status().as_u16();
@@ -160,7 +159,8 @@ impl HttpClient {
                 )
             })
             .collect();
-        let mut body = Vec::new();
+        // Within the cap (checked above), so a lying server costs at most that.
+        let mut body = Vec::with_capacity(announced as usize);
         while let Some(chunk) = response.chunk().await.map_err(map_error)? {
             if body.len() as u64 + chunk.len() as u64 > self.max_response_bytes {
                 return Err(ClientError::BodyTooLarge(self.max_response_bytes));
