@@ -1,7 +1,8 @@
 //! A strict simulator of Duo's Admin API and Auth API for tests and demos: real
 //! signature checks (v2 SHA-1/SHA-512, v4, v5), permission grants, Duo's paging,
-//! 2-minute visibility and 180-day rules, deterministic seeded data with planted
-//! insight scenarios, remediation endpoints, and per-request fault injection.
+//! auth events that show up to 2 minutes late (each at its own time), the
+//! 180-day rule, deterministic seeded data with planted insight scenarios,
+//! remediation endpoints, and per-request fault injection.
 
 mod config;
 mod data;

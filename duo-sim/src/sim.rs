@@ -167,6 +167,16 @@ impl Simulator {
             .collect()
     }
 
+    /// When the auth event `txid` shows up in the log (it occurred up to
+    /// two minutes earlier), if there is such an event.
+    pub fn auth_arrival_ms(&self, txid: &str) -> Option<i64> {
+        let ds = self.shared().read();
+        ds.events
+            .iter()
+            .find(|e| format_uuid(e.txid) == txid)
+            .map(server::logs::arrival_ms)
+    }
+
     /// Total auth events stored, visible or not.
     pub fn auth_event_count(&self) -> usize {
         self.shared().read().events.len()
