@@ -219,6 +219,47 @@ async fn a_trap_after_a_commit_keeps_exactly_the_committed_page() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aliased_lists_cannot_make_the_host_copy_more_than_the_transfer_limit() {
+    // 10,000 records whose raw JSON all point at one 1 MiB string: 10 GiB
+    // for the host to copy out of ~1 MiB of plugin memory.
+    let env = TestEnv::open();
+    let flood = env
+        .misbehaving("alias", "alias-flood", "AliasToken01")
+        .await;
+    let msg = sandbox_message(
+        env.platform
+            .collect(&flood, CollectOptions::default(), &NoProgress)
+            .await,
+        "alias-flood",
+    );
+    let limit = sandbox_limits().max_transfer_bytes >> 20;
+    assert_eq!(
+        msg,
+        format!("plugin `misbehaving` tried to hand the host more than {limit} MiB in one call")
+    );
+    assert_eq!(item_count(&env, &flood), 0);
+    assert_eq!(checkpoint(&env, &flood), None);
+    // The host copied at most the limit: its peak memory stayed far below
+    // what the lists asked for.
+    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    let peak_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/self/status");
+    assert!(peak_kib < 2 << 20, "peak RSS {peak_kib} KiB");
+    // And the next well-behaved run on the same host works.
+    let good = env
+        .misbehaving("good", "well-behaved", "GoodToken0001")
+        .await;
+    env.platform
+        .collect(&good, CollectOptions::default(), &NoProgress)
+        .await
+        .expect("a well-behaved collect after the flood");
+    assert!(item_count(&env, &good) > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trap_in_test_connectivity_is_an_error_not_a_crash() {
     let env = TestEnv::open();
     let trapper = env.misbehaving("trapper", "trap", "TrapToken000").await;

@@ -29,6 +29,7 @@ pub fn sandbox_limits() -> SandboxLimits {
         action_timeout: Duration::from_secs(5),
         max_http_requests: 25,
         max_response_bytes: 1 << 20,
+        max_transfer_bytes: 16 << 20,
     }
 }
 

@@ -22,7 +22,7 @@ pub const MAX_DELAY_MS: i64 = 2 * MINUTE;
 /// on loses the stragglers, as it would against Duo.
 pub fn arrival_ms(e: &Event) -> i64 {
     let r = (e.txid >> 64) as u64;
-    let delay = if r % 10 == 0 {
+    let delay = if r.is_multiple_of(10) {
         5_000 + (r / 10) % (MAX_DELAY_MS as u64 - 5_000 + 1)
     } else {
         (r / 10) % 5_001

@@ -18,6 +18,11 @@ pub enum SandboxError {
         limit: u32,
         outcome: String,
     },
+    #[error(
+        "plugin `{plugin}` tried to hand the host more than {} in one call",
+        human_bytes(*.limit_bytes)
+    )]
+    Transfer { plugin: String, limit_bytes: u64 },
     #[error("plugin `{plugin}` trapped: {message}")]
     Trap { plugin: String, message: String },
     #[error("plugin `{plugin}` could not be started: {message}")]
@@ -79,6 +84,14 @@ mod tests {
             }
             .to_string(),
             "plugin `duo` used its budget of 5 HTTP requests (it then trapped)"
+        );
+        assert_eq!(
+            SandboxError::Transfer {
+                plugin: p(),
+                limit_bytes: 64 << 20
+            }
+            .to_string(),
+            "plugin `duo` tried to hand the host more than 64 MiB in one call"
         );
         assert!(
             SandboxError::Trap {

@@ -192,6 +192,9 @@ impl PluginRuntime {
         let state = InvocationState::new(ctx, &self.limits, self.http.clone(), http_budget);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
+        store.set_hostcall_fuel(
+            usize::try_from(self.limits.max_transfer_bytes).unwrap_or(usize::MAX),
+        );
         // Yield to tokio every epoch tick, so the wall-clock timeout below can
         // stop a plugin that never calls the host.
         store.set_epoch_deadline(1);
@@ -224,6 +227,10 @@ impl PluginRuntime {
                     limit_bytes: state.limiter.max_bytes(),
                 }
             }
+            Ok(Err(e)) if is_transfer_limit(&e) => SandboxError::Transfer {
+                plugin,
+                limit_bytes: self.limits.max_transfer_bytes,
+            },
             Ok(Err(e)) => {
                 let mut message = trap_message(&e);
                 if let Some(line) = state.stderr.last_line(300) {
@@ -267,6 +274,12 @@ fn failure_text(output: &CallOutput) -> String {
         CallOutput::Collected(Err(e)) | CallOutput::ActionDone(Err(e)) => e.to_string(),
         _ => String::new(),
     }
+}
+
+/// Whether wasmtime stopped copying a call's data at the hostcall fuel
+/// (`max_transfer_bytes`); its error type is private, its message is not.
+fn is_transfer_limit(e: &wasmtime::Error) -> bool {
+    format!("{e:#}").contains("fuel allocated for hostcalls has been exhausted")
 }
 
 /// The trap's reason, e.g. "wasm `unreachable` instruction executed".

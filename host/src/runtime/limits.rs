@@ -20,6 +20,11 @@ pub struct SandboxLimits {
     pub max_http_requests: u32,
     /// Largest HTTP response body accepted.
     pub max_response_bytes: u64,
+    /// Most data one call from the plugin may hand the host (strings and
+    /// lists, counted as the host allocates them). Without it, lists whose
+    /// elements all point at one string could make the host copy far more
+    /// than the plugin's own memory holds.
+    pub max_transfer_bytes: u64,
 }
 
 impl Default for SandboxLimits {
@@ -32,6 +37,7 @@ impl Default for SandboxLimits {
             action_timeout: Duration::from_secs(2 * 60),
             max_http_requests: 10_000,
             max_response_bytes: 32 << 20,
+            max_transfer_bytes: 64 << 20,
         }
     }
 }

@@ -33,6 +33,7 @@ pub enum Mode {
     StealSecret,
     HttpGet,
     HttpFlood,
+    AliasFlood,
 }
 
 impl Mode {
@@ -46,6 +47,7 @@ impl Mode {
         "steal-secret",
         "http-get",
         "http-flood",
+        "alias-flood",
     ];
 
     pub fn parse(name: &str) -> Option<Mode> {
@@ -59,6 +61,7 @@ impl Mode {
             "steal-secret" => Mode::StealSecret,
             "http-get" => Mode::HttpGet,
             "http-flood" => Mode::HttpFlood,
+            "alias-flood" => Mode::AliasFlood,
             _ => return None,
         })
     }
@@ -112,6 +115,12 @@ impl Mode {
                 summary
                     .notes
                     .push(format!("http-get: {}", describe_response(get(&url))));
+                Ok(())
+            }
+            Mode::AliasFlood => {
+                if commit {
+                    alias_flood()?;
+                }
                 Ok(())
             }
             Mode::HttpFlood => {
@@ -214,6 +223,31 @@ fn steal_secret(summary: &mut CollectSummary) -> Result<(), PluginError> {
             .notes
             .push(format!("token: {}", describe_secret_error(&e))),
     }
+    Ok(())
+}
+
+/// Commits 10,000 records whose raw JSON all point at the same 1 MiB of
+/// memory: ~1 MiB of guest memory asking the host to copy 10 GiB.
+fn alias_flood() -> Result<(), PluginError> {
+    const RECORDS: usize = 10_000;
+    let mut blob = format!("\"{}\"", "x".repeat((1 << 20) - 2)).into_bytes();
+    let (ptr, len) = (blob.as_mut_ptr(), blob.len());
+    std::mem::forget(blob);
+    let records: Vec<CollectedRecord> = (0..RECORDS)
+        .map(|n| CollectedRecord {
+            raw_json: {
+                // SAFETY: every copy aliases the leaked, never-freed `blob`;
+                // the records are never dropped (see below), so nothing frees
+                // it and nothing writes through these strings.
+                let bytes = unsafe { Vec::from_raw_parts(ptr, len, len) };
+                unsafe { String::from_utf8_unchecked(bytes) }
+            },
+            ..item(n as u64)
+        })
+        .collect();
+    let records = std::mem::ManuallyDrop::new(records);
+    storage::commit(SOURCE, &records, "aliased")
+        .map_err(|e| PluginError::Host(format!("commit refused: {e:?}")))?;
     Ok(())
 }
 
