@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use oort_host::actions::{self, ActRequest};
 use oort_host::insights::{self, Thresholds};
 use oort_host::model::{CheckStatus, CollectOptions};
-use oort_host::platform::NoProgress;
+use oort_host::platform::{NoProgress, PlatformError};
 use oort_host::store::Integration;
 
 use super::{ApiError, AppState};
@@ -77,7 +77,9 @@ pub async fn integration(State(state): State<AppState>, Path(name): Path<String>
 
 pub async fn test(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult {
     let integration = find(&state, &name)?;
-    let checks = state.platform.test_connectivity(&integration).await?;
+    let platform = state.platform.clone();
+    let target = integration.clone();
+    let checks = detached(async move { platform.test_connectivity(&target).await }).await??;
     let ok = !checks.iter().any(|c| c.status == CheckStatus::Failed);
     Ok(Json(
         json!({ "integration": integration.name, "ok": ok, "checks": checks }),
@@ -104,10 +106,10 @@ pub async fn collect(
         sources: request.sources,
         max_pages: request.max_pages,
     };
-    let s = state
-        .platform
-        .collect(&integration, options, &NoProgress)
-        .await?;
+    let platform = state.platform.clone();
+    let target = integration.clone();
+    let s =
+        detached(async move { platform.collect(&target, options, &NoProgress).await }).await??;
     let records: Vec<Value> = s
         .records
         .iter()
@@ -120,6 +122,17 @@ pub async fn collect(
         "more_remaining": s.more_remaining,
         "notes": s.notes,
     })))
+}
+
+/// Runs `work` to completion even if the client goes away: axum drops a
+/// handler when its connection closes, and an action, test or collection
+/// stopped half way would leave no audit entry, or a run never finished.
+async fn detached<T: Send + 'static>(
+    work: impl Future<Output = T> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::spawn(work)
+        .await
+        .map_err(|e| PlatformError::Internal(format!("the request's task failed: {e}")).into())
 }
 
 pub async fn insights(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult {
@@ -180,20 +193,19 @@ pub async fn act(
         ));
     }
     let integration = find(&state, &name)?;
-    let outcome = actions::act(
-        &state.platform,
-        &integration,
-        ActRequest {
-            action: action.clone(),
-            user: request.user,
-            params: request.params.into_iter().collect(),
-            actor: request.actor,
-            reason: request.reason,
-            dry_run: request.dry_run,
-            finding_id: request.finding_id,
-        },
-    )
-    .await?;
+    let act_request = ActRequest {
+        action: action.clone(),
+        user: request.user,
+        params: request.params.into_iter().collect(),
+        actor: request.actor,
+        reason: request.reason,
+        dry_run: request.dry_run,
+        finding_id: request.finding_id,
+    };
+    let platform = state.platform.clone();
+    let target = integration.clone();
+    let outcome =
+        detached(async move { actions::act(&platform, &target, act_request).await }).await??;
     let details: serde_json::Map<String, Value> = outcome
         .details
         .iter()

@@ -151,3 +151,83 @@ fn loopback_host_headers() {
         assert!(!super::is_loopback_host(bad), "{bad}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_whose_client_hangs_up_still_runs_and_is_audited() {
+    use oort_host::model::Role;
+    use oort_host::platform::AddIntegration;
+    use oort_host::store::SecretValue;
+
+    let sim = duo_sim::Simulator::start(duo_sim::SimConfig {
+        users: 5,
+        auth_events: 10,
+        ..duo_sim::SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let platform = Arc::new(Platform::open(dir.path()).unwrap());
+    let creds = sim.admin_read_write();
+    platform
+        .add_integration(AddIntegration {
+            tenant: "default".into(),
+            name: "corp".into(),
+            plugin_id: "duo".into(),
+            config: vec![
+                ("api_hostname".into(), sim.hostname().to_string()),
+                ("integration_key".into(), creds.ikey.clone()),
+            ],
+            secrets: vec![(
+                "secret_key".into(),
+                SecretValue::new(creds.skey.as_bytes().to_vec()),
+            )],
+            api_base_url: Some(sim.base_url()),
+            granted_capabilities: Vec::new(),
+        })
+        .await
+        .unwrap();
+    platform.store().add_operator("ana", Role::Admin).unwrap();
+    let app = router(AppState {
+        platform: platform.clone(),
+        tenant: "default".into(),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    // Duo answers slowly; the client gives up long before.
+    sim.inject(duo_sim::Fault::Slow {
+        count: 10,
+        delay_ms: 1_500,
+    });
+    let user = sim.usernames()[0].clone();
+    // The server drops a handler whose client has gone; the action must
+    // still run to its end and leave its audit entry, never stop half way
+    // without a trail.
+    let hung_up = reqwest::Client::new()
+        .post(format!(
+            "http://{addr}/v1/integrations/corp/actions/disable-user"
+        ))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "actor": "ana", "user": user, "reason": "test" }).to_string())
+        .timeout(std::time::Duration::from_millis(200))
+        .send()
+        .await;
+    assert!(hung_up.is_err(), "the client should have timed out");
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let entry = loop {
+        let entries = platform.store().audit(None).unwrap();
+        if let Some(e) = entries.into_iter().find(|e| e.action == "act:disable-user") {
+            break e;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no audit entry for the action whose client hung up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(entry.actor, "ana");
+    assert_eq!(entry.target.as_deref(), Some(user.as_str()));
+    assert!(entry.outcome.starts_with("succeeded"), "{}", entry.outcome);
+}
