@@ -609,3 +609,52 @@ async fn a_collection_killed_mid_run_resumes_without_loss_or_duplicates() {
     );
     assert_eq!(ids, expected);
 }
+
+/// Removes the integration once its first page is written, so the writes
+/// staged after it fail.
+struct RemoveAfterFirstPage<'a> {
+    store: &'a Store,
+    integration: i64,
+    pages: std::sync::atomic::AtomicU32,
+}
+
+impl oort_host::platform::CollectProgress for RemoveAfterFirstPage<'_> {
+    fn committed(&self, _source: &str, _records: u64) {
+        if self.pages.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            self.store
+                .remove_integration(self.integration)
+                .expect("remove the integration mid-collection");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staged_page_that_cannot_be_written_fails_the_collection() {
+    let sim = start(small_sim(10, 5_000)).await;
+    let env = TestEnv::open_with(duo_limits());
+    let corp = env
+        .platform
+        .add_integration(duo_request(&sim, "corp", &sim.admin_read_only()))
+        .await
+        .expect("add");
+    let store = env.platform.store();
+    let progress = RemoveAfterFirstPage {
+        store,
+        integration: corp.id,
+        pages: std::sync::atomic::AtomicU32::new(0),
+    };
+    let options = CollectOptions {
+        sources: vec!["authentication_log".into()],
+        max_pages: None,
+    };
+    let outcome = env.platform.collect(&corp, options, &progress).await;
+    // The pages written before stand (they were removed with the
+    // integration here); the failure is reported, never a success.
+    match outcome {
+        Err(PlatformError::Plugin(PluginError::Host(message))) => {
+            assert!(message.contains("does not exist"), "{message}")
+        }
+        other => panic!("expected the failed write to fail the collection, got {other:?}"),
+    }
+    assert!(progress.pages.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+}

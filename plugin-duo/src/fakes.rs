@@ -86,6 +86,8 @@ pub struct MemStorage {
     pub records: RefCell<BTreeMap<(String, String), CollectedRecord>>,
     pub commits: RefCell<Vec<(String, usize, String)>>,
     pub fail_commits: Cell<u32>,
+    /// The next `flush` reports a failed staged write.
+    pub fail_flush: Cell<bool>,
 }
 
 impl MemStorage {
@@ -123,6 +125,12 @@ impl Storage for MemStorage {
         self.checkpoints
             .borrow_mut()
             .insert(source.to_string(), checkpoint.to_string());
+        Ok(())
+    }
+    fn flush(&self) -> Result<(), StorageError> {
+        if self.fail_flush.replace(false) {
+            return Err(StorageError::Unavailable("disk full".into()));
+        }
         Ok(())
     }
 }

@@ -71,6 +71,21 @@ pub trait Storage {
         records: Vec<CollectedRecord>,
         checkpoint: &str,
     ) -> Result<(), StorageError>;
+    /// Like `commit`, but the write may finish after this returns (the host
+    /// overlaps it with the next page); `flush` waits for it. A failed write
+    /// is reported by the next `stage` or by `flush`.
+    fn stage(
+        &self,
+        source: &str,
+        records: Vec<CollectedRecord>,
+        checkpoint: &str,
+    ) -> Result<(), StorageError> {
+        self.commit(source, records, checkpoint)
+    }
+    /// Waits until everything staged is written.
+    fn flush(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

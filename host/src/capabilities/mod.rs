@@ -87,6 +87,8 @@ pub struct InvocationState {
     pub(crate) stdout: stdio::CappedOutput,
     pub(crate) stderr: stdio::CappedOutput,
     pub(crate) secret_handles: usize,
+    /// `storage.stage` writes not yet waited for; drained when the call ends.
+    pub(crate) staged: storage::StagedWrites,
     wasi: WasiCtx,
     table: ResourceTable,
 }
@@ -116,6 +118,7 @@ impl InvocationState {
             stdout,
             stderr,
             secret_handles: 0,
+            staged: storage::StagedWrites::default(),
             wasi,
             table: ResourceTable::new(),
             ctx,

@@ -1,4 +1,5 @@
-//! Host bindings generated from the plugin contract `oort:integration@0.1.0`.
+//! Host bindings generated from the plugin contract `oort:integration@0.1.1`
+//! (which also runs plugins built against 0.1.0: 0.1.1 only adds functions).
 //!
 //! Imports are async (host I/O must not block the executor) and trappable (a
 //! host-side failure such as a database error ends the invocation instead of
@@ -8,7 +9,7 @@
 
 wasmtime::component::bindgen!({
     world: "integration",
-    path: "../wit/v0.1.0",
+    path: "../wit/v0.1.1",
     imports: { default: async | trappable },
     exports: { default: async },
     with: {
@@ -20,4 +21,4 @@ pub use exports::oort::integration::plugin as plugin_exports;
 pub use oort::integration::{http, log, secrets, storage, types};
 
 /// The WIT package versions this host can run.
-pub const SUPPORTED_WIT_VERSIONS: &[&str] = &["0.1.0"];
+pub const SUPPORTED_WIT_VERSIONS: &[&str] = &["0.1.0", "0.1.1"];

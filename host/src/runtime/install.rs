@@ -299,8 +299,23 @@ mod tests {
         let err = check_interfaces(&[], &names(&["oort:integration/plugin@0.2.0"])).unwrap_err();
         assert_eq!(
             err,
-            "plugin built against oort:integration@0.2.0; this host supports 0.1.0"
+            "plugin built against oort:integration@0.2.0; this host supports 0.1.0, 0.1.1"
         );
+    }
+
+    #[test]
+    fn plugins_of_both_0_1_versions_pass() {
+        for version in ["0.1.0", "0.1.1"] {
+            let imports: Vec<String> = ["types", "http", "storage"]
+                .iter()
+                .map(|i| format!("oort:integration/{i}@{version}"))
+                .collect();
+            let export = format!("oort:integration/plugin@{version}");
+            assert_eq!(
+                check_interfaces(&imports, &names(&[export.as_str()])).unwrap(),
+                version
+            );
+        }
     }
 
     #[test]

@@ -201,6 +201,14 @@ impl PluginRuntime {
         store.epoch_deadline_async_yield_and_update(1);
 
         let outcome = tokio::time::timeout(deadline, run(&prepared.pre, &mut store, call)).await;
+        // Batches the plugin staged are written whatever became of the call
+        // (each with its own checkpoint); a failed one fails a call that
+        // otherwise succeeded.
+        let staged = store.data_mut().staged.flush().await;
+        let outcome = match (outcome, staged) {
+            (Ok(Ok(output)), Err(e)) => Ok(Ok(staged_write_failed(output, e))),
+            (outcome, _) => outcome,
+        };
         let state = store.data();
         state.flush_stdio();
         let (budget, exhausted) = state.http.budget();
@@ -259,6 +267,18 @@ impl PluginRuntime {
             "run-action" => self.limits.action_timeout,
             _ => self.limits.validate_timeout,
         }
+    }
+}
+
+/// A call whose last staged batch could not be written did not do its job.
+fn staged_write_failed(output: CallOutput, e: crate::store::StoreError) -> CallOutput {
+    let error = m::PluginError::Host(format!(
+        "a staged write failed after the plugin finished ({e}); the checkpoint stays at the last batch written"
+    ));
+    match output {
+        CallOutput::Collected(_) => CallOutput::Collected(Err(error)),
+        CallOutput::ActionDone(_) => CallOutput::ActionDone(Err(error)),
+        other => other,
     }
 }
 

@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Manifest, Role};
 
 pub use crypto::{MasterKey, SecretValue};
-pub use records::{MAX_ID_LEN, MAX_KIND_LEN, MAX_SOURCE_LEN};
+pub use records::{CheckedRecords, MAX_ID_LEN, MAX_KIND_LEN, MAX_SOURCE_LEN};
 
 pub type IntegrationId = i64;
 pub type RunId = i64;
@@ -106,7 +106,7 @@ pub struct Integration {
     pub created_at_ms: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommitResult {
     pub inserted: u32,
     pub updated: u32,

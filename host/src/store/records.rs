@@ -19,10 +19,33 @@ const SELECT_ORDERED: &str = "SELECT kind, id, occurred_at_ms, normalized, raw F
      WHERE integration_id = ?1 AND (?2 IS NULL OR kind = ?2)
      ORDER BY kind, occurred_at_ms, id";
 
-/// A record ready for insertion: validated, its normalized view serialized.
-struct Prepared<'a> {
-    record: &'a CollectedRecord,
-    normalized: String,
+/// Records that passed the store's checks (kind, id, raw JSON), with their
+/// normalized views serialized: ready for [`Store::commit_checked`]. Checking
+/// is most of a commit's CPU work and needs no lock, so callers can do it
+/// apart from the write.
+pub struct CheckedRecords {
+    records: Vec<CollectedRecord>,
+    normalized: Vec<String>,
+}
+
+impl CheckedRecords {
+    /// Checks every record (on all cores for large batches); the first bad
+    /// one is named by its position.
+    pub fn check(records: Vec<CollectedRecord>) -> Result<CheckedRecords> {
+        let normalized = prepare_all(&records)?;
+        Ok(CheckedRecords {
+            records,
+            normalized,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
 }
 
 impl Store {
@@ -63,8 +86,36 @@ impl Store {
     ) -> Result<CommitResult> {
         validate_source(source)?;
         // Outside the lock: the JSON work is most of the cost.
-        let prepared = prepare_all(records)?;
+        let normalized = prepare_all(records)?;
+        self.write_records(integration, source, records, &normalized, checkpoint)
+    }
 
+    /// [`Store::commit_records`] for records checked beforehand.
+    pub fn commit_checked(
+        &self,
+        integration: IntegrationId,
+        source: &str,
+        batch: &CheckedRecords,
+        checkpoint: &str,
+    ) -> Result<CommitResult> {
+        validate_source(source)?;
+        self.write_records(
+            integration,
+            source,
+            &batch.records,
+            &batch.normalized,
+            checkpoint,
+        )
+    }
+
+    fn write_records(
+        &self,
+        integration: IntegrationId,
+        source: &str,
+        records: &[CollectedRecord],
+        normalized: &[String],
+        checkpoint: &str,
+    ) -> Result<CommitResult> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         ensure_exists(&tx, integration)?;
@@ -84,14 +135,13 @@ impl Store {
                 "UPDATE records SET occurred_at_ms = ?4, normalized = ?5, raw = ?6, revision = revision + 1
                  WHERE integration_id = ?1 AND kind = ?2 AND id = ?3",
             )?;
-            for p in &prepared {
-                let r = p.record;
+            for (r, normalized) in records.iter().zip(normalized) {
                 let row = params![
                     integration,
                     r.kind,
                     r.id,
                     r.occurred_at_ms,
-                    p.normalized,
+                    normalized,
                     r.raw_json
                 ];
                 if insert.execute(row)? == 1 {
@@ -200,7 +250,8 @@ fn validate_source(source: &str) -> Result<()> {
 const PARALLEL_PREPARE_MIN: usize = 256;
 const PREPARE_THREADS_MAX: usize = 4;
 
-fn prepare_all(records: &[CollectedRecord]) -> Result<Vec<Prepared<'_>>> {
+/// The normalized view of each record as JSON, after checking it.
+fn prepare_all(records: &[CollectedRecord]) -> Result<Vec<String>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(PREPARE_THREADS_MAX);
@@ -229,7 +280,7 @@ fn prepare_all(records: &[CollectedRecord]) -> Result<Vec<Prepared<'_>>> {
     Ok(prepared)
 }
 
-fn prepare_chunk(first_index: usize, records: &[CollectedRecord]) -> Result<Vec<Prepared<'_>>> {
+fn prepare_chunk(first_index: usize, records: &[CollectedRecord]) -> Result<Vec<String>> {
     records
         .iter()
         .enumerate()
@@ -237,7 +288,7 @@ fn prepare_chunk(first_index: usize, records: &[CollectedRecord]) -> Result<Vec<
         .collect()
 }
 
-fn prepare(index: usize, record: &CollectedRecord) -> Result<Prepared<'_>> {
+fn prepare(index: usize, record: &CollectedRecord) -> Result<String> {
     let invalid = |what: String| {
         StoreError::Invalid(format!(
             "record #{index} (kind `{}`): {what}; nothing was committed",
@@ -262,9 +313,8 @@ fn prepare(index: usize, record: &CollectedRecord) -> Result<Prepared<'_>> {
             truncated(&record.id)
         )));
     }
-    let normalized = serde_json::to_string(&record.normalized)
-        .map_err(|e| invalid(format!("normalized view cannot be serialized ({e})")))?;
-    Ok(Prepared { record, normalized })
+    serde_json::to_string(&record.normalized)
+        .map_err(|e| invalid(format!("normalized view cannot be serialized ({e})")))
 }
 
 fn parse_stored(text: &str, id: &str) -> Result<serde_json::Value> {

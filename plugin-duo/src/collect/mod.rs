@@ -211,6 +211,10 @@ pub fn run(
             }
             _ => sources::info_summary(&client, &mut sink, now_ms),
         };
+        // The source's pages are all written before it counts as collected.
+        if let Err(e) = env.storage.flush() {
+            return Err(with_progress(storage_error(e), &summary));
+        }
         summary.pages += out.pages;
         summary.add_records(kind_of(source), out.records);
         summary

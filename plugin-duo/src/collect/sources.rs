@@ -22,7 +22,8 @@ impl Sink for StorageSink<'_> {
         records: Vec<CollectedRecord>,
         checkpoint: &str,
     ) -> Result<(), StorageError> {
-        self.storage.commit(self.source, records, checkpoint)
+        // Staged: the host writes this page while the next one is fetched.
+        self.storage.stage(self.source, records, checkpoint)
     }
 }
 

@@ -209,3 +209,20 @@ fn inventories_use_duo_maximum_page_sizes() {
     assert!(reqs[1].url.ends_with("offset=300"));
     assert!(reqs[2].url.contains("/admin/v1/phones?limit=500"));
 }
+
+#[test]
+fn a_staged_write_that_fails_stops_the_run_with_a_host_error() {
+    let w = World::new();
+    w.http.push(
+        200,
+        &auth_page(&[("t1", "2025-10-09T08:00:00.001+00:00")], None),
+    );
+    w.storage.fail_flush.set(true);
+    let e = w.collect(&["authentication_log", "user"]).unwrap_err();
+    assert!(
+        matches!(&e, PluginError::Host(m) if m.contains("disk full")),
+        "{e:?}"
+    );
+    // The run stopped there: the next source was not fetched.
+    assert_eq!(w.http.requests.borrow().len(), 1);
+}

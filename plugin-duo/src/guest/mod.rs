@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::host_api::{self, Env};
 use crate::model;
 
-wit_bindgen::generate!({ world: "integration", path: "../wit/v0.1.0" });
+wit_bindgen::generate!({ world: "integration", path: "../wit/v0.1.1" });
 
 use exports::oort::integration::plugin::Guest;
 use oort::integration::{http, log as wlog, secrets, storage, types};
@@ -85,11 +85,28 @@ impl host_api::Storage for Storage {
             records.into_iter().map(convert::record).collect();
         storage::commit(source, &records, checkpoint)
             .map(|_| ())
-            .map_err(|e| match e {
-                storage::StorageError::TooLarge(m) => host_api::StorageError::TooLarge(m),
-                storage::StorageError::Invalid(m) => host_api::StorageError::Invalid(m),
-                storage::StorageError::Unavailable(m) => host_api::StorageError::Unavailable(m),
-            })
+            .map_err(storage_error)
+    }
+    fn stage(
+        &self,
+        source: &str,
+        records: Vec<model::CollectedRecord>,
+        checkpoint: &str,
+    ) -> Result<(), host_api::StorageError> {
+        let records: Vec<types::CollectedRecord> =
+            records.into_iter().map(convert::record).collect();
+        storage::stage(source, &records, checkpoint).map_err(storage_error)
+    }
+    fn flush(&self) -> Result<(), host_api::StorageError> {
+        storage::flush().map(|_| ()).map_err(storage_error)
+    }
+}
+
+fn storage_error(e: storage::StorageError) -> host_api::StorageError {
+    match e {
+        storage::StorageError::TooLarge(m) => host_api::StorageError::TooLarge(m),
+        storage::StorageError::Invalid(m) => host_api::StorageError::Invalid(m),
+        storage::StorageError::Unavailable(m) => host_api::StorageError::Unavailable(m),
     }
 }
 

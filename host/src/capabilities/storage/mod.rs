@@ -8,9 +8,13 @@ use crate::model::{CollectedRecord, Manifest};
 use crate::runtime::bindings::storage::{CommitResult, Host, StorageError};
 use crate::runtime::bindings::types::CollectedRecord as WitRecord;
 use crate::runtime::convert;
-use crate::store::{IntegrationId, MAX_SOURCE_LEN, Store, StoreError};
+use crate::store::{CheckedRecords, IntegrationId, MAX_SOURCE_LEN, Store, StoreError};
 
 use super::InvocationState;
+
+mod staged;
+
+pub use staged::StagedWrites;
 
 pub const MAX_CHECKPOINT_BYTES: usize = 64 * 1024;
 pub const MAX_RECORDS_PER_COMMIT: usize = 10_000;
@@ -105,6 +109,62 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| wasmtime::Error::msg(format!("storage task failed: {e}")))
 }
 
+impl InvocationState {
+    /// Checks a batch for `commit` or `stage` against what only the sandbox
+    /// knows; the store's own checks follow in [`store_checks`].
+    fn sandbox_checks(
+        &self,
+        source: &str,
+        records: Vec<WitRecord>,
+        checkpoint: &str,
+    ) -> Result<(StorageTarget, Vec<CollectedRecord>), StorageError> {
+        let target = self.storage_target()?;
+        check_source(source).and_then(|_| check_checkpoint(checkpoint))?;
+        let records: Vec<CollectedRecord> =
+            records.into_iter().map(convert::record_from_wit).collect();
+        check_records(&self.ctx.manifest, &records)?;
+        Ok((target, records))
+    }
+
+    /// Both checks; the store's on a blocking thread (most of a commit's CPU).
+    async fn check_batch(
+        &mut self,
+        source: &str,
+        records: Vec<WitRecord>,
+        checkpoint: &str,
+    ) -> wasmtime::Result<Result<(StorageTarget, CheckedRecords), StorageError>> {
+        let (target, records) = match self.sandbox_checks(source, records, checkpoint) {
+            Ok(checked) => checked,
+            Err(e) => return Ok(Err(e)),
+        };
+        let checked = blocking(move || CheckedRecords::check(records)).await?;
+        Ok(checked.map(|batch| (target, batch)).map_err(storage_error))
+    }
+
+    /// Waits for staged writes; a failed one is this call's error too.
+    async fn settle_staged(&mut self) -> Result<(), StorageError> {
+        self.staged.settle().await.map_err(storage_error)
+    }
+}
+
+/// Writes one checked batch and reports it to the caller's progress sink.
+fn write_batch(
+    target: &StorageTarget,
+    source: String,
+    batch: &CheckedRecords,
+    checkpoint: &str,
+    progress: Option<&ProgressSender>,
+) -> Result<crate::store::CommitResult, StoreError> {
+    let result = target
+        .store
+        .commit_checked(target.integration, &source, batch, checkpoint)?;
+    if let Some(progress) = progress {
+        // The receiver is gone only if the caller stopped listening.
+        let _ = progress.send((source, batch.len() as u64));
+    }
+    Ok(result)
+}
+
 impl Host for InvocationState {
     async fn get_checkpoint(&mut self, source: String) -> wasmtime::Result<Option<String>> {
         let Ok(target) = self.storage_target() else {
@@ -112,6 +172,13 @@ impl Host for InvocationState {
         };
         if check_source(&source).is_err() {
             return Ok(None);
+        }
+        // Read-your-writes: a staged checkpoint counts once it is written,
+        // and a failed staged write must not go unnoticed.
+        if let Err(e) = self.settle_staged().await {
+            return Err(wasmtime::Error::msg(format!(
+                "a staged write failed before this checkpoint could be read: {e:?}"
+            )));
         }
         let result = blocking(move || target.store.checkpoint(target.integration, &source)).await?;
         result.map_err(|e| wasmtime::Error::msg(format!("reading a checkpoint failed: {e}")))
@@ -129,6 +196,9 @@ impl Host for InvocationState {
         if let Err(e) = check_source(&source).and_then(|_| check_checkpoint(&checkpoint)) {
             return Ok(Err(e));
         }
+        if let Err(e) = self.settle_staged().await {
+            return Ok(Err(e));
+        }
         let result = blocking(move || {
             target
                 .store
@@ -144,42 +214,53 @@ impl Host for InvocationState {
         records: Vec<WitRecord>,
         checkpoint: String,
     ) -> wasmtime::Result<Result<CommitResult, StorageError>> {
-        let target = match self.storage_target() {
-            Ok(t) => t,
+        let (target, batch) = match self.check_batch(&source, records, &checkpoint).await? {
+            Ok(checked) => checked,
             Err(e) => return Ok(Err(e)),
         };
-        if let Err(e) = check_source(&source).and_then(|_| check_checkpoint(&checkpoint)) {
+        if let Err(e) = self.settle_staged().await {
             return Ok(Err(e));
         }
-        let records: Vec<CollectedRecord> =
-            records.into_iter().map(convert::record_from_wit).collect();
-        if let Err(e) = check_records(&self.ctx.manifest, &records) {
-            return Ok(Err(e));
-        }
-        let count = records.len() as u64;
-        let source_for_store = source.clone();
-        let result = blocking(move || {
-            target.store.commit_records(
-                target.integration,
-                &source_for_store,
-                &records,
-                &checkpoint,
-            )
-        })
-        .await?;
-        match result {
-            Ok(r) => {
-                if let Some(progress) = &self.ctx.progress {
-                    // The receiver is gone only if the caller stopped listening.
-                    let _ = progress.send((source, count));
-                }
-                Ok(Ok(CommitResult {
-                    inserted: r.inserted,
-                    updated: r.updated,
-                }))
-            }
-            Err(e) => Ok(Err(storage_error(e))),
-        }
+        let progress = self.ctx.progress.clone();
+        let result =
+            blocking(move || write_batch(&target, source, &batch, &checkpoint, progress.as_ref()))
+                .await?;
+        Ok(result
+            .map(|r| CommitResult {
+                inserted: r.inserted,
+                updated: r.updated,
+            })
+            .map_err(storage_error))
+    }
+
+    async fn stage(
+        &mut self,
+        source: String,
+        records: Vec<WitRecord>,
+        checkpoint: String,
+    ) -> wasmtime::Result<Result<(), StorageError>> {
+        let (target, batch) = match self.check_batch(&source, records, &checkpoint).await? {
+            Ok(checked) => checked,
+            Err(e) => return Ok(Err(e)),
+        };
+        let progress = self.ctx.progress.clone();
+        let started = self
+            .staged
+            .start(move || write_batch(&target, source, &batch, &checkpoint, progress.as_ref()))
+            .await;
+        Ok(started.map_err(storage_error))
+    }
+
+    async fn flush(&mut self) -> wasmtime::Result<Result<CommitResult, StorageError>> {
+        Ok(self
+            .staged
+            .flush()
+            .await
+            .map(|r| CommitResult {
+                inserted: r.inserted,
+                updated: r.updated,
+            })
+            .map_err(storage_error))
     }
 }
 
