@@ -12,7 +12,11 @@ fn geo(g: model::GeoLocation) -> t::GeoLocation {
     }
 }
 
-pub fn record(r: model::CollectedRecord) -> t::CollectedRecord {
+pub fn records(records: Vec<model::CollectedRecord>) -> Vec<t::CollectedRecord> {
+    records.into_iter().map(record).collect()
+}
+
+fn record(r: model::CollectedRecord) -> t::CollectedRecord {
     let normalized = match r.normalized {
         model::Normalized::None => t::Normalized::None,
         model::Normalized::AuthEvent(e) => {

@@ -81,9 +81,7 @@ impl host_api::Storage for Storage {
         records: Vec<model::CollectedRecord>,
         checkpoint: &str,
     ) -> Result<(), host_api::StorageError> {
-        let records: Vec<types::CollectedRecord> =
-            records.into_iter().map(convert::record).collect();
-        storage::commit(source, &records, checkpoint)
+        storage::commit(source, &convert::records(records), checkpoint)
             .map(|_| ())
             .map_err(storage_error)
     }
@@ -93,9 +91,7 @@ impl host_api::Storage for Storage {
         records: Vec<model::CollectedRecord>,
         checkpoint: &str,
     ) -> Result<(), host_api::StorageError> {
-        let records: Vec<types::CollectedRecord> =
-            records.into_iter().map(convert::record).collect();
-        storage::stage(source, &records, checkpoint).map_err(storage_error)
+        storage::stage(source, &convert::records(records), checkpoint).map_err(storage_error)
     }
     fn flush(&self) -> Result<(), host_api::StorageError> {
         storage::flush().map(|_| ()).map_err(storage_error)
