@@ -50,8 +50,12 @@ async fn invocation_cycle(allocation: Allocation) -> Stats {
     let limits = SandboxLimits::default();
     let engine = build_engine(allocation, limits.memory_bytes).expect("engine");
     let cache_dir = tempfile::tempdir().expect("temp dir");
-    let runtime =
-        PluginRuntime::new(engine, ComponentCache::new(cache_dir.path()), limits).expect("runtime");
+    let runtime = PluginRuntime::new(
+        engine,
+        ComponentCache::new(cache_dir.path(), [7; 32]),
+        limits,
+    )
+    .expect("runtime");
     let prepared = runtime.prepare(PLUGIN).expect("the test plugin prepares");
     let mut samples = Vec::with_capacity(INVOCATIONS);
     for i in 0..WARMUP + INVOCATIONS {
@@ -77,7 +81,7 @@ fn cold_start() -> (Stats, Stats) {
         drop(component);
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let cache = ComponentCache::new(dir.path());
+    let cache = ComponentCache::new(dir.path(), [7; 32]);
     cache
         .load_or_compile(&engine, PLUGIN)
         .expect("first load compiles and caches");

@@ -14,7 +14,7 @@ use crate::model::{
     ActionOutcome, ActionRequest, Check, CheckStatus, CollectOptions, CollectSummary, FieldError,
     FieldType, Manifest, PluginError,
 };
-use crate::runtime::cache::{ComponentCache, sha256_hex};
+use crate::runtime::cache::{self, ComponentCache, sha256_hex};
 use crate::runtime::config_check::{check_config, check_grants, effective_config};
 use crate::runtime::{
     Call, CallOutput, PluginRuntime, Prepared, SandboxError, SandboxLimits, engine,
@@ -161,7 +161,10 @@ impl Platform {
             .with_context(|| format!("opening the store in {}", data_dir.display()))?;
         let (engine, allocation) = engine::shared_engine(limits.memory_bytes)?;
         tracing::debug!(?allocation, "wasmtime engine ready");
-        let cache = ComponentCache::new(data_dir.join("cache"));
+        let cache = ComponentCache::new(
+            data_dir.join("cache"),
+            store.derive_key(cache::INTEGRITY_KEY_PURPOSE),
+        );
         let runtime = PluginRuntime::new(engine, cache, limits)?;
         let platform = Platform {
             data_dir: data_dir.to_path_buf(),

@@ -84,6 +84,16 @@ impl MasterKey {
         MasterKey(bytes)
     }
 
+    /// A key for one `purpose` other than sealing secrets (HMAC-SHA256 of
+    /// the purpose under the master key), so no two uses share a key.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0)
+            .expect("HMAC takes a key of any length");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// A fresh random key (tests, and the first start of a data directory).
     pub fn generate() -> MasterKey {
         let mut bytes = [0u8; KEY_LEN];
@@ -238,6 +248,16 @@ fn malformed_env() -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derived_keys_are_per_purpose_and_per_master_key() {
+        let a = MasterKey::from_bytes([1; KEY_LEN]);
+        let b = MasterKey::from_bytes([2; KEY_LEN]);
+        assert_eq!(a.derive("cache"), a.derive("cache"));
+        assert_ne!(a.derive("cache"), a.derive("other"));
+        assert_ne!(a.derive("cache"), b.derive("cache"));
+        assert_ne!(a.derive("cache"), [1; 32], "not the master key itself");
+    }
 
     #[test]
     fn env_value_accepts_hex_and_base64_of_32_bytes() {

@@ -316,6 +316,11 @@ impl Store {
         self.inner.checkpointer.nudge();
     }
 
+    /// A key derived from the master key for `purpose` (see [`MasterKey::derive`]).
+    pub fn derive_key(&self, purpose: &str) -> [u8; 32] {
+        self.inner.key.derive(purpose)
+    }
+
     fn key(&self) -> &MasterKey {
         &self.inner.key
     }
