@@ -25,8 +25,13 @@ impl StagedWrites {
     /// Waits for the write in flight, if any. Fails with the first failed
     /// write, now and on every later call.
     pub async fn settle(&mut self) -> Result<(), StoreError> {
-        if let Some(write) = self.in_flight.take() {
-            match write.await {
+        // Awaited in place, not taken out first: if this call is cancelled
+        // (the invocation's deadline), the write stays here for the final
+        // flush instead of running on unwatched.
+        if let Some(write) = self.in_flight.as_mut() {
+            let joined = write.await;
+            self.in_flight = None;
+            match joined {
                 Ok(Ok(r)) => {
                     self.done.inserted += r.inserted;
                     self.done.updated += r.updated;
