@@ -203,10 +203,12 @@ impl PluginRuntime {
         let outcome = tokio::time::timeout(deadline, run(&prepared.pre, &mut store, call)).await;
         // Batches the plugin staged are written whatever became of the call
         // (each with its own checkpoint); a failed one fails a call that
-        // otherwise succeeded.
+        // otherwise succeeded (a call that failed keeps its own error).
         let staged = store.data_mut().staged.flush().await;
         let outcome = match (outcome, staged) {
-            (Ok(Ok(output)), Err(e)) => Ok(Ok(staged_write_failed(output, e))),
+            (Ok(Ok(output)), Err(e)) if !output_is_failure(&output) => {
+                Ok(Ok(staged_write_failed(output, e)))
+            }
             (outcome, _) => outcome,
         };
         let state = store.data();
