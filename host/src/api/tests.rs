@@ -9,14 +9,19 @@ use super::{AppState, router};
 async fn start() -> (String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let platform = Platform::open(dir.path()).unwrap();
+    (serve(Arc::new(platform)).await, dir)
+}
+
+/// Serves the API over `platform` on a loopback port; returns its base URL.
+async fn serve(platform: Arc<Platform>) -> String {
     let app = router(AppState {
-        platform: Arc::new(platform),
+        platform,
         tenant: "default".into(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}"), dir)
+    format!("http://{addr}")
 }
 
 async fn json(r: reqwest::Response) -> serde_json::Value {
@@ -187,13 +192,7 @@ async fn an_action_whose_client_hangs_up_still_runs_and_is_audited() {
         .await
         .unwrap();
     platform.store().add_operator("ana", Role::Admin).unwrap();
-    let app = router(AppState {
-        platform: platform.clone(),
-        tenant: "default".into(),
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = serve(platform.clone()).await;
 
     // Duo answers slowly; the client gives up long before.
     sim.inject(duo_sim::Fault::Slow {
@@ -205,9 +204,7 @@ async fn an_action_whose_client_hangs_up_still_runs_and_is_audited() {
     // still run to its end and leave its audit entry, never stop half way
     // without a trail.
     let hung_up = reqwest::Client::new()
-        .post(format!(
-            "http://{addr}/v1/integrations/corp/actions/disable-user"
-        ))
+        .post(format!("{base}/v1/integrations/corp/actions/disable-user"))
         .header("content-type", "application/json")
         .body(serde_json::json!({ "actor": "ana", "user": user, "reason": "test" }).to_string())
         .timeout(std::time::Duration::from_millis(200))

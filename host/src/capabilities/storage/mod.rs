@@ -147,6 +147,13 @@ impl InvocationState {
     }
 }
 
+fn to_wit(r: crate::store::CommitResult) -> CommitResult {
+    CommitResult {
+        inserted: r.inserted,
+        updated: r.updated,
+    }
+}
+
 /// Writes one checked batch and reports it to the caller's progress sink.
 fn write_batch(
     target: &StorageTarget,
@@ -225,12 +232,7 @@ impl Host for InvocationState {
         let result =
             blocking(move || write_batch(&target, source, &batch, &checkpoint, progress.as_ref()))
                 .await?;
-        Ok(result
-            .map(|r| CommitResult {
-                inserted: r.inserted,
-                updated: r.updated,
-            })
-            .map_err(storage_error))
+        Ok(result.map(to_wit).map_err(storage_error))
     }
 
     async fn stage(
@@ -252,15 +254,7 @@ impl Host for InvocationState {
     }
 
     async fn flush(&mut self) -> wasmtime::Result<Result<CommitResult, StorageError>> {
-        Ok(self
-            .staged
-            .flush()
-            .await
-            .map(|r| CommitResult {
-                inserted: r.inserted,
-                updated: r.updated,
-            })
-            .map_err(storage_error))
+        Ok(self.staged.flush().await.map(to_wit).map_err(storage_error))
     }
 }
 
