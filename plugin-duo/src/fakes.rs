@@ -1,7 +1,7 @@
 //! Test doubles for the host traits (native tests only).
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use hmac::{Hmac, Mac};
 
@@ -88,6 +88,8 @@ pub struct MemStorage {
     pub fail_commits: Cell<u32>,
     /// The next `flush` reports a failed staged write.
     pub fail_flush: Cell<bool>,
+    /// Sources written with `stage_events` (immutable, keyed by time).
+    pub event_sources: RefCell<BTreeSet<String>>,
 }
 
 impl MemStorage {
@@ -126,6 +128,21 @@ impl Storage for MemStorage {
             .borrow_mut()
             .insert(source.to_string(), checkpoint.to_string());
         Ok(())
+    }
+    fn stage_events(
+        &self,
+        source: &str,
+        events: Vec<CollectedRecord>,
+        checkpoint: &str,
+    ) -> Result<(), StorageError> {
+        if let Some(timeless) = events.iter().find(|e| e.occurred_at_ms.is_none()) {
+            return Err(StorageError::Invalid(format!(
+                "event `{}` has no time",
+                timeless.id
+            )));
+        }
+        self.event_sources.borrow_mut().insert(source.to_string());
+        self.commit(source, events, checkpoint)
     }
     fn flush(&self) -> Result<(), StorageError> {
         if self.fail_flush.replace(false) {

@@ -82,6 +82,16 @@ pub trait Storage {
     ) -> Result<(), StorageError> {
         self.commit(source, records, checkpoint)
     }
+    /// `stage` for immutable log events, which the host keys by (kind,
+    /// time, id): each record needs a time; one stored already is left as is.
+    fn stage_events(
+        &self,
+        source: &str,
+        events: Vec<CollectedRecord>,
+        checkpoint: &str,
+    ) -> Result<(), StorageError> {
+        self.stage(source, events, checkpoint)
+    }
     /// Waits until everything staged is written.
     fn flush(&self) -> Result<(), StorageError> {
         Ok(())

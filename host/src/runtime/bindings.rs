@@ -1,5 +1,6 @@
-//! Host bindings generated from the plugin contract `oort:integration@0.1.1`
-//! (which also runs plugins built against 0.1.0: 0.1.1 only adds functions).
+//! Host bindings generated from the plugin contract `oort:integration@0.1.2`
+//! (which also runs plugins built against 0.1.0 and 0.1.1: each minor 0.1.x
+//! only adds functions).
 //!
 //! Imports are async (host I/O must not block the executor) and trappable (a
 //! host-side failure such as a database error ends the invocation instead of
@@ -9,7 +10,7 @@
 
 wasmtime::component::bindgen!({
     world: "integration",
-    path: "../wit/v0.1.1",
+    path: "../wit/v0.1.2",
     imports: { default: async | trappable },
     exports: { default: async },
     with: {
@@ -21,4 +22,4 @@ pub use exports::oort::integration::plugin as plugin_exports;
 pub use oort::integration::{http, log, secrets, storage, types};
 
 /// The WIT package versions this host can run.
-pub const SUPPORTED_WIT_VERSIONS: &[&str] = &["0.1.0", "0.1.1"];
+pub const SUPPORTED_WIT_VERSIONS: &[&str] = &["0.1.0", "0.1.1", "0.1.2"];

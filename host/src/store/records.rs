@@ -19,11 +19,25 @@ const SELECT_ORDERED: &str = "SELECT kind, id, occurred_at_ms, normalized, raw F
      WHERE integration_id = ?1 AND (?2 IS NULL OR kind = ?2)
      ORDER BY kind, occurred_at_ms, id";
 
+/// How the store recognizes a record it already holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordClass {
+    /// By (kind, id); collecting it again updates it (users, phones).
+    State,
+    /// By (kind, time, id): an immutable event with a time; a copy collected
+    /// again is left as it is (counted neither inserted nor updated). Keying
+    /// by time keeps inserts local in the index however random the ids.
+    /// A kind should be written one way only: a state record and an event
+    /// of one kind and id but different times are two records.
+    Event,
+}
+
 /// Records that passed the store's checks (kind, id, raw JSON), with their
 /// normalized views serialized: ready for [`Store::commit_checked`]. Checking
 /// is most of a commit's CPU work and needs no lock, so callers can do it
 /// apart from the write.
 pub struct CheckedRecords {
+    class: RecordClass,
     records: Vec<CollectedRecord>,
     normalized: Vec<String>,
 }
@@ -31,9 +45,10 @@ pub struct CheckedRecords {
 impl CheckedRecords {
     /// Checks every record (on all cores for large batches); the first bad
     /// one is named by its position.
-    pub fn check(records: Vec<CollectedRecord>) -> Result<CheckedRecords> {
-        let normalized = prepare_all(&records)?;
+    pub fn check(class: RecordClass, records: Vec<CollectedRecord>) -> Result<CheckedRecords> {
+        let normalized = prepare_all(class, &records)?;
         Ok(CheckedRecords {
+            class,
             records,
             normalized,
         })
@@ -74,9 +89,10 @@ impl Store {
         Ok(())
     }
 
-    /// Upserts on (integration, kind, id) and sets the checkpoint, in one
-    /// transaction. Everything is validated before the transaction starts, and
-    /// any failure inside it rolls back the records and the checkpoint alike.
+    /// Upserts state records on (integration, kind, id) and sets the
+    /// checkpoint, in one transaction. Everything is validated before the
+    /// transaction starts, and any failure inside it rolls back the records
+    /// and the checkpoint alike.
     pub fn commit_records(
         &self,
         integration: IntegrationId,
@@ -86,8 +102,15 @@ impl Store {
     ) -> Result<CommitResult> {
         validate_source(source)?;
         // Outside the lock: the JSON work is most of the cost.
-        let normalized = prepare_all(records)?;
-        self.write_records(integration, source, records, &normalized, checkpoint)
+        let normalized = prepare_all(RecordClass::State, records)?;
+        self.write_records(
+            integration,
+            source,
+            RecordClass::State,
+            records,
+            &normalized,
+            checkpoint,
+        )
     }
 
     /// [`Store::commit_records`] for records checked beforehand.
@@ -102,6 +125,7 @@ impl Store {
         self.write_records(
             integration,
             source,
+            batch.class,
             &batch.records,
             &batch.normalized,
             checkpoint,
@@ -112,6 +136,7 @@ impl Store {
         &self,
         integration: IntegrationId,
         source: &str,
+        class: RecordClass,
         records: &[CollectedRecord],
         normalized: &[String],
         checkpoint: &str,
@@ -125,16 +150,20 @@ impl Store {
         };
         {
             // Most records are new: one INSERT each, and an UPDATE only for
-            // the ones already there (cheaper than an upsert with RETURNING,
-            // which steps every row as a query).
+            // state records already there (cheaper than an upsert with
+            // RETURNING, which steps every row as a query). The conflict may
+            // be on either unique index, so none is named.
             let mut insert = tx.prepare_cached(
-                "INSERT INTO records (integration_id, kind, id, occurred_at_ms, normalized, raw)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (integration_id, kind, id) DO NOTHING",
+                "INSERT INTO records (integration_id, kind, id, occurred_at_ms, normalized, raw, is_event)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
             )?;
+            // OR IGNORE: a state record cannot take the (kind, time, id) of
+            // an event of the same kind (see `RecordClass`).
             let mut update = tx.prepare_cached(
-                "UPDATE records SET occurred_at_ms = ?4, normalized = ?5, raw = ?6, revision = revision + 1
-                 WHERE integration_id = ?1 AND kind = ?2 AND id = ?3",
+                "UPDATE OR IGNORE records SET occurred_at_ms = ?4, normalized = ?5, raw = ?6, revision = revision + 1
+                 WHERE integration_id = ?1 AND kind = ?2 AND id = ?3 AND is_event = 0",
             )?;
+            let is_event = class == RecordClass::Event;
             for (r, normalized) in records.iter().zip(normalized) {
                 let row = params![
                     integration,
@@ -142,12 +171,12 @@ impl Store {
                     r.id,
                     r.occurred_at_ms,
                     normalized,
-                    r.raw_json
+                    r.raw_json,
+                    is_event
                 ];
                 if insert.execute(row)? == 1 {
                     result.inserted += 1;
-                } else {
-                    update.execute(row)?;
+                } else if !is_event && update.execute(&row[..6])? == 1 {
                     result.updated += 1;
                 }
             }
@@ -251,19 +280,19 @@ const PARALLEL_PREPARE_MIN: usize = 256;
 const PREPARE_THREADS_MAX: usize = 4;
 
 /// The normalized view of each record as JSON, after checking it.
-fn prepare_all(records: &[CollectedRecord]) -> Result<Vec<String>> {
+fn prepare_all(class: RecordClass, records: &[CollectedRecord]) -> Result<Vec<String>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(PREPARE_THREADS_MAX);
     if records.len() < PARALLEL_PREPARE_MIN || threads < 2 {
-        return prepare_chunk(0, records);
+        return prepare_chunk(class, 0, records);
     }
     let chunk = records.len().div_ceil(threads);
     let parts = std::thread::scope(|scope| {
         let handles: Vec<_> = records
             .chunks(chunk)
             .enumerate()
-            .map(|(n, part)| scope.spawn(move || prepare_chunk(n * chunk, part)))
+            .map(|(n, part)| scope.spawn(move || prepare_chunk(class, n * chunk, part)))
             .collect();
         handles
             .into_iter()
@@ -280,15 +309,19 @@ fn prepare_all(records: &[CollectedRecord]) -> Result<Vec<String>> {
     Ok(prepared)
 }
 
-fn prepare_chunk(first_index: usize, records: &[CollectedRecord]) -> Result<Vec<String>> {
+fn prepare_chunk(
+    class: RecordClass,
+    first_index: usize,
+    records: &[CollectedRecord],
+) -> Result<Vec<String>> {
     records
         .iter()
         .enumerate()
-        .map(|(i, r)| prepare(first_index + i, r))
+        .map(|(i, r)| prepare(class, first_index + i, r))
         .collect()
 }
 
-fn prepare(index: usize, record: &CollectedRecord) -> Result<String> {
+fn prepare(class: RecordClass, index: usize, record: &CollectedRecord) -> Result<String> {
     let invalid = |what: String| {
         StoreError::Invalid(format!(
             "record #{index} (kind `{}`): {what}; nothing was committed",
@@ -304,6 +337,12 @@ fn prepare(index: usize, record: &CollectedRecord) -> Result<String> {
         return Err(invalid(format!(
             "id must be 1 to {MAX_ID_LEN} bytes long (got {})",
             record.id.len()
+        )));
+    }
+    if class == RecordClass::Event && record.occurred_at_ms.is_none() {
+        return Err(invalid(format!(
+            "event `{}` has no time; events are keyed by (kind, time, id)",
+            truncated(&record.id)
         )));
     }
     // IgnoredAny checks the syntax without building a tree.

@@ -304,6 +304,124 @@ fn set_secret_replaces_the_value() {
     ));
 }
 
+fn commit_events(
+    store: &Store,
+    integration: IntegrationId,
+    events: &[CollectedRecord],
+    checkpoint: &str,
+) -> Result<CommitResult> {
+    let batch = CheckedRecords::check(RecordClass::Event, events.to_vec())?;
+    store.commit_checked(integration, "auth", &batch, checkpoint)
+}
+
+/// (id, raw, revision) of every record of `kind`, in time order.
+fn stored_rows(
+    store: &Store,
+    integration: IntegrationId,
+    kind: &str,
+) -> Vec<(String, String, i64)> {
+    store
+        .conn()
+        .prepare("SELECT id, raw, revision FROM records WHERE integration_id = ?1 AND kind = ?2 ORDER BY occurred_at_ms, id")
+        .unwrap()
+        .query_map(params![integration, kind], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+#[test]
+fn events_are_stored_once_by_time_and_id_and_never_rewritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = store
+        .create_integration(&new_integration("default", "a"))
+        .unwrap()
+        .id;
+    let first = [
+        record("auth_log", "t1", 10, "success"),
+        record("auth_log", "t2", 20, "denied"),
+    ];
+    let r = commit_events(&store, id, &first, "cp-1").unwrap();
+    assert_eq!((r.inserted, r.updated), (2, 0));
+    // t2 again (even with other content) is the event already stored.
+    let second = [
+        record("auth_log", "t2", 20, "fraud"),
+        record("auth_log", "t3", 30, "success"),
+    ];
+    let r = commit_events(&store, id, &second, "cp-2").unwrap();
+    assert_eq!((r.inserted, r.updated), (1, 0));
+    assert_eq!(
+        store.checkpoint(id, "auth").unwrap().as_deref(),
+        Some("cp-2")
+    );
+    let rows = stored_rows(&store, id, "auth_log");
+    assert_eq!(rows.len(), 3);
+    assert!(rows[1].1.contains("denied") && rows[1].2 == 0, "{rows:?}");
+}
+
+#[test]
+fn an_event_without_a_time_is_refused_and_nothing_is_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = store
+        .create_integration(&new_integration("default", "a"))
+        .unwrap()
+        .id;
+    let mut timeless = record("auth_log", "t2", 0, "success");
+    timeless.occurred_at_ms = None;
+    let err = commit_events(
+        &store,
+        id,
+        &[record("auth_log", "t1", 10, "success"), timeless],
+        "cp",
+    )
+    .expect_err("refused");
+    assert!(
+        matches!(&err, StoreError::Invalid(m) if m.contains("record #1") && m.contains("no time")),
+        "{err}"
+    );
+    assert!(stored_rows(&store, id, "auth_log").is_empty());
+    assert_eq!(store.checkpoint(id, "auth").unwrap(), None);
+}
+
+#[test]
+fn a_version_1_database_keeps_its_records_and_events_dedupe_against_them() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        migrations::migrate_to(&mut conn, 1).unwrap();
+        conn.execute_batch(
+            r#"INSERT INTO tenants (id, name, created_at_ms) VALUES (1, 'default', 0);
+               INSERT INTO integrations (id, tenant_id, name, plugin_id, created_at_ms) VALUES (1, 1, 'a', 'duo', 0);
+               INSERT INTO records (integration_id, kind, id, occurred_at_ms, normalized, raw, revision)
+                 VALUES (1, 'auth_log', 't1', 10, 'null', '{"old":1}', 0),
+                        (1, 'user', 'u1', NULL, 'null', '{"old":2}', 3);"#,
+        )
+        .unwrap();
+    }
+    let store = open(dir.path());
+    // The event collected before the upgrade is not stored a second time.
+    let r = commit_events(
+        &store,
+        1,
+        &[
+            record("auth_log", "t1", 10, "success"),
+            record("auth_log", "t2", 20, "success"),
+        ],
+        "cp",
+    )
+    .unwrap();
+    assert_eq!((r.inserted, r.updated), (1, 0));
+    assert_eq!(stored_rows(&store, 1, "auth_log")[0].1, r#"{"old":1}"#);
+    // State records keep their (kind, id) key and their revision.
+    let mut user = record("user", "u1", 5, "");
+    user.occurred_at_ms = None;
+    let r = store.commit_records(1, "users", &[user], "u").unwrap();
+    assert_eq!((r.inserted, r.updated), (0, 1));
+    assert_eq!(stored_rows(&store, 1, "user")[0].2, 4);
+}
+
 #[test]
 fn commit_counts_inserts_and_updates_and_sets_the_checkpoint() {
     let dir = tempfile::tempdir().unwrap();

@@ -161,6 +161,10 @@ pub fn run(
         let mut sink = sources::StorageSink {
             storage: env.storage,
             source,
+            events: matches!(
+                source,
+                "authentication_log" | "telephony_log" | "administrator_log"
+            ),
         };
         // The local clock, like Duo's own collectors; Test Connectivity
         // reports skew against Duo's.

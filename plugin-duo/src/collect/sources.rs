@@ -14,6 +14,9 @@ use crate::normalize::{self, Inventory, InventoryPage, LogPage};
 pub struct StorageSink<'a> {
     pub storage: &'a dyn Storage,
     pub source: &'a str,
+    /// The source is a log of immutable events (each with a time), which
+    /// the host keys by time; inventories are state, updated in place.
+    pub events: bool,
 }
 
 impl Sink for StorageSink<'_> {
@@ -23,7 +26,11 @@ impl Sink for StorageSink<'_> {
         checkpoint: &str,
     ) -> Result<(), StorageError> {
         // Staged: the host writes this page while the next one is fetched.
-        self.storage.stage(self.source, records, checkpoint)
+        if self.events {
+            self.storage.stage_events(self.source, records, checkpoint)
+        } else {
+            self.storage.stage(self.source, records, checkpoint)
+        }
     }
 }
 

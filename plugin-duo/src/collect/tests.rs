@@ -88,6 +88,13 @@ fn auth_pages_are_committed_with_their_checkpoint() {
     );
     assert_eq!(w.storage.ids(KIND_AUTH), ["t1", "t2"]);
     assert_eq!(w.storage.commits.borrow().len(), 2);
+    // Log entries go to the host as immutable events, keyed by time.
+    assert!(
+        w.storage
+            .event_sources
+            .borrow()
+            .contains("authentication_log")
+    );
     let reqs = w.http.requests.borrow();
     assert!(
         reqs[0].url.contains("sort=ts%3Aasc") && reqs[0].url.contains("limit=1000"),
@@ -208,6 +215,8 @@ fn inventories_use_duo_maximum_page_sizes() {
     );
     assert!(reqs[1].url.ends_with("offset=300"));
     assert!(reqs[2].url.contains("/admin/v1/phones?limit=500"));
+    // Inventories change in place: state records, not events.
+    assert!(w.storage.event_sources.borrow().is_empty());
 }
 
 #[test]

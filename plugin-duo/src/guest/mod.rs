@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::host_api::{self, Env};
 use crate::model;
 
-wit_bindgen::generate!({ world: "integration", path: "../wit/v0.1.1" });
+wit_bindgen::generate!({ world: "integration", path: "../wit/v0.1.2" });
 
 use exports::oort::integration::plugin::Guest;
 use oort::integration::{http, log as wlog, secrets, storage, types};
@@ -92,6 +92,14 @@ impl host_api::Storage for Storage {
         checkpoint: &str,
     ) -> Result<(), host_api::StorageError> {
         storage::stage(source, &convert::records(records), checkpoint).map_err(storage_error)
+    }
+    fn stage_events(
+        &self,
+        source: &str,
+        events: Vec<model::CollectedRecord>,
+        checkpoint: &str,
+    ) -> Result<(), host_api::StorageError> {
+        storage::stage_events(source, &convert::records(events), checkpoint).map_err(storage_error)
     }
     fn flush(&self) -> Result<(), host_api::StorageError> {
         storage::flush().map(|_| ()).map_err(storage_error)

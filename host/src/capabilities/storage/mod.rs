@@ -8,7 +8,7 @@ use crate::model::{CollectedRecord, Manifest};
 use crate::runtime::bindings::storage::{CommitResult, Host, StorageError};
 use crate::runtime::bindings::types::CollectedRecord as WitRecord;
 use crate::runtime::convert;
-use crate::store::{CheckedRecords, IntegrationId, MAX_SOURCE_LEN, Store, StoreError};
+use crate::store::{CheckedRecords, IntegrationId, MAX_SOURCE_LEN, RecordClass, Store, StoreError};
 
 use super::InvocationState;
 
@@ -130,6 +130,7 @@ impl InvocationState {
     async fn check_batch(
         &mut self,
         source: &str,
+        class: RecordClass,
         records: Vec<WitRecord>,
         checkpoint: &str,
     ) -> wasmtime::Result<Result<(StorageTarget, CheckedRecords), StorageError>> {
@@ -137,7 +138,7 @@ impl InvocationState {
             Ok(checked) => checked,
             Err(e) => return Ok(Err(e)),
         };
-        let checked = blocking(move || CheckedRecords::check(records)).await?;
+        let checked = blocking(move || CheckedRecords::check(class, records)).await?;
         Ok(checked.map(|batch| (target, batch)).map_err(storage_error))
     }
 
@@ -170,6 +171,31 @@ fn write_batch(
         let _ = progress.send((source, batch.len() as u64));
     }
     Ok(result)
+}
+
+impl InvocationState {
+    /// `stage` and `stage-events`: check now, write in the background.
+    async fn stage_batch(
+        &mut self,
+        source: String,
+        class: RecordClass,
+        records: Vec<WitRecord>,
+        checkpoint: String,
+    ) -> wasmtime::Result<Result<(), StorageError>> {
+        let (target, batch) = match self
+            .check_batch(&source, class, records, &checkpoint)
+            .await?
+        {
+            Ok(checked) => checked,
+            Err(e) => return Ok(Err(e)),
+        };
+        let progress = self.ctx.progress.clone();
+        let started = self
+            .staged
+            .start(move || write_batch(&target, source, &batch, &checkpoint, progress.as_ref()))
+            .await;
+        Ok(started.map_err(storage_error))
+    }
 }
 
 impl Host for InvocationState {
@@ -221,7 +247,10 @@ impl Host for InvocationState {
         records: Vec<WitRecord>,
         checkpoint: String,
     ) -> wasmtime::Result<Result<CommitResult, StorageError>> {
-        let (target, batch) = match self.check_batch(&source, records, &checkpoint).await? {
+        let checked = self
+            .check_batch(&source, RecordClass::State, records, &checkpoint)
+            .await?;
+        let (target, batch) = match checked {
             Ok(checked) => checked,
             Err(e) => return Ok(Err(e)),
         };
@@ -241,16 +270,18 @@ impl Host for InvocationState {
         records: Vec<WitRecord>,
         checkpoint: String,
     ) -> wasmtime::Result<Result<(), StorageError>> {
-        let (target, batch) = match self.check_batch(&source, records, &checkpoint).await? {
-            Ok(checked) => checked,
-            Err(e) => return Ok(Err(e)),
-        };
-        let progress = self.ctx.progress.clone();
-        let started = self
-            .staged
-            .start(move || write_batch(&target, source, &batch, &checkpoint, progress.as_ref()))
-            .await;
-        Ok(started.map_err(storage_error))
+        self.stage_batch(source, RecordClass::State, records, checkpoint)
+            .await
+    }
+
+    async fn stage_events(
+        &mut self,
+        source: String,
+        events: Vec<WitRecord>,
+        checkpoint: String,
+    ) -> wasmtime::Result<Result<(), StorageError>> {
+        self.stage_batch(source, RecordClass::Event, events, checkpoint)
+            .await
     }
 
     async fn flush(&mut self) -> wasmtime::Result<Result<CommitResult, StorageError>> {
