@@ -199,6 +199,52 @@ async fn incremental_runs_fetch_only_what_is_new() {
     assert_exactly_visible(store, &sim, &corp, "incremental run");
 }
 
+/// (user id, user name) of every stored `duo.user` record.
+fn stored_users(store: &Store, integration: &Integration) -> BTreeSet<(String, String)> {
+    let mut users = BTreeSet::new();
+    store
+        .for_each_record(integration.id, Some("duo.user"), &mut |r| {
+            let name = r.raw["username"].as_str().unwrap_or_default().to_string();
+            users.insert((r.id, name));
+            Ok(())
+        })
+        .expect("read user records");
+    users
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_deleted_in_duo_is_deleted_by_the_next_collection() {
+    // 700 users: three pages of 300, so the pass spans commits.
+    let sim = start(small_sim(700, 10)).await;
+    let env = TestEnv::open_with(duo_limits());
+    let corp = env
+        .platform
+        .add_integration(duo_request(&sim, "corp", &sim.admin_read_only()))
+        .await
+        .expect("add");
+    let store = env.platform.store();
+    collect_until_caught_up(&env.platform, &sim, &corp, &["user"], 3).await;
+    let before = stored_users(store, &corp);
+    assert_eq!(before.len(), sim.usernames().len());
+
+    let gone = sim.usernames()[350].clone();
+    assert!(sim.delete_user(&gone));
+    let runs = collect_until_caught_up(&env.platform, &sim, &corp, &["user"], 3).await;
+    let after = stored_users(store, &corp);
+    let removed: Vec<_> = before.difference(&after).collect();
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert_eq!(removed[0].1, gone);
+    assert!(after.is_subset(&before));
+    let summary = runs.last().unwrap().as_ref().unwrap();
+    assert!(
+        summary
+            .notes
+            .iter()
+            .any(|n| n == "user: removed 1 record(s) that Duo no longer lists"),
+        "{summary:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hostname_with_a_scheme_is_refused_and_nothing_is_stored() {
     let sim = start(small_sim(5, 10)).await;

@@ -236,8 +236,7 @@ impl Simulator {
     /// "active", "bypass", "disabled" or "locked out".
     pub fn user_status(&self, username: &str) -> Option<String> {
         let ds = self.shared().read();
-        ds.users
-            .iter()
+        ds.live_users()
             .find(|u| u.username == username)
             .map(|u| u.status.as_str().to_string())
     }
@@ -245,8 +244,7 @@ impl Simulator {
     /// The Duo user_id (DU…) of a username.
     pub fn user_id(&self, username: &str) -> Option<String> {
         let ds = self.shared().read();
-        ds.users
-            .iter()
+        ds.live_users()
             .find(|u| u.username == username)
             .map(|u| u.id.clone())
     }
@@ -254,8 +252,7 @@ impl Simulator {
     /// Phone ids (DP…) currently associated with a username.
     pub fn user_phone_ids(&self, username: &str) -> Vec<String> {
         let ds = self.shared().read();
-        ds.users
-            .iter()
+        ds.live_users()
             .find(|u| u.username == username)
             .map(|u| {
                 u.phones
@@ -269,10 +266,22 @@ impl Simulator {
     pub fn usernames(&self) -> Vec<String> {
         self.shared()
             .read()
-            .users
-            .iter()
+            .live_users()
             .map(|u| u.username.clone())
             .collect()
+    }
+
+    /// Deletes a user as `DELETE /admin/v1/users/{id}` does (see
+    /// `Dataset::delete_user`); false if there is no such live user.
+    pub fn delete_user(&self, username: &str) -> bool {
+        let mut ds = self.shared().write();
+        match ds.find_user(|u| u.username == username) {
+            Some(i) => {
+                ds.delete_user(i);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Usernames planted for an insight, e.g. "DUO-02"; look-alikes under "DUO-02-lookalike".

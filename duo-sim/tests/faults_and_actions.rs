@@ -119,6 +119,36 @@ async fn remediation_writes_change_state() {
 }
 
 #[tokio::test]
+async fn a_deleted_user_leaves_every_listing_and_lookup() {
+    let sim = sim().await;
+    let rw = Client::new(&sim, sim.admin_read_write());
+    let ro = Client::new(&sim, sim.admin_read_only());
+    let target = sim.scenario_users("DUO-01")[0].clone();
+    let id = sim.user_id(&target).unwrap();
+    let phone = sim.user_phone_ids(&target)[0].clone();
+    let path = format!("/admin/v1/users/{id}");
+    let (status, body) = ro.call("DELETE", &path, &[]).await;
+    assert_eq!(
+        (status, code(&body)),
+        (403, 40301),
+        "needs Grant write resource"
+    );
+
+    assert_eq!(rw.call("DELETE", &path, &[]).await.0, 200);
+    assert_eq!(ro.get(&path, &[]).await.0, 404);
+    assert_eq!(rw.call("DELETE", &path, &[]).await.0, 404);
+    let (_, listed) = ro
+        .get("/admin/v1/users", &[("username", target.as_str())])
+        .await;
+    assert_eq!(listed["response"], serde_json::json!([]));
+    assert_eq!(sim.user_id(&target), None);
+    // The phone stays, attached to nobody.
+    let (status, body) = ro.get(&format!("/admin/v1/phones/{phone}"), &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["response"]["users"], serde_json::json!([]));
+}
+
+#[tokio::test]
 async fn verification_push_follows_each_users_answer() {
     let sim = sim().await;
     let rw = Client::new(&sim, sim.admin_read_write());

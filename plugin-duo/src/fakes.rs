@@ -90,6 +90,8 @@ pub struct MemStorage {
     pub fail_flush: Cell<bool>,
     /// Sources written with `stage_events` (immutable, keyed by time).
     pub event_sources: RefCell<BTreeSet<String>>,
+    /// The commit (1-based) that last wrote each record, for `prune`.
+    pub written: RefCell<BTreeMap<(String, String), u64>>,
 }
 
 impl MemStorage {
@@ -117,12 +119,15 @@ impl Storage for MemStorage {
             self.fail_commits.set(self.fail_commits.get() - 1);
             return Err(StorageError::Unavailable("disk full".into()));
         }
-        self.commits
-            .borrow_mut()
-            .push((source.to_string(), records.len(), checkpoint.to_string()));
+        let mut commits = self.commits.borrow_mut();
+        commits.push((source.to_string(), records.len(), checkpoint.to_string()));
+        let seq = commits.len() as u64;
         let mut map = self.records.borrow_mut();
+        let mut written = self.written.borrow_mut();
         for r in records {
-            map.insert((r.kind.to_string(), r.id.clone()), r);
+            let key = (r.kind.to_string(), r.id.clone());
+            written.insert(key.clone(), seq);
+            map.insert(key, r);
         }
         self.checkpoints
             .borrow_mut()
@@ -143,6 +148,22 @@ impl Storage for MemStorage {
         }
         self.event_sources.borrow_mut().insert(source.to_string());
         self.commit(source, events, checkpoint)
+    }
+    fn mark(&self) -> Result<u64, StorageError> {
+        Ok(self.commits.borrow().len() as u64)
+    }
+    fn prune(&self, kind: &str, mark: u64) -> Result<u64, StorageError> {
+        let mut written = self.written.borrow_mut();
+        let stale: Vec<(String, String)> = written
+            .iter()
+            .filter(|((k, _), seq)| k == kind && **seq <= mark)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in &stale {
+            written.remove(key);
+            self.records.borrow_mut().remove(key);
+        }
+        Ok(stale.len() as u64)
     }
     fn flush(&self) -> Result<(), StorageError> {
         if self.fail_flush.replace(false) {

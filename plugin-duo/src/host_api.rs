@@ -96,6 +96,10 @@ pub trait Storage {
     fn flush(&self) -> Result<(), StorageError> {
         Ok(())
     }
+    /// A point in the write history: what is written later is newer.
+    fn mark(&self) -> Result<u64, StorageError>;
+    /// Deletes the records of `kind` (not events) not written since `mark`.
+    fn prune(&self, kind: &str, mark: u64) -> Result<u64, StorageError>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

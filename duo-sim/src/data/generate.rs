@@ -24,6 +24,30 @@ pub struct Dataset {
     pub admins: Vec<String>,
 }
 
+impl Dataset {
+    /// Users not deleted.
+    pub fn live_users(&self) -> impl Iterator<Item = &User> {
+        self.users.iter().filter(|u| !u.deleted)
+    }
+
+    /// Index of the first live user matching `wanted`.
+    pub fn find_user(&self, wanted: impl Fn(&User) -> bool) -> Option<usize> {
+        self.users.iter().position(|u| !u.deleted && wanted(u))
+    }
+
+    /// What `DELETE /admin/v1/users/{id}` does: the user leaves every
+    /// listing; their phones stay, no longer attached to them.
+    pub fn delete_user(&mut self, index: usize) {
+        let phones = std::mem::take(&mut self.users[index].phones);
+        for p in phones {
+            self.phones[p as usize]
+                .users
+                .retain(|&u| u as usize != index);
+        }
+        self.users[index].deleted = true;
+    }
+}
+
 pub struct Builder {
     pub rng: Rng,
     pub now: i64,
@@ -116,6 +140,7 @@ impl Builder {
             token_serial: None,
             trusted_endpoint: ["trusted", "not trusted", "unknown"][self.rng.weighted(&[6, 2, 2])],
             notes: String::new(),
+            deleted: false,
         };
         self.ds.users.push(user);
         let model = self.rng.below(PHONE_MODELS.len() as u64) as usize;

@@ -41,6 +41,9 @@ pub struct User {
     pub token_serial: Option<String>,
     pub trusted_endpoint: &'static str,
     pub notes: String,
+    /// Deleted (in Duo's trash): gone from every listing and lookup. Kept in
+    /// place because events refer to users by index.
+    pub deleted: bool,
 }
 
 impl User {

@@ -19,8 +19,8 @@ fn find_user(ctx: &Ctx<'_>, ds: &Dataset) -> Result<Option<usize>, ApiError> {
         (Some(_), Some(_)) => Err(ApiError::invalid_param(
             "Provide user_id or username, not both",
         )),
-        (Some(id), None) => Ok(ds.users.iter().position(|u| u.id == id)),
-        (None, Some(name)) => Ok(ds.users.iter().position(|u| u.username == name)),
+        (Some(id), None) => Ok(ds.find_user(|u| u.id == id)),
+        (None, Some(name)) => Ok(ds.find_user(|u| u.username == name)),
         (None, None) => Err(ApiError::missing_param("username")),
     }
 }

@@ -29,8 +29,7 @@ pub fn users(ctx: &Ctx<'_>, _: &[&str]) -> ApiResult {
     let wanted = ctx.params.get("username");
     let email = ctx.params.get("email");
     let items = ds
-        .users
-        .iter()
+        .live_users()
         .filter(|u| wanted.is_none_or(|w| u.username == w) && email.is_none_or(|e| u.email == e))
         .map(|u| render::user(&ds, u))
         .collect();
@@ -40,8 +39,7 @@ pub fn users(ctx: &Ctx<'_>, _: &[&str]) -> ApiResult {
 pub fn user(ctx: &Ctx<'_>, segs: &[&str]) -> ApiResult {
     let ds = ctx.s.read();
     let u = ds
-        .users
-        .iter()
+        .live_users()
         .find(|u| u.id == segs[3])
         .ok_or_else(ApiError::not_found)?;
     Ok(ok(render::user(&ds, u)))
@@ -50,8 +48,7 @@ pub fn user(ctx: &Ctx<'_>, segs: &[&str]) -> ApiResult {
 pub fn user_phones(ctx: &Ctx<'_>, segs: &[&str]) -> ApiResult {
     let ds = ctx.s.read();
     let u = ds
-        .users
-        .iter()
+        .live_users()
         .find(|u| u.id == segs[3])
         .ok_or_else(ApiError::not_found)?;
     let items = u
@@ -92,8 +89,7 @@ pub fn endpoints(ctx: &Ctx<'_>, _: &[&str]) -> ApiResult {
     }
     let ds = ctx.s.read();
     let items = ds
-        .users
-        .iter()
+        .live_users()
         .filter(|u| u.last_login_s.is_some())
         .map(render::endpoint)
         .collect();
@@ -106,6 +102,6 @@ pub fn summary(ctx: &Ctx<'_>, _: &[&str]) -> ApiResult {
         "admin_count": ds.admins.len(),
         "integration_count": ds.apps.len() + 4,
         "telephony_credits_remaining": 4780,
-        "user_count": ds.users.len(),
+        "user_count": ds.live_users().count(),
     })))
 }

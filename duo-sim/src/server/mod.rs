@@ -131,6 +131,12 @@ fn route(method: &Method, segs: &[&str]) -> Result<(Need, Handler), ApiError> {
             writes::update_user,
         ),
         (
+            &["admin", "v1", "users", "*"],
+            Method::DELETE,
+            Need::WriteResource,
+            writes::delete_user,
+        ),
+        (
             &["admin", "v1", "users", "*", "phones"],
             Method::GET,
             Need::ReadResource,

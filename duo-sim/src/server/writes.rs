@@ -5,17 +5,30 @@ use serde_json::{Value, json};
 use super::Ctx;
 use super::envelope::{ApiError, ApiResult, ok};
 use super::pushes::{Outcome, Pending, VERIFICATION_TTL_MS};
+use crate::data::generate::Dataset;
 use crate::data::model::{AdminEvent, User, UserStatus, caps};
 use crate::data::render;
 use crate::data::rng::format_uuid;
 
 const API_ACTOR: &str = "API (Admin API)";
 
-fn user_index(users: &[User], id: &str) -> Result<usize, ApiError> {
-    users
-        .iter()
-        .position(|u| u.id == id)
-        .ok_or_else(ApiError::not_found)
+fn user_index(ds: &Dataset, id: &str) -> Result<usize, ApiError> {
+    ds.find_user(|u| u.id == id).ok_or_else(ApiError::not_found)
+}
+
+pub fn delete_user(ctx: &Ctx<'_>, segs: &[&str]) -> ApiResult {
+    let mut ds = ctx.s.write();
+    let i = user_index(&ds, segs[3])?;
+    ds.delete_user(i);
+    let object = ds.users[i].username.clone();
+    ds.admin_log.push(AdminEvent {
+        ms: ctx.now,
+        action: "user_delete",
+        object,
+        username: API_ACTOR.into(),
+        description: "{}".into(),
+    });
+    Ok(ok(json!("")))
 }
 
 pub fn update_user(ctx: &Ctx<'_>, segs: &[&str]) -> ApiResult {
@@ -28,7 +41,7 @@ pub fn update_user(ctx: &Ctx<'_>, segs: &[&str]) -> ApiResult {
         Some(_) => return Err(ApiError::invalid_param("status")),
     };
     let mut ds = ctx.s.write();
-    let i = user_index(&ds.users, segs[3])?;
+    let i = user_index(&ds, segs[3])?;
     let mut changes = serde_json::Map::new();
     {
         let u = &mut ds.users[i];
@@ -72,7 +85,7 @@ pub fn update_user(ctx: &Ctx<'_>, segs: &[&str]) -> ApiResult {
 /// Idempotent, like Duo: removing a phone that is not attached still succeeds.
 pub fn disassociate_phone(ctx: &Ctx<'_>, segs: &[&str]) -> ApiResult {
     let mut ds = ctx.s.write();
-    let i = user_index(&ds.users, segs[3])?;
+    let i = user_index(&ds, segs[3])?;
     let phone = ds
         .phones
         .iter()
@@ -99,7 +112,7 @@ pub fn enroll(ctx: &Ctx<'_>, _: &[&str]) -> ApiResult {
         return Err(ApiError::invalid_param("email"));
     }
     let mut ds = ctx.s.write();
-    if ds.users.iter().any(|u| u.username == username) {
+    if ds.live_users().any(|u| u.username == username) {
         return Err(ApiError::invalid_param("Username already exists"));
     }
     let (id, epkey, ip) = {
@@ -124,6 +137,7 @@ pub fn enroll(ctx: &Ctx<'_>, _: &[&str]) -> ApiResult {
         token_serial: None,
         trusted_endpoint: "unknown",
         notes: String::new(),
+        deleted: false,
         username: username.clone(),
     });
     ds.admin_log.push(AdminEvent {
@@ -139,7 +153,7 @@ pub fn enroll(ctx: &Ctx<'_>, _: &[&str]) -> ApiResult {
 pub fn send_verification_push(ctx: &Ctx<'_>, segs: &[&str]) -> ApiResult {
     let phone_id = ctx.params.require("phone_id")?;
     let ds = ctx.s.read();
-    let i = user_index(&ds.users, segs[3])?;
+    let i = user_index(&ds, segs[3])?;
     let u = &ds.users[i];
     let ok_phone = u.phones.iter().any(|&p| {
         ds.phones[p as usize].id == phone_id && ds.phones[p as usize].capabilities & caps::PUSH != 0
@@ -170,7 +184,7 @@ pub fn send_verification_push(ctx: &Ctx<'_>, segs: &[&str]) -> ApiResult {
 pub fn verification_push_response(ctx: &Ctx<'_>, segs: &[&str]) -> ApiResult {
     let push_id = ctx.params.require("push_id")?;
     let ds = ctx.s.read();
-    let i = user_index(&ds.users, segs[3])?;
+    let i = user_index(&ds, segs[3])?;
     let pushes = ctx.s.pushes.lock().unwrap_or_else(|e| e.into_inner());
     let p = pushes
         .verifications

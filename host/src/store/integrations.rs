@@ -199,13 +199,30 @@ pub(super) fn ensure_exists(conn: &Connection, id: IntegrationId) -> Result<()> 
     let exists: bool = conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM integrations WHERE id = ?1)")?
         .query_row([id], |r| r.get(0))?;
-    if exists {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound(format!(
-            "integration {id} does not exist (was it removed?)"
-        )))
-    }
+    if exists { Ok(()) } else { Err(missing(id)) }
+}
+
+/// Advances the integration's write sequence for the transaction `conn` is
+/// in and returns it (see `Store::write_mark`).
+pub(super) fn next_write_seq(conn: &Connection, id: IntegrationId) -> Result<i64> {
+    conn.prepare_cached(
+        "UPDATE integrations SET write_seq = write_seq + 1 WHERE id = ?1 RETURNING write_seq",
+    )?
+    .query_row([id], |r| r.get(0))
+    .optional()?
+    .ok_or_else(|| missing(id))
+}
+
+/// The integration's write sequence now.
+pub(super) fn write_seq(conn: &Connection, id: IntegrationId) -> Result<i64> {
+    conn.prepare_cached("SELECT write_seq FROM integrations WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| missing(id))
+}
+
+fn missing(id: IntegrationId) -> StoreError {
+    StoreError::NotFound(format!("integration {id} does not exist (was it removed?)"))
 }
 
 fn validate_new(new: &NewIntegration) -> Result<()> {

@@ -138,7 +138,9 @@ BEGIN
     SELECT RAISE(ABORT, 'audit trail is append-only');
 END;
 "#,
-    // 2: immutable events are keyed by (kind, time, id), not (kind, id).
+    // 2: immutable events are keyed by (kind, time, id), not (kind, id);
+    // every write of an integration gets a sequence number, so a full
+    // inventory pass can prune the records it did not see again.
     // Event ids (Duo txids) are random: a unique index led by them makes
     // every insert dirty a random leaf page, while one led by time only
     // appends (duo_collect: +32% at 30 pages, +35% at 200). State records
@@ -155,6 +157,8 @@ CREATE TABLE records_v2 (
     raw            TEXT NOT NULL,
     revision       INTEGER NOT NULL DEFAULT 0,
     is_event       INTEGER NOT NULL DEFAULT 0 CHECK (is_event IN (0, 1)),
+    -- integrations.write_seq of the transaction that last wrote the row.
+    written_seq    INTEGER NOT NULL DEFAULT 0,
     CHECK (is_event = 0 OR occurred_at_ms IS NOT NULL)
 );
 INSERT INTO records_v2 (integration_id, kind, id, occurred_at_ms, normalized, raw, revision)
@@ -164,6 +168,7 @@ DROP TABLE records;
 ALTER TABLE records_v2 RENAME TO records;
 CREATE UNIQUE INDEX records_by_time ON records (integration_id, kind, occurred_at_ms, id);
 CREATE UNIQUE INDEX records_by_id ON records (integration_id, kind, id) WHERE is_event = 0;
+ALTER TABLE integrations ADD COLUMN write_seq INTEGER NOT NULL DEFAULT 0;
 "#,
 ];
 

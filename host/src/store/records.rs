@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 use serde::de::IgnoredAny;
 
-use super::integrations::ensure_exists;
+use super::integrations::{ensure_exists, next_write_seq, write_seq};
 use super::{CommitResult, IntegrationId, Result, Store, StoreError, StoredRecord, now_ms};
 use crate::model::{CollectedRecord, Normalized};
 
@@ -143,7 +143,7 @@ impl Store {
     ) -> Result<CommitResult> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        ensure_exists(&tx, integration)?;
+        let seq = next_write_seq(&tx, integration)?;
         let mut result = CommitResult {
             inserted: 0,
             updated: 0,
@@ -154,13 +154,14 @@ impl Store {
             // RETURNING, which steps every row as a query). The conflict may
             // be on either unique index, so none is named.
             let mut insert = tx.prepare_cached(
-                "INSERT INTO records (integration_id, kind, id, occurred_at_ms, normalized, raw, is_event)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+                "INSERT INTO records (integration_id, kind, id, occurred_at_ms, normalized, raw, written_seq, is_event)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
             )?;
             // OR IGNORE: a state record cannot take the (kind, time, id) of
             // an event of the same kind (see `RecordClass`).
             let mut update = tx.prepare_cached(
-                "UPDATE OR IGNORE records SET occurred_at_ms = ?4, normalized = ?5, raw = ?6, revision = revision + 1
+                "UPDATE OR IGNORE records SET occurred_at_ms = ?4, normalized = ?5, raw = ?6, written_seq = ?7,
+                     revision = revision + 1
                  WHERE integration_id = ?1 AND kind = ?2 AND id = ?3 AND is_event = 0",
             )?;
             let is_event = class == RecordClass::Event;
@@ -172,11 +173,12 @@ impl Store {
                     r.occurred_at_ms,
                     normalized,
                     r.raw_json,
+                    seq,
                     is_event
                 ];
                 if insert.execute(row)? == 1 {
                     result.inserted += 1;
-                } else if !is_event && update.execute(&row[..6])? == 1 {
+                } else if !is_event && update.execute(&row[..7])? == 1 {
                     result.updated += 1;
                 }
             }
@@ -186,6 +188,38 @@ impl Store {
         drop(conn);
         self.wrote_bulk();
         Ok(result)
+    }
+
+    /// A point in the integration's write history: records written after
+    /// this call have a later write sequence (see [`Store::prune_records`]).
+    pub fn write_mark(&self, integration: IntegrationId) -> Result<u64> {
+        Ok(write_seq(&self.conn(), integration)? as u64)
+    }
+
+    /// Deletes the state records of `kind` last written at or before `mark`
+    /// (a full inventory pass that began at `mark` did not see them again);
+    /// events are never pruned. Returns how many were deleted.
+    pub fn prune_records(&self, integration: IntegrationId, kind: &str, mark: u64) -> Result<u64> {
+        if kind.is_empty() || kind.len() > MAX_KIND_LEN {
+            return Err(StoreError::Invalid(format!(
+                "kind must be 1 to {MAX_KIND_LEN} bytes long"
+            )));
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let now = write_seq(&tx, integration)? as u64;
+        if mark > now {
+            return Err(StoreError::Invalid(format!(
+                "mark {mark} is newer than this integration's last write ({now}); use a mark from `storage.mark`"
+            )));
+        }
+        let deleted = tx
+            .prepare_cached(
+                "DELETE FROM records WHERE integration_id = ?1 AND kind = ?2 AND is_event = 0 AND written_seq <= ?3",
+            )?
+            .execute(params![integration, kind, mark as i64])?;
+        tx.commit()?;
+        Ok(deleted as u64)
     }
 
     /// Records in (kind, occurred_at, id) order, optionally of one kind.

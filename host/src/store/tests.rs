@@ -423,6 +423,61 @@ fn a_version_1_database_keeps_its_records_and_events_dedupe_against_them() {
 }
 
 #[test]
+fn prune_removes_only_state_records_of_the_kind_not_written_since_the_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let a = store
+        .create_integration(&new_integration("default", "a"))
+        .unwrap()
+        .id;
+    let b = store
+        .create_integration(&new_integration("default", "b"))
+        .unwrap()
+        .id;
+    let users = |ids: &[&str]| -> Vec<CollectedRecord> {
+        ids.iter().map(|id| record("user", id, 1, "")).collect()
+    };
+    // Pass 1 sees u1..u3, plus an event and another kind.
+    store
+        .commit_records(a, "users", &users(&["u1", "u2", "u3"]), "p1")
+        .unwrap();
+    store
+        .commit_records(a, "phones", &[record("phone", "p1", 1, "")], "x")
+        .unwrap();
+    commit_events(&store, a, &[record("user", "e1", 1, "")], "e").unwrap();
+    store
+        .commit_records(b, "users", &users(&["u2"]), "p1")
+        .unwrap();
+    // Pass 2 begins: u2 was deleted upstream; the pass spans two commits.
+    let mark = store.write_mark(a).unwrap();
+    store
+        .commit_records(a, "users", &users(&["u1"]), "page 1")
+        .unwrap();
+    store
+        .commit_records(a, "users", &users(&["u3", "u4"]), "done")
+        .unwrap();
+    assert_eq!(store.prune_records(a, "user", mark).unwrap(), 1);
+    let ids: Vec<String> = stored_rows(&store, a, "user")
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(ids, ["e1", "u1", "u3", "u4"]);
+    assert_eq!(stored_rows(&store, a, "phone").len(), 1);
+    assert_eq!(stored_rows(&store, b, "user").len(), 1);
+    // A mark from the future would delete everything: refused.
+    let now = store.write_mark(a).unwrap();
+    assert!(matches!(
+        store.prune_records(a, "user", now + 1),
+        Err(StoreError::Invalid(m)) if m.contains("newer than")
+    ));
+    assert_eq!(stored_rows(&store, a, "user").len(), 4);
+    assert!(matches!(
+        store.prune_records(999, "user", 0),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+#[test]
 fn commit_counts_inserts_and_updates_and_sets_the_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());

@@ -1,12 +1,15 @@
 //! Offset-paged inventories (users, phones, endpoints). Each run walks the
 //! whole list; the checkpoint holds the offset of the next page so a run cut
-//! short resumes there instead of starting over.
+//! short resumes there instead of starting over. A pass takes a storage mark
+//! when it begins and, once complete, prunes what it did not see again: a
+//! user deleted in Duo is deleted here too.
 
 use serde::{Deserialize, Serialize};
 
 use super::timelog::Sink;
 use super::{SourceOutcome, Stop};
 use crate::error::DuoError;
+use crate::host_api::StorageError;
 use crate::model::PluginError;
 use crate::normalize::InventoryPage;
 
@@ -18,15 +21,26 @@ pub struct InventoryCheckpoint {
     /// When the last complete pass ended.
     #[serde(default)]
     pub completed_at_ms: Option<i64>,
+    /// The storage mark taken when the unfinished pass began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pass_mark: Option<u64>,
 }
 
 pub trait InventoryApi {
     fn fetch(&mut self, offset: u64) -> Result<InventoryPage, DuoError>;
 }
 
+/// Where an inventory's pages go, and how a complete pass drops the rest.
+pub trait InventorySink: Sink {
+    /// A point in the write history (`storage.mark`).
+    fn mark(&mut self) -> Result<u64, StorageError>;
+    /// Deletes the inventory's records not written since `mark`; how many.
+    fn prune(&mut self, mark: u64) -> Result<u64, StorageError>;
+}
+
 pub fn run(
     api: &mut dyn InventoryApi,
-    sink: &mut dyn Sink,
+    sink: &mut dyn InventorySink,
     checkpoint: Option<&str>,
     now_ms: i64,
     max_pages: Option<u32>,
@@ -40,7 +54,16 @@ pub fn run(
             ))));
         }
     };
-    let mut offset = state.next_offset.unwrap_or(0);
+    let mut offset = match state.next_offset {
+        Some(offset) => offset,
+        None => {
+            match sink.mark() {
+                Ok(mark) => state.pass_mark = Some(mark),
+                Err(e) => return out.stop(Stop::Failed(super::storage_error(e))),
+            }
+            0
+        }
+    };
     loop {
         if max_pages.is_some_and(|max| out.pages >= max) {
             return out.stop(Stop::PageLimit);
@@ -59,8 +82,10 @@ pub fn run(
             ))));
         }
         state.next_offset = next;
+        let mut pass_mark = None;
         if next.is_none() {
             state.completed_at_ms = Some(now_ms);
+            pass_mark = state.pass_mark.take();
         }
         let count = page.records.len() as u64;
         let checkpoint = serde_json::to_string(&state).expect("checkpoint serializes");
@@ -68,10 +93,22 @@ pub fn run(
             return out.stop(Stop::Failed(super::storage_error(e)));
         }
         out.records += count;
-        match next {
-            Some(n) => offset = n,
-            None => return out.stop(Stop::CaughtUp),
+        if let Some(n) = next {
+            offset = n;
+            continue;
         }
+        // A pass resumed from a checkpoint written before marks existed has
+        // none; the next pass prunes instead.
+        if let Some(mark) = pass_mark {
+            match sink.prune(mark) {
+                Ok(0) => {}
+                Ok(n) => out
+                    .notes
+                    .push(format!("removed {n} record(s) that Duo no longer lists")),
+                Err(e) => return out.stop(Stop::Failed(super::storage_error(e))),
+            }
+        }
+        return out.stop(Stop::CaughtUp);
     }
 }
 
@@ -116,17 +153,40 @@ mod tests {
         }
     }
 
+    /// The store as the host keeps it: each id with the sequence number of
+    /// the commit that last wrote it.
     #[derive(Default)]
-    struct Sink1(Vec<String>, Option<String>);
+    struct Sink1 {
+        committed: Vec<String>,
+        checkpoint: Option<String>,
+        stored: std::collections::BTreeMap<String, u64>,
+        seq: u64,
+        prunes: Vec<u64>,
+    }
     impl Sink for Sink1 {
         fn commit(
             &mut self,
             records: Vec<CollectedRecord>,
             checkpoint: &str,
         ) -> Result<(), StorageError> {
-            self.0.extend(records.into_iter().map(|r| r.id));
-            self.1 = Some(checkpoint.to_string());
+            self.seq += 1;
+            for r in records {
+                self.stored.insert(r.id.clone(), self.seq);
+                self.committed.push(r.id);
+            }
+            self.checkpoint = Some(checkpoint.to_string());
             Ok(())
+        }
+    }
+    impl InventorySink for Sink1 {
+        fn mark(&mut self) -> Result<u64, StorageError> {
+            Ok(self.seq)
+        }
+        fn prune(&mut self, mark: u64) -> Result<u64, StorageError> {
+            self.prunes.push(mark);
+            let before = self.stored.len();
+            self.stored.retain(|_, seq| *seq > mark);
+            Ok((before - self.stored.len()) as u64)
         }
     }
 
@@ -146,18 +206,56 @@ mod tests {
         assert!(matches!(out.stop, Stop::CaughtUp));
         assert_eq!((out.pages, out.records), (3, 7));
         assert_eq!(api.offsets, [0, 3, 6]);
-        let cp: InventoryCheckpoint = serde_json::from_str(sink.1.as_deref().unwrap()).unwrap();
+        let cp: InventoryCheckpoint =
+            serde_json::from_str(sink.checkpoint.as_deref().unwrap()).unwrap();
         assert_eq!(
             cp,
             InventoryCheckpoint {
                 next_offset: None,
-                completed_at_ms: Some(5)
+                completed_at_ms: Some(5),
+                pass_mark: None,
             }
         );
         // the next run starts a fresh pass
-        let cp = sink.1.clone();
+        let cp = sink.checkpoint.clone();
         run(&mut api, &mut sink, cp.as_deref(), 6, None);
         assert_eq!(api.offsets[3], 0);
+    }
+
+    #[test]
+    fn a_complete_pass_removes_what_duo_no_longer_lists() {
+        let (mut api, mut sink) = (list(7, 3), Sink1::default());
+        run(&mut api, &mut sink, None, 5, None);
+        assert_eq!(sink.stored.len(), 7);
+        api.ids.retain(|id| id != "DU3");
+        let cp = sink.checkpoint.clone();
+        let out = run(&mut api, &mut sink, cp.as_deref(), 6, None);
+        assert!(matches!(out.stop, Stop::CaughtUp));
+        assert!(!sink.stored.contains_key("DU3"));
+        assert_eq!(sink.stored.len(), 6);
+        assert_eq!(out.notes, ["removed 1 record(s) that Duo no longer lists"]);
+    }
+
+    #[test]
+    fn a_pass_cut_short_prunes_nothing_until_it_completes_with_its_first_mark() {
+        let (mut api, mut sink) = (list(7, 3), Sink1::default());
+        run(&mut api, &mut sink, None, 5, None);
+        assert_eq!(sink.prunes, [0]);
+        let first_pass_seq = sink.seq;
+        api.ids.retain(|id| id != "DU0");
+        api.fail_at = Some((4, DuoError::RateLimited));
+        let cp = sink.checkpoint.clone();
+        let out = run(&mut api, &mut sink, cp.as_deref(), 6, None);
+        assert!(matches!(out.stop, Stop::RateLimited));
+        assert!(sink.prunes.len() == 1 && sink.stored.contains_key("DU0"));
+        let cp = sink.checkpoint.clone();
+        let out = run(&mut api, &mut sink, cp.as_deref(), 7, None);
+        assert!(matches!(out.stop, Stop::CaughtUp));
+        // The mark of the pass's start, not of the resumed run's: the page
+        // written before the rate limit counts as seen.
+        assert_eq!(sink.prunes, [0, first_pass_seq]);
+        assert_eq!(sink.stored.len(), 6);
+        assert!(!sink.stored.contains_key("DU0"));
     }
 
     #[test]
@@ -166,10 +264,10 @@ mod tests {
         api.fail_at = Some((1, DuoError::RateLimited));
         let out = run(&mut api, &mut sink, None, 5, None);
         assert!(matches!(out.stop, Stop::RateLimited));
-        let cp = sink.1.clone();
+        let cp = sink.checkpoint.clone();
         let out = run(&mut api, &mut sink, cp.as_deref(), 6, None);
         assert!(matches!(out.stop, Stop::CaughtUp));
         assert_eq!(api.offsets, [0, 3, 3, 6]);
-        assert_eq!(sink.0.len(), 7);
+        assert_eq!(sink.committed.len(), 7);
     }
 }

@@ -193,6 +193,10 @@ pub fn run(
                     client: &client,
                     inventory,
                 };
+                let mut sink = sources::InventoryStorage {
+                    sink,
+                    kind: inventory.kind(),
+                };
                 inventory::run(
                     &mut api,
                     &mut sink,

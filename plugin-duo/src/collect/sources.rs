@@ -2,7 +2,7 @@
 //! storage.
 
 use super::admin_log::AdminLogApi;
-use super::inventory::InventoryApi;
+use super::inventory::{InventoryApi, InventorySink};
 use super::timelog::{LogApi, LogQuery, Sink};
 use super::{SourceOutcome, Stop};
 use crate::client::DuoClient;
@@ -31,6 +31,31 @@ impl Sink for StorageSink<'_> {
         } else {
             self.storage.stage(self.source, records, checkpoint)
         }
+    }
+}
+
+/// An inventory's pages, pruned of what a complete pass no longer saw.
+pub struct InventoryStorage<'a> {
+    pub sink: StorageSink<'a>,
+    pub kind: &'static str,
+}
+
+impl Sink for InventoryStorage<'_> {
+    fn commit(
+        &mut self,
+        records: Vec<CollectedRecord>,
+        checkpoint: &str,
+    ) -> Result<(), StorageError> {
+        self.sink.commit(records, checkpoint)
+    }
+}
+
+impl InventorySink for InventoryStorage<'_> {
+    fn mark(&mut self) -> Result<u64, StorageError> {
+        self.sink.storage.mark()
+    }
+    fn prune(&mut self, mark: u64) -> Result<u64, StorageError> {
+        self.sink.storage.prune(self.kind, mark)
     }
 }
 

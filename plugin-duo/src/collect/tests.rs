@@ -235,3 +235,31 @@ fn a_staged_write_that_fails_stops_the_run_with_a_host_error() {
     // The run stopped there: the next source was not fetched.
     assert_eq!(w.http.requests.borrow().len(), 1);
 }
+
+#[test]
+fn a_user_deleted_in_duo_is_removed_by_the_next_complete_pass() {
+    let w = World::new();
+    let users = |ids: &[&str]| {
+        let items: Vec<String> = ids
+            .iter()
+            .map(|id| format!(r#"{{"user_id":"{id}","username":"{id}"}}"#))
+            .collect();
+        format!(
+            r#"{{"stat":"OK","metadata":{{}},"response":[{}]}}"#,
+            items.join(",")
+        )
+    };
+    w.http.push(200, &users(&["DU1", "DU2"]));
+    w.collect(&["user"]).unwrap();
+    assert_eq!(w.storage.ids("duo.user"), ["DU1", "DU2"]);
+    w.http.push(200, &users(&["DU1"]));
+    let s = w.collect(&["user"]).unwrap();
+    assert_eq!(w.storage.ids("duo.user"), ["DU1"]);
+    assert!(
+        s.notes
+            .iter()
+            .any(|n| n == "user: removed 1 record(s) that Duo no longer lists"),
+        "{:?}",
+        s.notes
+    );
+}

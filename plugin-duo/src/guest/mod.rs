@@ -104,6 +104,14 @@ impl host_api::Storage for Storage {
     fn flush(&self) -> Result<(), host_api::StorageError> {
         storage::flush().map(|_| ()).map_err(storage_error)
     }
+    fn mark(&self) -> Result<u64, host_api::StorageError> {
+        storage::mark().map_err(storage_error)
+    }
+    fn prune(&self, kind: &str, mark: u64) -> Result<u64, host_api::StorageError> {
+        storage::prune(kind, mark)
+            .map(u64::from)
+            .map_err(storage_error)
+    }
 }
 
 fn storage_error(e: storage::StorageError) -> host_api::StorageError {

@@ -63,7 +63,7 @@ pub fn check_records(manifest: &Manifest, records: &[CollectedRecord]) -> Result
     // Kind and id lengths and JSON syntax are the store's to check (one
     // pass over each page); what only the sandbox knows is checked here.
     for (i, r) in records.iter().enumerate() {
-        if !manifest.record_kinds.iter().any(|k| k.name == r.kind) {
+        if !is_declared(manifest, &r.kind) {
             return Err(StorageError::Invalid(format!(
                 "record #{i}: kind `{}` is not declared in the manifest",
                 r.kind
@@ -78,6 +78,10 @@ pub fn check_records(manifest: &Manifest, records: &[CollectedRecord]) -> Result
         }
     }
     Ok(())
+}
+
+fn is_declared(manifest: &Manifest, kind: &str) -> bool {
+    manifest.record_kinds.iter().any(|k| k.name == kind)
 }
 
 /// A record the store refused is the plugin's fault (`invalid`); anything
@@ -286,6 +290,58 @@ impl Host for InvocationState {
 
     async fn flush(&mut self) -> wasmtime::Result<Result<CommitResult, StorageError>> {
         Ok(self.staged.flush().await.map(to_wit).map_err(storage_error))
+    }
+
+    async fn mark(&mut self) -> wasmtime::Result<Result<u64, StorageError>> {
+        let target = match self.storage_target() {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Err(e) = self.settle_staged().await {
+            return Ok(Err(e));
+        }
+        let mark = blocking(move || target.store.write_mark(target.integration)).await?;
+        Ok(mark.map_err(storage_error))
+    }
+
+    async fn prune(
+        &mut self,
+        kind: String,
+        mark: u64,
+    ) -> wasmtime::Result<Result<u32, StorageError>> {
+        let target = match self.storage_target() {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(e)),
+        };
+        if !is_declared(&self.ctx.manifest, &kind) {
+            return Ok(Err(StorageError::Invalid(format!(
+                "kind `{}` is not declared in the manifest",
+                kind.chars().take(64).collect::<String>()
+            ))));
+        }
+        if let Err(e) = self.settle_staged().await {
+            return Ok(Err(e));
+        }
+        let integration = target.integration;
+        let pruned = blocking(move || {
+            target
+                .store
+                .prune_records(integration, &kind, mark)
+                .map(|n| (kind, n))
+        })
+        .await?;
+        Ok(match pruned {
+            Ok((kind, n)) => {
+                tracing::info!(
+                    integration,
+                    kind,
+                    removed = n,
+                    "pruned records not seen again"
+                );
+                Ok(u32::try_from(n).unwrap_or(u32::MAX))
+            }
+            Err(e) => Err(storage_error(e)),
+        })
     }
 }
 
