@@ -579,6 +579,68 @@ fn wait_for<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Option<
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_an_action_waits_for_its_outcome_and_audits_it() {
+    let sim = start(small_sim(5, 10)).await;
+    let data = tempfile::tempdir().expect("data dir");
+    let outside = tempfile::tempdir().expect("key/log dir");
+    let cli = Cli::new(data.path());
+    let creds = sim.admin_read_write();
+    let key_file = secret_key_file(outside.path(), &creds.skey);
+    let base = sim.base_url();
+    let mut add = add_args(&sim, &creds.ikey, &key_file, &base);
+    add.extend([
+        "--set",
+        "push_timeout_secs=3",
+        "--set",
+        "poll_interval_ms=100",
+    ]);
+    cli.ok(&add);
+    cli.ok(&["operators", "add", "alice", "--role", "admin"]);
+    let user = sim.usernames()[0].clone();
+    sim.set_push_answer(&user, duo_sim::PushAnswer::NoAnswer);
+
+    let mut child = cli.spawn(
+        &[
+            "act",
+            "corp",
+            "send-verification-push",
+            "--user",
+            &user,
+            "--actor",
+            "alice",
+        ],
+        outside.path(),
+    );
+    wait_for("the push to be sent", Duration::from_secs(60), || {
+        (sim.verification_pushes_sent() > 0).then_some(())
+    });
+    // SAFETY: plain kill(2) on our own child's pid.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(rc, 0, "send SIGINT");
+    let status = child.wait().expect("reap the host");
+    let out = std::fs::read_to_string(outside.path().join("spawn.stdout")).unwrap_or_default();
+    let err = std::fs::read_to_string(outside.path().join("spawn.stderr")).unwrap_or_default();
+    cli.record("act (interrupted once)", &out, &err);
+
+    // It ran to its outcome (the push timed out: a failed action, exit 1)
+    // instead of dying of the signal, and said why it kept going.
+    assert_eq!(status.code(), Some(1), "{status:?}\n{err}");
+    assert!(err.contains("waiting for its outcome"), "{err}");
+    assert!(out.contains("timed out"), "{out}");
+    let trail = cli.ok(&["--json", "audit", "corp"]).json();
+    let entries = trail.as_array().expect("audit lines");
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["action"] == "act:send-verification-push"
+                && e["outcome"]
+                    .as_str()
+                    .is_some_and(|o| o.contains("timed out"))),
+        "the interrupted action is audited: {trail}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_collection_killed_mid_run_resumes_without_loss_or_duplicates() {
     let sim = start(small_sim(50, 60_000)).await;
     let data = tempfile::tempdir().expect("data dir");

@@ -233,6 +233,16 @@ impl Simulator {
         pushes.answers.insert(username.to_string(), answer);
     }
 
+    /// Admin API verification pushes sent so far.
+    pub fn verification_pushes_sent(&self) -> usize {
+        self.shared()
+            .pushes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .verifications
+            .len()
+    }
+
     /// "active", "bypass", "disabled" or "locked out".
     pub fn user_status(&self, username: &str) -> Option<String> {
         let ds = self.shared().read();

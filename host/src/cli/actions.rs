@@ -105,8 +105,8 @@ pub async fn run_action(
 ) -> anyhow::Result<ActionOutcome> {
     let action = request.action.clone();
     let actor = request.actor.clone();
-    let outcome = actions::act(&ctx.platform, integration, request)
-        .await
+    let outcome = finish_despite_ctrl_c(actions::act(&ctx.platform, integration, request))
+        .await?
         .with_context(|| {
             format!(
                 "running action `{action}` on `{}` as `{actor}`",
@@ -115,6 +115,32 @@ pub async fn run_action(
         })?;
     print_outcome(ctx.out, &integration.name, &action, &outcome)?;
     Ok(outcome)
+}
+
+/// Runs an action to its end through a first Ctrl-C: stopping the process
+/// mid-call would leave a change made upstream (a user disabled) with no
+/// audit entry. A second Ctrl-C abandons it, saying what that risks.
+async fn finish_despite_ctrl_c<T>(action: impl Future<Output = T>) -> anyhow::Result<T> {
+    let mut action = std::pin::pin!(action);
+    tokio::select! {
+        done = &mut action => return Ok(done),
+        interrupted = tokio::signal::ctrl_c() => {
+            interrupted.context("listening for Ctrl-C")?;
+        }
+    }
+    eprintln!(
+        "An action is in flight: waiting for its outcome so the audit trail records it. \
+         Press Ctrl-C again to abandon it (it may still take effect, unaudited)."
+    );
+    tokio::select! {
+        done = &mut action => Ok(done),
+        interrupted = tokio::signal::ctrl_c() => {
+            interrupted.context("listening for Ctrl-C")?;
+            anyhow::bail!(
+                "abandoned while in flight: the action may have taken effect without an audit entry; check the integration upstream"
+            )
+        }
+    }
 }
 
 pub fn print_outcome(
