@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use duo_sim::{Fault, SimConfig, Simulator};
 use oort_e2e::duo::{
-    KIND_AUTH, assert_exactly_visible, auth_ids, collect_until_caught_up, duo_request,
+    KIND_AUTH, assert_exactly_visible, auth_ids, collect_until_caught_up, corp_env, duo_request,
     settled_now_ms, small_sim, sync_clock,
 };
 use oort_e2e::{Cli, TestEnv, duo_limits};
@@ -38,12 +38,7 @@ fn was_rate_limited(outcomes: &[Result<oort_host::model::CollectSummary, Platfor
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_settled_event_is_collected_once_through_bursts_and_faults() {
     let sim = start(small_sim(40, 3_000)).await;
-    let env = TestEnv::open_with(duo_limits());
-    let corp = env
-        .platform
-        .add_integration(duo_request(&sim, "corp", &sim.admin_read_only()))
-        .await
-        .expect("add");
+    let (env, corp) = corp_env(&sim, &sim.admin_read_only()).await;
     let store = env.platform.store();
 
     // First run: the whole history, all sources.
@@ -103,12 +98,7 @@ async fn every_settled_event_is_collected_once_through_bursts_and_faults() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_that_are_not_settled_yet_are_picked_up_by_a_later_run() {
     let sim = start(small_sim(10, 500)).await;
-    let env = TestEnv::open_with(duo_limits());
-    let corp = env
-        .platform
-        .add_integration(duo_request(&sim, "corp", &sim.admin_read_only()))
-        .await
-        .expect("add");
+    let (env, corp) = corp_env(&sim, &sim.admin_read_only()).await;
     let store = env.platform.store();
     collect_until_caught_up(&env.platform, &sim, &corp, AUTH, 5).await;
 
@@ -146,12 +136,7 @@ async fn events_that_are_not_settled_yet_are_picked_up_by_a_later_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incremental_runs_fetch_only_what_is_new() {
     let sim = start(small_sim(20, 2_500)).await;
-    let env = TestEnv::open_with(duo_limits());
-    let corp = env
-        .platform
-        .add_integration(duo_request(&sim, "corp", &sim.admin_read_only()))
-        .await
-        .expect("add");
+    let (env, corp) = corp_env(&sim, &sim.admin_read_only()).await;
     let store = env.platform.store();
     let before = sim.request_count();
     collect_until_caught_up(&env.platform, &sim, &corp, AUTH, 5).await;
@@ -216,12 +201,7 @@ fn stored_users(store: &Store, integration: &Integration) -> BTreeSet<(String, S
 async fn a_user_deleted_in_duo_is_deleted_by_the_next_collection() {
     // 700 users: three pages of 300, so the pass spans commits.
     let sim = start(small_sim(700, 10)).await;
-    let env = TestEnv::open_with(duo_limits());
-    let corp = env
-        .platform
-        .add_integration(duo_request(&sim, "corp", &sim.admin_read_only()))
-        .await
-        .expect("add");
+    let (env, corp) = corp_env(&sim, &sim.admin_read_only()).await;
     let store = env.platform.store();
     collect_until_caught_up(&env.platform, &sim, &corp, &["user"], 3).await;
     let before = stored_users(store, &corp);
@@ -351,12 +331,7 @@ fn disable(username: &str) -> ActionRequest {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remediation_with_a_read_only_key_names_the_missing_permission() {
     let sim = start(small_sim(5, 10)).await;
-    let env = TestEnv::open_with(duo_limits());
-    let corp = env
-        .platform
-        .add_integration(duo_request(&sim, "corp", &sim.admin_read_only()))
-        .await
-        .expect("add");
+    let (env, corp) = corp_env(&sim, &sim.admin_read_only()).await;
     let user = sim.usernames()[0].clone();
     let err = env
         .platform
@@ -382,12 +357,7 @@ async fn remediation_with_a_read_only_key_names_the_missing_permission() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remediation_of_an_unknown_user_is_a_clear_error() {
     let sim = start(small_sim(5, 10)).await;
-    let env = TestEnv::open_with(duo_limits());
-    let corp = env
-        .platform
-        .add_integration(duo_request(&sim, "corp", &sim.admin_read_write()))
-        .await
-        .expect("add");
+    let (env, corp) = corp_env(&sim, &sim.admin_read_write()).await;
     let err = env
         .platform
         .run_action(&corp, disable("no.such.user"))
@@ -443,6 +413,34 @@ fn add_args<'a>(
         "--api-base-url",
         base,
     ]
+}
+
+/// The binary with `corp` added for `creds` (`extra` flags appended to
+/// `integrations add`): its data directory, and one outside it holding the
+/// secret key file and what spawned commands print.
+fn cli_with_corp(
+    sim: &Simulator,
+    creds: &duo_sim::Credentials,
+    extra: &[&str],
+) -> (tempfile::TempDir, tempfile::TempDir, Cli) {
+    let data = tempfile::tempdir().expect("data dir");
+    let outside = tempfile::tempdir().expect("key/log dir");
+    let cli = Cli::new(data.path());
+    let key_file = secret_key_file(outside.path(), &creds.skey);
+    let base = sim.base_url();
+    let mut args = add_args(sim, &creds.ikey, &key_file, &base);
+    args.extend(extra);
+    cli.ok(&args);
+    (data, outside, cli)
+}
+
+/// What a command started with [`Cli::spawn`] printed (stdout, stderr),
+/// added to the transcript.
+fn spawned_output(cli: &Cli, log_dir: &std::path::Path, what: &str) -> (String, String) {
+    let out = std::fs::read_to_string(log_dir.join("spawn.stdout")).unwrap_or_default();
+    let err = std::fs::read_to_string(log_dir.join("spawn.stderr")).unwrap_or_default();
+    cli.record(what, &out, &err);
+    (out, err)
 }
 
 fn exported_auth_ids(cli: &Cli) -> (BTreeSet<String>, usize) {
@@ -581,20 +579,13 @@ fn wait_for<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Option<
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_during_an_action_waits_for_its_outcome_and_audits_it() {
     let sim = start(small_sim(5, 10)).await;
-    let data = tempfile::tempdir().expect("data dir");
-    let outside = tempfile::tempdir().expect("key/log dir");
-    let cli = Cli::new(data.path());
-    let creds = sim.admin_read_write();
-    let key_file = secret_key_file(outside.path(), &creds.skey);
-    let base = sim.base_url();
-    let mut add = add_args(&sim, &creds.ikey, &key_file, &base);
-    add.extend([
+    let fast_timeout = [
         "--set",
         "push_timeout_secs=3",
         "--set",
         "poll_interval_ms=100",
-    ]);
-    cli.ok(&add);
+    ];
+    let (_data, outside, cli) = cli_with_corp(&sim, &sim.admin_read_write(), &fast_timeout);
     cli.ok(&["operators", "add", "alice", "--role", "admin"]);
     let user = sim.usernames()[0].clone();
     sim.set_push_answer(&user, duo_sim::PushAnswer::NoAnswer);
@@ -618,9 +609,7 @@ async fn ctrl_c_during_an_action_waits_for_its_outcome_and_audits_it() {
     let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
     assert_eq!(rc, 0, "send SIGINT");
     let status = child.wait().expect("reap the host");
-    let out = std::fs::read_to_string(outside.path().join("spawn.stdout")).unwrap_or_default();
-    let err = std::fs::read_to_string(outside.path().join("spawn.stderr")).unwrap_or_default();
-    cli.record("act (interrupted once)", &out, &err);
+    let (out, err) = spawned_output(&cli, outside.path(), "act (interrupted once)");
 
     // It ran to its outcome (the push timed out: a failed action, exit 1)
     // instead of dying of the signal, and said why it kept going.
@@ -643,12 +632,8 @@ async fn ctrl_c_during_an_action_waits_for_its_outcome_and_audits_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_collection_killed_mid_run_resumes_without_loss_or_duplicates() {
     let sim = start(small_sim(50, 60_000)).await;
-    let data = tempfile::tempdir().expect("data dir");
-    let outside = tempfile::tempdir().expect("key/log dir");
-    let cli = Cli::new(data.path());
     let creds = sim.admin_read_only();
-    let key_file = secret_key_file(outside.path(), &creds.skey);
-    cli.ok(&add_args(&sim, &creds.ikey, &key_file, &sim.base_url()));
+    let (data, outside, cli) = cli_with_corp(&sim, &creds, &[]);
 
     // Watch the database from outside while the host collects.
     let store = Store::open(data.path()).expect("open the store read-side");
@@ -689,9 +674,7 @@ async fn a_collection_killed_mid_run_resumes_without_loss_or_duplicates() {
         leaks.is_empty(),
         "the secret key is readable after a crash: {leaks:?}"
     );
-    let out = std::fs::read_to_string(outside.path().join("spawn.stdout")).unwrap_or_default();
-    let err = std::fs::read_to_string(outside.path().join("spawn.stderr")).unwrap_or_default();
-    cli.record("collect corp (killed)", &out, &err);
+    spawned_output(&cli, outside.path(), "collect corp (killed)");
 
     // Restart: the next runs resume from the committed checkpoint.
     let mut caught_up = false;
@@ -739,12 +722,7 @@ impl oort_host::platform::CollectProgress for RemoveAfterFirstPage<'_> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_staged_page_that_cannot_be_written_fails_the_collection() {
     let sim = start(small_sim(10, 5_000)).await;
-    let env = TestEnv::open_with(duo_limits());
-    let corp = env
-        .platform
-        .add_integration(duo_request(&sim, "corp", &sim.admin_read_only()))
-        .await
-        .expect("add");
+    let (env, corp) = corp_env(&sim, &sim.admin_read_only()).await;
     let store = env.platform.store();
     let progress = RemoveAfterFirstPage {
         store,

@@ -9,7 +9,7 @@ use oort_host::model::{CollectSummary, PluginError};
 use oort_host::platform::{AddIntegration, NoProgress, Platform, PlatformError};
 use oort_host::store::{Integration, SecretValue, Store};
 
-use crate::env::TENANT;
+use crate::env::{TENANT, TestEnv, duo_limits};
 
 pub const KIND_AUTH: &str = "duo.authentication_log";
 
@@ -100,6 +100,18 @@ pub fn auth_ids(store: &Store, integration: &Integration) -> (BTreeSet<String>, 
         })
         .expect("read auth records");
     (ids, rows)
+}
+
+/// A fresh platform (Duo sandbox limits) with the integration `corp` added
+/// for `creds`.
+pub async fn corp_env(sim: &Simulator, creds: &Credentials) -> (TestEnv, Integration) {
+    let env = TestEnv::open_with(duo_limits());
+    let corp = env
+        .platform
+        .add_integration(duo_request(sim, "corp", creds))
+        .await
+        .expect("add the corp integration");
+    (env, corp)
 }
 
 /// Runs collections of `sources` until one catches up (rate limits and

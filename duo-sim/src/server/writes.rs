@@ -12,6 +12,24 @@ use crate::data::rng::format_uuid;
 
 const API_ACTOR: &str = "API (Admin API)";
 
+/// The administrator-log entry Duo writes for a change made through the
+/// Admin API.
+fn log_api_change(
+    ds: &mut Dataset,
+    now: i64,
+    action: &'static str,
+    object: String,
+    description: String,
+) {
+    ds.admin_log.push(AdminEvent {
+        ms: now,
+        action,
+        object,
+        username: API_ACTOR.into(),
+        description,
+    });
+}
+
 fn user_index(ds: &Dataset, id: &str) -> Result<usize, ApiError> {
     ds.find_user(|u| u.id == id).ok_or_else(ApiError::not_found)
 }
@@ -21,13 +39,7 @@ pub fn delete_user(ctx: &Ctx<'_>, segs: &[&str]) -> ApiResult {
     let i = user_index(&ds, segs[3])?;
     ds.delete_user(i);
     let object = ds.users[i].username.clone();
-    ds.admin_log.push(AdminEvent {
-        ms: ctx.now,
-        action: "user_delete",
-        object,
-        username: API_ACTOR.into(),
-        description: "{}".into(),
-    });
+    log_api_change(&mut ds, ctx.now, "user_delete", object, "{}".into());
     Ok(ok(json!("")))
 }
 
@@ -71,13 +83,13 @@ pub fn update_user(ctx: &Ctx<'_>, segs: &[&str]) -> ApiResult {
     }
     if !changes.is_empty() {
         let object = ds.users[i].username.clone();
-        ds.admin_log.push(AdminEvent {
-            ms: ctx.now,
-            action: "user_update",
+        log_api_change(
+            &mut ds,
+            ctx.now,
+            "user_update",
             object,
-            username: API_ACTOR.into(),
-            description: Value::Object(changes).to_string(),
-        });
+            Value::Object(changes).to_string(),
+        );
     }
     Ok(ok(render::user(&ds, &ds.users[i])))
 }
@@ -95,13 +107,13 @@ pub fn disassociate_phone(ctx: &Ctx<'_>, segs: &[&str]) -> ApiResult {
     ds.phones[phone].users.retain(|&u| u as usize != i);
     let object = ds.users[i].username.clone();
     let number = ds.phones[phone].number.clone();
-    ds.admin_log.push(AdminEvent {
-        ms: ctx.now,
-        action: "phone_disassociate",
+    log_api_change(
+        &mut ds,
+        ctx.now,
+        "phone_disassociate",
         object,
-        username: API_ACTOR.into(),
-        description: json!({"number": number}).to_string(),
-    });
+        json!({"number": number}).to_string(),
+    );
     Ok(ok(json!("")))
 }
 
@@ -140,13 +152,13 @@ pub fn enroll(ctx: &Ctx<'_>, _: &[&str]) -> ApiResult {
         deleted: false,
         username: username.clone(),
     });
-    ds.admin_log.push(AdminEvent {
-        ms: ctx.now,
-        action: "user_create",
-        object: username,
-        username: API_ACTOR.into(),
-        description: json!({"email": email, "enroll": true}).to_string(),
-    });
+    log_api_change(
+        &mut ds,
+        ctx.now,
+        "user_create",
+        username,
+        json!({"email": email, "enroll": true}).to_string(),
+    );
     Ok(ok(json!("")))
 }
 

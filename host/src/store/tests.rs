@@ -65,6 +65,13 @@ fn file_contains(path: &Path, needle: &[u8]) -> bool {
     }
 }
 
+fn add_integration(store: &Store, name: &str) -> IntegrationId {
+    store
+        .create_integration(&new_integration("default", name))
+        .unwrap()
+        .id
+}
+
 #[test]
 fn store_is_clone_send_sync() {
     fn assert_traits<T: Clone + Send + Sync + 'static>() {}
@@ -110,10 +117,7 @@ fn open_uses_the_key_file_by_default() {
         return; // the environment chose the key; the key-file path is covered in crypto's tests
     }
     let store = Store::open(dir.path()).unwrap();
-    let id = store
-        .create_integration(&new_integration("default", "a"))
-        .unwrap()
-        .id;
+    let id = add_integration(&store, "a");
     drop(store);
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(
@@ -258,10 +262,7 @@ fn wrong_master_key_fails_clearly() {
 fn ciphertext_moved_to_another_integration_does_not_decrypt() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let a = store
-        .create_integration(&new_integration("default", "a"))
-        .unwrap()
-        .id;
+    let a = add_integration(&store, "a");
     let mut nb = new_integration("default", "b");
     nb.secrets = vec![("skey".into(), SecretValue::new(b"b-secret".to_vec()))];
     let b = store.create_integration(&nb).unwrap().id;
@@ -287,10 +288,7 @@ fn ciphertext_moved_to_another_integration_does_not_decrypt() {
 fn set_secret_replaces_the_value() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let id = store
-        .create_integration(&new_integration("default", "a"))
-        .unwrap()
-        .id;
+    let id = add_integration(&store, "a");
     store
         .set_secret(id, "skey", &SecretValue::new(b"rotated".to_vec()))
         .unwrap();
@@ -334,10 +332,7 @@ fn stored_rows(
 fn events_are_stored_once_by_time_and_id_and_never_rewritten() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let id = store
-        .create_integration(&new_integration("default", "a"))
-        .unwrap()
-        .id;
+    let id = add_integration(&store, "a");
     let first = [
         record("auth_log", "t1", 10, "success"),
         record("auth_log", "t2", 20, "denied"),
@@ -364,10 +359,7 @@ fn events_are_stored_once_by_time_and_id_and_never_rewritten() {
 fn an_event_without_a_time_is_refused_and_nothing_is_committed() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let id = store
-        .create_integration(&new_integration("default", "a"))
-        .unwrap()
-        .id;
+    let id = add_integration(&store, "a");
     let mut timeless = record("auth_log", "t2", 0, "success");
     timeless.occurred_at_ms = None;
     let err = commit_events(
@@ -426,14 +418,8 @@ fn a_version_1_database_keeps_its_records_and_events_dedupe_against_them() {
 fn prune_removes_only_state_records_of_the_kind_not_written_since_the_mark() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let a = store
-        .create_integration(&new_integration("default", "a"))
-        .unwrap()
-        .id;
-    let b = store
-        .create_integration(&new_integration("default", "b"))
-        .unwrap()
-        .id;
+    let a = add_integration(&store, "a");
+    let b = add_integration(&store, "b");
     let users = |ids: &[&str]| -> Vec<CollectedRecord> {
         ids.iter().map(|id| record("user", id, 1, "")).collect()
     };
@@ -481,10 +467,7 @@ fn prune_removes_only_state_records_of_the_kind_not_written_since_the_mark() {
 fn commit_counts_inserts_and_updates_and_sets_the_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let id = store
-        .create_integration(&new_integration("default", "a"))
-        .unwrap()
-        .id;
+    let id = add_integration(&store, "a");
     let first = [
         record("auth_log", "t1", 10, "success"),
         record("auth_log", "t2", 20, "denied"),
@@ -547,10 +530,7 @@ fn commit_counts_inserts_and_updates_and_sets_the_checkpoint() {
 fn invalid_record_commits_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let id = store
-        .create_integration(&new_integration("default", "a"))
-        .unwrap()
-        .id;
+    let id = add_integration(&store, "a");
     store
         .commit_records(
             id,
@@ -597,10 +577,7 @@ fn an_invalid_record_in_a_large_batch_is_named_by_its_position() {
     // name the first bad record of the batch.
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let id = store
-        .create_integration(&new_integration("default", "a"))
-        .unwrap()
-        .id;
+    let id = add_integration(&store, "a");
     let mut batch: Vec<CollectedRecord> = (0..1000)
         .map(|i| record("auth_log", &format!("tx-{i}"), i, "success"))
         .collect();
@@ -616,10 +593,7 @@ fn an_invalid_record_in_a_large_batch_is_named_by_its_position() {
 fn bulk_commits_are_checkpointed_into_the_database_file_in_the_background() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let id = store
-        .create_integration(&new_integration("default", "a"))
-        .unwrap()
-        .id;
+    let id = add_integration(&store, "a");
     let db_file = dir.path().join(DB_FILE);
     let before = std::fs::metadata(&db_file).unwrap().len();
     let padding = "x".repeat(1000);
@@ -652,10 +626,7 @@ fn bulk_commits_are_checkpointed_into_the_database_file_in_the_background() {
 fn failure_inside_the_transaction_rolls_back_records_and_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let id = store
-        .create_integration(&new_integration("default", "a"))
-        .unwrap()
-        .id;
+    let id = add_integration(&store, "a");
     store
         .commit_records(
             id,
@@ -713,10 +684,7 @@ fn commit_to_a_missing_integration_is_not_found() {
 fn records_stream_in_kind_time_id_order_and_normalized_skips_none() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let id = store
-        .create_integration(&new_integration("default", "a"))
-        .unwrap()
-        .id;
+    let id = add_integration(&store, "a");
     let mut user = record("user", "u1", 0, "");
     user.occurred_at_ms = None;
     user.normalized = Normalized::UserAccount(UserAccount {
@@ -767,10 +735,7 @@ fn records_stream_in_kind_time_id_order_and_normalized_skips_none() {
 fn for_each_record_callback_may_use_the_store_and_stop_early() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let id = store
-        .create_integration(&new_integration("default", "a"))
-        .unwrap()
-        .id;
+    let id = add_integration(&store, "a");
     store
         .commit_records(
             id,
@@ -800,10 +765,7 @@ fn for_each_record_callback_may_use_the_store_and_stop_early() {
 fn bulk_commit_of_20000_records() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let id = store
-        .create_integration(&new_integration("default", "a"))
-        .unwrap()
-        .id;
+    let id = add_integration(&store, "a");
     let batch: Vec<CollectedRecord> = (0..20_000)
         .map(|i| record("auth_log", &format!("tx-{i:06}"), i, "success"))
         .collect();
@@ -846,10 +808,7 @@ fn bulk_commit_of_20000_records() {
 fn concurrent_commits_from_clones() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let id = store
-        .create_integration(&new_integration("default", "a"))
-        .unwrap()
-        .id;
+    let id = add_integration(&store, "a");
     let threads: Vec<_> = (0..4)
         .map(|t| {
             let store = store.clone();
@@ -893,10 +852,7 @@ fn finding(key: &str, evidence: &[&str], first: i64, last: i64, severity: &str) 
 fn findings_upsert_merges_without_duplicates() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let id = store
-        .create_integration(&new_integration("default", "a"))
-        .unwrap()
-        .id;
+    let id = add_integration(&store, "a");
     store
         .upsert_findings(id, &[finding("alice", &["t1", "t2"], 100, 200, "high")])
         .unwrap();
@@ -924,10 +880,7 @@ fn findings_upsert_merges_without_duplicates() {
     assert!(alice.updated_at_ms >= before[0].updated_at_ms);
     assert_eq!(store.finding(id, alice.id).unwrap().as_ref(), Some(alice));
 
-    let other = store
-        .create_integration(&new_integration("default", "b"))
-        .unwrap()
-        .id;
+    let other = add_integration(&store, "b");
     assert_eq!(
         store.finding(other, alice.id).unwrap(),
         None,
@@ -943,10 +896,7 @@ fn findings_upsert_merges_without_duplicates() {
 fn runs_are_recorded_and_finished_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let id = store
-        .create_integration(&new_integration("default", "a"))
-        .unwrap()
-        .id;
+    let id = add_integration(&store, "a");
     let first = store.start_run(id, RunKind::Collect).unwrap();
     let second = store.start_run(id, RunKind::Test).unwrap();
     let summary = serde_json::json!({"records": [["auth_log", 3]]});
@@ -1037,14 +987,8 @@ fn audit_entry(integration: Option<IntegrationId>, at: i64, outcome: &str) -> Au
 fn audit_is_append_only_and_filtered_by_integration() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let a = store
-        .create_integration(&new_integration("default", "a"))
-        .unwrap()
-        .id;
-    let b = store
-        .create_integration(&new_integration("default", "b"))
-        .unwrap()
-        .id;
+    let a = add_integration(&store, "a");
+    let b = add_integration(&store, "b");
     store
         .append_audit(&audit_entry(Some(a), 20, "succeeded: user disabled"))
         .unwrap();
@@ -1088,14 +1032,8 @@ fn audit_is_append_only_and_filtered_by_integration() {
 fn remove_integration_cascades_but_keeps_the_audit_trail() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let a = store
-        .create_integration(&new_integration("default", "a"))
-        .unwrap()
-        .id;
-    let keep = store
-        .create_integration(&new_integration("default", "keep"))
-        .unwrap()
-        .id;
+    let a = add_integration(&store, "a");
+    let keep = add_integration(&store, "keep");
     for id in [a, keep] {
         store
             .commit_records(id, "auth", &[record("auth_log", "t1", 1, "s")], "cp")
