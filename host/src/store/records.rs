@@ -255,13 +255,19 @@ impl Store {
     /// (`model::Normalized::None` rows skipped), for the insights engine.
     pub fn normalized_records(&self, integration: IntegrationId) -> Result<Vec<Normalized>> {
         let conn = self.reader()?;
-        let mut stmt = conn.prepare(SELECT_ORDERED)?;
-        let mut rows = stmt.query(params![integration, None::<String>])?;
+        // Not SELECT_ORDERED: the raw JSON (most of each row) is not needed.
+        let mut stmt = conn.prepare(
+            "SELECT id, normalized FROM records WHERE integration_id = ?1
+             ORDER BY kind, occurred_at_ms, id",
+        )?;
+        let mut rows = stmt.query(params![integration])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
-            let text: String = row.get(3)?;
-            let normalized: Normalized = serde_json::from_str(&text).map_err(|e| {
-                let id: String = row.get(1).unwrap_or_default();
+            let text = row.get_ref(1)?.as_str().map_err(|e| {
+                StoreError::Invalid(format!("a stored normalized view is not text ({e})"))
+            })?;
+            let normalized: Normalized = serde_json::from_str(text).map_err(|e| {
+                let id: String = row.get(0).unwrap_or_default();
                 StoreError::Invalid(format!("stored normalized view of record `{id}` is unreadable ({e}); the database may be corrupted"))
             })?;
             if normalized != Normalized::None {
