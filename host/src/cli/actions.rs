@@ -120,12 +120,15 @@ pub async fn run_action(
 /// Runs an action to its end through a first Ctrl-C: stopping the process
 /// mid-call would leave a change made upstream (a user disabled) with no
 /// audit entry. A second Ctrl-C abandons it, saying what that risks.
+/// If Ctrl-C cannot be watched, the action simply runs to its end.
 async fn finish_despite_ctrl_c<T>(action: impl Future<Output = T>) -> anyhow::Result<T> {
     let mut action = std::pin::pin!(action);
     tokio::select! {
         done = &mut action => return Ok(done),
-        interrupted = tokio::signal::ctrl_c() => {
-            interrupted.context("listening for Ctrl-C")?;
+        watched = tokio::signal::ctrl_c() => {
+            if watched.is_err() {
+                return Ok(action.await);
+            }
         }
     }
     eprintln!(
@@ -134,8 +137,10 @@ async fn finish_despite_ctrl_c<T>(action: impl Future<Output = T>) -> anyhow::Re
     );
     tokio::select! {
         done = &mut action => Ok(done),
-        interrupted = tokio::signal::ctrl_c() => {
-            interrupted.context("listening for Ctrl-C")?;
+        watched = tokio::signal::ctrl_c() => {
+            if watched.is_err() {
+                return Ok(action.await);
+            }
             anyhow::bail!(
                 "abandoned while in flight: the action may have taken effect without an audit entry; check the integration upstream"
             )
