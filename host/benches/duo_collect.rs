@@ -12,8 +12,10 @@
 //!    (fetch, verify signatures, normalize, write to SQLite), timed until the
 //!    last page is written; the insights refresh that follows is reported
 //!    apart. Baseline in the same run: a plain signed reqwest loop fetching
-//!    the same pages, i.e. the simulator's own cost. Target: ≥ 100,000
-//!    events/s on 2 cores.
+//!    the same pages, i.e. the simulator's own cost. Also the process CPU
+//!    time per page, and the rate the machine's cores could reach at that
+//!    cost if every part overlapped perfectly. Target: ≥ 100,000 events/s
+//!    on 2 cores.
 //!
 //! Run with `cargo test -p oort-host --bench duo_collect` (dev profile; the
 //! workspace optimizes wasmtime, Cranelift, serde_json, sha2, SQLite and
@@ -307,6 +309,8 @@ struct Throughput {
     pages: u32,
     /// From the call to the last page's commit.
     elapsed: Duration,
+    /// Process CPU time (all threads, the simulator's included) over `elapsed`.
+    cpu: Duration,
     /// The rest of `Platform::collect`: the insights refresh.
     after_last_commit: Duration,
 }
@@ -314,11 +318,12 @@ struct Throughput {
 /// Notes when the last page was committed: the records are durable from
 /// then on, and what `Platform::collect` does afterwards (the insights
 /// refresh) is not part of the path into storage.
-struct LastCommit(std::sync::Mutex<Option<Instant>>);
+/// (wall clock, process CPU time) at the last commit.
+struct LastCommit(std::sync::Mutex<Option<(Instant, Duration)>>);
 
 impl CollectProgress for LastCommit {
     fn committed(&self, _source: &str, _records: u64) {
-        *self.0.lock().expect("progress lock") = Some(Instant::now());
+        *self.0.lock().expect("progress lock") = Some((Instant::now(), cpu_time()));
     }
 }
 
@@ -349,12 +354,13 @@ async fn plugin_into_storage(platform: &Platform, sim: &Simulator) -> Throughput
     };
     let last_commit = LastCommit(std::sync::Mutex::new(None));
     let start = Instant::now();
+    let cpu_start = cpu_time();
     let summary = platform
         .collect(&integration, options, &last_commit)
         .await
         .expect("the Duo collect succeeds");
     let total = start.elapsed();
-    let committed_at = last_commit
+    let (committed_at, cpu_at_commit) = last_commit
         .0
         .into_inner()
         .expect("progress lock")
@@ -378,6 +384,7 @@ async fn plugin_into_storage(platform: &Platform, sim: &Simulator) -> Throughput
         stored,
         pages: summary.pages,
         elapsed,
+        cpu: cpu_at_commit - cpu_start,
         after_last_commit: total - elapsed,
     }
 }
@@ -469,10 +476,12 @@ async fn storage_part(platform: &Platform, events: usize) {
     let visible = sim.visible_auth_txids().len() as u64;
     let baseline_client = SignedClient::new(&sim);
     let start = Instant::now();
+    let cpu_start = cpu_time();
     let (base_events, base_pages) = baseline_client
         .all_auth_pages(wall_ms() - 5 * 86_400_000, wall_ms() - 2 * 60_000)
         .await;
     let baseline = start.elapsed();
+    let baseline_cpu = cpu_time() - cpu_start;
     let run = plugin_into_storage(platform, &sim).await;
     println!(
         "simulator alone (signed reqwest loop): {base_events} events, {base_pages} pages in {:.2} s = {:>9.0} events/s",
@@ -493,6 +502,18 @@ async fn storage_part(platform: &Platform, events: usize) {
     println!(
         "  minus the simulator's own time (plugin + host + SQLite, wall): {:>9.0} events/s",
         rate(run.events, plugin_share)
+    );
+    // CPU, not wall: what a page costs whatever overlaps, i.e. what caps
+    // the machine as a whole (several integrations at once included).
+    let pages = f64::from(run.pages.max(1));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let cpu_per_page = ms(run.cpu) / pages;
+    let sim_per_page = ms(baseline_cpu) / f64::from(base_pages.max(1) as u32);
+    println!(
+        "  CPU: {cpu_per_page:.1} ms per page of which ~{sim_per_page:.1} ms the simulator and its client; \
+         at that cost {cores} cores could take at most {:>9.0} events/s ({:.0} without the simulator)",
+        cores * 1000.0 * run.events as f64 / pages / cpu_per_page,
+        cores * 1000.0 * run.events as f64 / pages / (cpu_per_page - sim_per_page).max(0.1),
     );
     println!(
         "  then the insights refresh over the stored events: {:.2} s (not counted above)",
