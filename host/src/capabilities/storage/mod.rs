@@ -323,21 +323,14 @@ impl Host for InvocationState {
             return Ok(Err(e));
         }
         let integration = target.integration;
-        let pruned = blocking(move || {
-            target
-                .store
-                .prune_records(integration, &kind, mark)
-                .map(|n| (kind, n))
+        let pruned = blocking({
+            let kind = kind.clone();
+            move || target.store.prune_records(integration, &kind, mark)
         })
         .await?;
         Ok(match pruned {
-            Ok((kind, n)) => {
-                tracing::info!(
-                    integration,
-                    kind,
-                    removed = n,
-                    "pruned records not seen again"
-                );
+            Ok(n) => {
+                tracing::info!(integration, %kind, removed = n, "pruned records not seen again");
                 Ok(u32::try_from(n).unwrap_or(u32::MAX))
             }
             Err(e) => Err(storage_error(e)),
