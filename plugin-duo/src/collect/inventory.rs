@@ -2,7 +2,9 @@
 //! whole list; the checkpoint holds the offset of the next page so a run cut
 //! short resumes there instead of starting over. A pass takes a storage mark
 //! when it begins and, once complete, prunes what it did not see again: a
-//! user deleted in Duo is deleted here too.
+//! user deleted in Duo is deleted here too. A pass that saw under half of
+//! what the last one saw prunes nothing (a short answer from Duo must not
+//! empty the inventory); the next pass, if it agrees, does.
 
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +26,16 @@ pub struct InventoryCheckpoint {
     /// The storage mark taken when the unfinished pass began.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pass_mark: Option<u64>,
+    /// Records the unfinished pass has seen so far.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pass_seen: u64,
+    /// Records the last complete pass saw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_pass_seen: Option<u64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 pub trait InventoryApi {
@@ -61,6 +73,7 @@ pub fn run(
                 Ok(mark) => state.pass_mark = Some(mark),
                 Err(e) => return out.stop(Stop::Failed(super::storage_error(e))),
             }
+            state.pass_seen = 0;
             0
         }
     };
@@ -81,13 +94,17 @@ pub fn run(
                 next.unwrap_or_default()
             ))));
         }
+        let count = page.records.len() as u64;
         state.next_offset = next;
+        state.pass_seen += count;
         let mut pass_mark = None;
+        let mut previous_pass = None;
         if next.is_none() {
             state.completed_at_ms = Some(now_ms);
             pass_mark = state.pass_mark.take();
+            previous_pass = state.last_pass_seen.replace(state.pass_seen);
+            state.pass_seen = 0;
         }
-        let count = page.records.len() as u64;
         let checkpoint = serde_json::to_string(&state).expect("checkpoint serializes");
         if let Err(e) = sink.commit(page.records, &checkpoint) {
             return out.stop(Stop::Failed(super::storage_error(e)));
@@ -99,7 +116,15 @@ pub fn run(
         }
         // A pass resumed from a checkpoint written before marks existed has
         // none; the next pass prunes instead.
-        if let Some(mark) = pass_mark {
+        let Some(mark) = pass_mark else {
+            return out.stop(Stop::CaughtUp);
+        };
+        let seen = state.last_pass_seen.unwrap_or_default();
+        if let Some(previous) = previous_pass.filter(|&p| seen * 2 < p) {
+            out.notes.push(format!(
+                "saw {seen} record(s), under half of the last complete pass ({previous}); removed nothing in case Duo answered short (the next pass removes them if it agrees)"
+            ));
+        } else {
             match sink.prune(mark) {
                 Ok(0) => {}
                 Ok(n) => out
@@ -214,6 +239,8 @@ mod tests {
                 next_offset: None,
                 completed_at_ms: Some(5),
                 pass_mark: None,
+                pass_seen: 0,
+                last_pass_seen: Some(7),
             }
         );
         // the next run starts a fresh pass
@@ -234,6 +261,27 @@ mod tests {
         assert!(!sink.stored.contains_key("DU3"));
         assert_eq!(sink.stored.len(), 6);
         assert_eq!(out.notes, ["removed 1 record(s) that Duo no longer lists"]);
+    }
+
+    #[test]
+    fn a_pass_that_sees_under_half_of_the_last_one_removes_nothing_until_the_next_agrees() {
+        let (mut api, mut sink) = (list(7, 3), Sink1::default());
+        run(&mut api, &mut sink, None, 5, None);
+        api.ids.truncate(3);
+        let cp = sink.checkpoint.clone();
+        let out = run(&mut api, &mut sink, cp.as_deref(), 6, None);
+        assert!(matches!(out.stop, Stop::CaughtUp));
+        assert_eq!(sink.stored.len(), 7, "nothing removed on one short answer");
+        assert_eq!(
+            out.notes,
+            [
+                "saw 3 record(s), under half of the last complete pass (7); removed nothing in case Duo answered short (the next pass removes them if it agrees)"
+            ]
+        );
+        let cp = sink.checkpoint.clone();
+        let out = run(&mut api, &mut sink, cp.as_deref(), 7, None);
+        assert_eq!(sink.stored.len(), 3);
+        assert_eq!(out.notes, ["removed 4 record(s) that Duo no longer lists"]);
     }
 
     #[test]
