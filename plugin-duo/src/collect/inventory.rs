@@ -97,44 +97,58 @@ pub fn run(
         let count = page.records.len() as u64;
         state.next_offset = next;
         state.pass_seen += count;
-        let mut pass_mark = None;
-        let mut previous_pass = None;
-        if next.is_none() {
+        // (mark, seen, seen by the previous pass) once this page ends the pass.
+        let completed = next.is_none().then(|| {
             state.completed_at_ms = Some(now_ms);
-            pass_mark = state.pass_mark.take();
-            previous_pass = state.last_pass_seen.replace(state.pass_seen);
-            state.pass_seen = 0;
-        }
+            let seen = std::mem::take(&mut state.pass_seen);
+            (
+                state.pass_mark.take(),
+                seen,
+                state.last_pass_seen.replace(seen),
+            )
+        });
         let checkpoint = serde_json::to_string(&state).expect("checkpoint serializes");
         if let Err(e) = sink.commit(page.records, &checkpoint) {
             return out.stop(Stop::Failed(super::storage_error(e)));
         }
         out.records += count;
-        if let Some(n) = next {
-            offset = n;
-            continue;
-        }
-        // A pass resumed from a checkpoint written before marks existed has
-        // none; the next pass prunes instead.
-        let Some(mark) = pass_mark else {
-            return out.stop(Stop::CaughtUp);
-        };
-        let seen = state.last_pass_seen.unwrap_or_default();
-        if let Some(previous) = previous_pass.filter(|&p| seen * 2 < p) {
-            out.notes.push(format!(
-                "saw {seen} record(s), under half of the last complete pass ({previous}); removed nothing in case Duo answered short (the next pass removes them if it agrees)"
-            ));
-        } else {
-            match sink.prune(mark) {
-                Ok(0) => {}
-                Ok(n) => out
-                    .notes
-                    .push(format!("removed {n} record(s) that Duo no longer lists")),
-                Err(e) => return out.stop(Stop::Failed(super::storage_error(e))),
+        match (next, completed) {
+            (Some(n), _) => offset = n,
+            (None, Some((mark, seen, previous))) => {
+                return prune_after_pass(sink, mark, seen, previous, out);
             }
+            (None, None) => unreachable!("a page without a next offset completes the pass"),
         }
+    }
+}
+
+/// Ends a complete pass: prunes what it did not see again, unless it saw
+/// under half of what the previous pass saw. A pass resumed from a
+/// checkpoint written before marks existed has none; the next pass prunes.
+fn prune_after_pass(
+    sink: &mut dyn InventorySink,
+    mark: Option<u64>,
+    seen: u64,
+    previous: Option<u64>,
+    mut out: SourceOutcome,
+) -> SourceOutcome {
+    let Some(mark) = mark else {
+        return out.stop(Stop::CaughtUp);
+    };
+    if let Some(previous) = previous.filter(|&p| seen * 2 < p) {
+        out.notes.push(format!(
+            "saw {seen} record(s), under half of the last complete pass ({previous}); removed nothing in case Duo answered short (the next pass removes them if it agrees)"
+        ));
         return out.stop(Stop::CaughtUp);
     }
+    match sink.prune(mark) {
+        Ok(0) => {}
+        Ok(n) => out
+            .notes
+            .push(format!("removed {n} record(s) that Duo no longer lists")),
+        Err(e) => return out.stop(Stop::Failed(super::storage_error(e))),
+    }
+    out.stop(Stop::CaughtUp)
 }
 
 #[cfg(test)]
