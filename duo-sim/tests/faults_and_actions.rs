@@ -149,6 +149,42 @@ async fn a_deleted_user_leaves_every_listing_and_lookup() {
 }
 
 #[tokio::test]
+async fn past_auth_events_keep_what_they_said_when_served_again() {
+    let sim = sim().await;
+    let rw = Client::new(&sim, sim.admin_read_write());
+    let now = sim.now_ms();
+    let (min, max) = (
+        (now - 2 * 86_400_000).to_string(),
+        (now - 180_000).to_string(),
+    );
+    let window = [
+        ("mintime", min.as_str()),
+        ("maxtime", max.as_str()),
+        ("limit", "50"),
+    ];
+    let (status, first) = rw.get("/admin/v2/logs/authentication", &window).await;
+    assert_eq!(status, 200, "{first}");
+    let event = &first["response"]["authlogs"][0];
+    let username = event["user"]["name"]
+        .as_str()
+        .expect("a user name")
+        .to_string();
+    let email = event["email"].clone();
+    let id = sim.user_id(&username).expect("the user exists");
+
+    let path = format!("/admin/v1/users/{id}");
+    let updated = rw.post(&path, &[("email", "renamed@example.com")]).await;
+    assert_eq!(updated.0, 200, "{}", updated.1);
+    assert_eq!(updated.1["response"]["email"], "renamed@example.com");
+    let (_, again) = rw.get("/admin/v2/logs/authentication", &window).await;
+    assert_eq!(
+        again["response"]["authlogs"], first["response"]["authlogs"],
+        "log entries are snapshots: a later change to the user changes none of them"
+    );
+    assert_eq!(again["response"]["authlogs"][0]["email"], email);
+}
+
+#[tokio::test]
 async fn verification_push_follows_each_users_answer() {
     let sim = sim().await;
     let rw = Client::new(&sim, sim.admin_read_write());

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use super::catalog::{self, CITIES, FIRST_NAMES, HOME_CITIES, LAST_NAMES, PHONE_MODELS, PROFILES};
 use super::catalog::{factor as f, reason as rs, result as r};
 use super::model::*;
+use super::render::RenderedAuthEvents;
 use super::rng::Rng;
 use crate::config::SimConfig;
 
@@ -22,6 +23,8 @@ pub struct Dataset {
     pub scenarios: BTreeMap<String, Vec<String>>,
     pub scenario_apps: BTreeMap<String, Vec<String>>,
     pub admins: Vec<String>,
+    /// Auth events as first served (see [`RenderedAuthEvents`]).
+    pub rendered_auth: RenderedAuthEvents,
 }
 
 impl Dataset {
@@ -77,6 +80,7 @@ impl Builder {
                 scenarios: BTreeMap::new(),
                 scenario_apps: BTreeMap::new(),
                 admins: vec!["Morgan Admin".into(), "Riley Helpdesk".into()],
+                rendered_auth: RenderedAuthEvents::default(),
             },
             names: HashSet::new(),
         }

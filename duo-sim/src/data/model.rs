@@ -1,5 +1,6 @@
 //! In-memory records. Events are kept compact (indices into tables, no strings) so
-//! millions of them fit comfortably; JSON is rendered only for the page served.
+//! millions of them fit comfortably; JSON is rendered when a page is served
+//! (auth events once, then kept: see `render::RenderedAuthEvents`).
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UserStatus {

@@ -1,6 +1,10 @@
 //! JSON shapes exactly as Duo's Admin API returns them (duo-api.md §4).
 
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
 use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::catalog::{CITIES, FACTORS, GROUPS, PROFILES, REASONS, RESULTS};
@@ -117,6 +121,69 @@ pub struct AuthEventJson<'a> {
     ood_software: (),
     trusted_endpoint_status: &'static str,
     adaptive_trust_assessments: EmptyObject,
+}
+
+/// Auth events as they were first served, by txid. Duo's log entries are
+/// snapshots that never change afterwards (a user renamed later keeps the
+/// old name in past events), and rendering was most of the simulator's cost
+/// per page. Bounded so a history of millions cannot pin gigabytes: past the
+/// bound, events are rendered on every request.
+#[derive(Default)]
+pub struct RenderedAuthEvents(Mutex<HashMap<u128, Box<RawValue>>>);
+
+impl RenderedAuthEvents {
+    const MAX_EVENTS: usize = 250_000;
+
+    /// Locks the cache for one page.
+    pub fn lock(&self) -> RenderedPage<'_> {
+        RenderedPage(
+            self.0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
+    }
+}
+
+pub struct RenderedPage<'a>(MutexGuard<'a, HashMap<u128, Box<RawValue>>>);
+
+impl RenderedPage<'_> {
+    /// Renders the events not yet rendered (while there is room).
+    pub fn render(&mut self, ds: &Dataset, events: &[&Event]) {
+        for e in events {
+            if self.0.len() >= RenderedAuthEvents::MAX_EVENTS {
+                return;
+            }
+            self.0.entry(e.txid).or_insert_with(|| render_json(ds, e));
+        }
+    }
+
+    /// The JSON of `e`: kept if rendered before, else rendered now.
+    pub fn json(&self, ds: &Dataset, e: &Event) -> JsonEvent<'_> {
+        match self.0.get(&e.txid) {
+            Some(kept) => JsonEvent::Kept(kept),
+            None => JsonEvent::Fresh(render_json(ds, e)),
+        }
+    }
+}
+
+/// One auth event's JSON, serialized verbatim into the page.
+pub enum JsonEvent<'a> {
+    Kept(&'a RawValue),
+    Fresh(Box<RawValue>),
+}
+
+impl Serialize for JsonEvent<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            JsonEvent::Kept(raw) => raw.serialize(s),
+            JsonEvent::Fresh(raw) => raw.serialize(s),
+        }
+    }
+}
+
+fn render_json(ds: &Dataset, e: &Event) -> Box<RawValue> {
+    let text = serde_json::to_string(&auth_event(ds, e)).expect("an auth event serializes");
+    RawValue::from_string(text).expect("serde_json wrote valid JSON")
 }
 
 pub fn auth_event<'a>(ds: &'a Dataset, e: &Event) -> AuthEventJson<'a> {

@@ -9,7 +9,7 @@ use crate::data::Dataset;
 use crate::data::catalog::{FACTORS, REASONS, RESULTS, factor};
 use crate::data::generate::{DAY, MINUTE};
 use crate::data::model::{Event, flags};
-use crate::data::render::{self, AuthEventJson, TelephonyJson};
+use crate::data::render::{self, JsonEvent, TelephonyJson};
 use crate::data::rng::format_uuid;
 
 /// The longest an auth event takes to show up in the log: every event older than this
@@ -187,7 +187,7 @@ impl Filter {
 
 #[derive(Serialize)]
 struct AuthPage<'a> {
-    authlogs: Vec<AuthEventJson<'a>>,
+    authlogs: Vec<JsonEvent<'a>>,
     metadata: AuthPageMetadata,
 }
 
@@ -276,8 +276,10 @@ pub fn authentication(ctx: &Ctx<'_>, _: &[&str]) -> ApiResult {
         (true, Some(last)) => Some([last.ms.to_string(), format_uuid(last.txid)]),
         _ => None,
     };
+    let mut rendered = ds.rendered_auth.lock();
+    rendered.render(&ds, &page);
     ok_typed(&AuthPage {
-        authlogs: page.iter().map(|e| render::auth_event(&ds, e)).collect(),
+        authlogs: page.iter().map(|e| rendered.json(&ds, e)).collect(),
         metadata: AuthPageMetadata {
             next_offset,
             total_objects: total,
