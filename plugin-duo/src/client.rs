@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::date::rfc2822;
 use crate::error::{DuoError, classify_failure};
 use crate::host_api::{
-    Clock, HttpRequest, HttpTransport, LogLevel, Logger, Signer, TransportError,
+    Clock, HttpRequest, HttpTransport, LogLevel, Logger, PendingResponse, Signer, TransportError,
 };
 use crate::signing::{self, SigVersion, Target};
 
@@ -52,6 +52,9 @@ pub struct DuoClient<'a> {
     pub retry: RetryPolicy,
     rng: Cell<u64>,
 }
+
+/// A call whose first attempt is in flight (see [`DuoClient::start`]).
+pub struct StartedCall(Box<dyn PendingResponse>);
 
 /// `{"stat":"OK","response":…,"metadata":…}` with the payload left unparsed.
 #[derive(Deserialize)]
@@ -136,27 +139,50 @@ impl<'a> DuoClient<'a> {
         params: &[(String, String)],
         parse: impl Fn(&[u8]) -> Result<T, String>,
     ) -> Result<T, DuoError> {
+        self.call_started(None, method, path, params, parse)
+    }
+
+    /// Sends the first attempt of a call now, without waiting for Duo's
+    /// answer; [`DuoClient::call_started`] takes it up later. Dropping the
+    /// returned call cancels the request.
+    pub fn start(&self, method: &str, path: &str, params: &[(String, String)]) -> StartedCall {
+        StartedCall(self.http.start(&self.signed(method, path, params)))
+    }
+
+    /// [`DuoClient::call`] whose first attempt is `started` (when given):
+    /// its answer is handled exactly like a fresh one, retries included.
+    pub fn call_started<T>(
+        &self,
+        started: Option<StartedCall>,
+        method: &str,
+        path: &str,
+        params: &[(String, String)],
+        parse: impl Fn(&[u8]) -> Result<T, String>,
+    ) -> Result<T, DuoError> {
         self.attempts(
             path,
-            || {
-                // A fresh date per attempt: Duo rejects a reused one (40103).
-                let date = rfc2822(self.clock.now_ms().div_euclid(1000));
-                let target = Target {
-                    method,
-                    host: self.host,
-                    path,
-                    params,
-                };
-                let signed = signing::sign(self.version, self.ikey, self.signer, &date, &target);
-                HttpRequest {
-                    method: method.to_ascii_uppercase(),
-                    url: self.url(path, &signed.query),
-                    headers: signed.headers,
-                    body: signed.body,
-                }
-            },
+            started.map(|s| s.0),
+            || self.signed(method, path, params),
             &parse,
         )
+    }
+
+    fn signed(&self, method: &str, path: &str, params: &[(String, String)]) -> HttpRequest {
+        // A fresh date per attempt: Duo rejects a reused one (40103).
+        let date = rfc2822(self.clock.now_ms().div_euclid(1000));
+        let target = Target {
+            method,
+            host: self.host,
+            path,
+            params,
+        };
+        let signed = signing::sign(self.version, self.ikey, self.signer, &date, &target);
+        HttpRequest {
+            method: method.to_ascii_uppercase(),
+            url: self.url(path, &signed.query),
+            headers: signed.headers,
+            body: signed.body,
+        }
     }
 
     /// A signed call returning the generic envelope.
@@ -180,6 +206,7 @@ impl<'a> DuoClient<'a> {
         }
         self.attempts(
             "/auth/v2/ping",
+            None,
             || HttpRequest {
                 method: "GET".into(),
                 url: self.url("/auth/v2/ping", ""),
@@ -201,12 +228,17 @@ impl<'a> DuoClient<'a> {
     fn attempts<T>(
         &self,
         path: &str,
+        mut started: Option<Box<dyn PendingResponse>>,
         build: impl Fn() -> HttpRequest,
         parse: &dyn Fn(&[u8]) -> Result<T, String>,
     ) -> Result<T, DuoError> {
         let mut attempt = 0;
         loop {
-            let error = match self.http.send(&build()) {
+            let answer = match started.take() {
+                Some(pending) => pending.finish(),
+                None => self.http.send(&build()),
+            };
+            let error = match answer {
                 Ok(resp) if resp.status == 200 => match parse(&resp.body) {
                     Ok(value) => return Ok(value),
                     Err(detail) => DuoError::Malformed(detail),

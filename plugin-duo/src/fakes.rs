@@ -184,6 +184,8 @@ impl Logger for NullLog {
 pub struct ScriptedHttp {
     pub responses: RefCell<VecDeque<Result<HttpResponse, TransportError>>>,
     pub requests: RefCell<Vec<HttpRequest>>,
+    /// Indexes (in `requests`) of the requests sent with `start`.
+    pub started: RefCell<Vec<usize>>,
 }
 
 impl ScriptedHttp {
@@ -208,6 +210,11 @@ impl HttpTransport for ScriptedHttp {
                 request.url
             )))
         })
+    }
+
+    fn start(&self, request: &HttpRequest) -> Box<dyn PendingResponse> {
+        self.started.borrow_mut().push(self.requests.borrow().len());
+        Box::new(Answered(self.send(request)))
     }
 }
 

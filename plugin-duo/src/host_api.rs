@@ -31,6 +31,28 @@ pub enum TransportError {
 
 pub trait HttpTransport {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError>;
+
+    /// Sends `request` and returns before its response arrives (the host
+    /// receives it while the plugin goes on). By default it is sent and
+    /// answered right away, which is all a fake needs.
+    fn start(&self, request: &HttpRequest) -> Box<dyn PendingResponse> {
+        Box::new(Answered(self.send(request)))
+    }
+}
+
+/// A request in flight. Dropping it cancels it.
+pub trait PendingResponse {
+    /// Waits for the response (or the error `send` would have returned).
+    fn finish(self: Box<Self>) -> Result<HttpResponse, TransportError>;
+}
+
+/// A request already answered (or refused before it was sent).
+pub struct Answered(pub Result<HttpResponse, TransportError>);
+
+impl PendingResponse for Answered {
+    fn finish(self: Box<Self>) -> Result<HttpResponse, TransportError> {
+        self.0
+    }
 }
 
 /// HMAC with a key the plugin never sees (the host's `secrets.secret`).

@@ -291,20 +291,54 @@ fn auth_record(raw: &RawValue) -> Result<CollectedRecord, String> {
     })
 }
 
-/// Parses one `GET /admin/v2/logs/authentication` answer. A page is all or
-/// nothing: one bad event fails the page, so a partial page is never committed.
-pub fn parse_auth_page(body: &[u8]) -> Result<LogPage, String> {
+/// A log page with its envelope read: the cursor is known, the events are
+/// still unparsed JSON. The collector starts fetching the next page between
+/// the two steps.
+pub struct OpenedLogPage<'a> {
+    events: Vec<&'a RawValue>,
+    pub next_offset: Option<String>,
+}
+
+/// Reads the envelope of a log v2 answer (`response.authlogs` or
+/// `response.items`, and `metadata.next_offset`).
+pub fn open_log_page(body: &[u8]) -> Result<OpenedLogPage<'_>, String> {
     let (resp, _): (LogResponse, _) = open_envelope(body)?;
-    let records = resp
-        .authlogs
-        .iter()
-        .map(|raw| auth_record(raw))
-        .collect::<Result<Vec<_>, _>>()?;
-    let next_offset = join_next_offset(resp.metadata.and_then(|m| m.next_offset))?;
-    Ok(LogPage {
-        records,
-        next_offset,
+    Ok(OpenedLogPage {
+        events: resp.authlogs,
+        next_offset: join_next_offset(resp.metadata.and_then(|m| m.next_offset))?,
     })
+}
+
+impl OpenedLogPage<'_> {
+    /// The page as authentication log events. A page is all or nothing: one
+    /// bad event fails the page, so a partial page is never committed.
+    pub fn auth_events(self) -> Result<LogPage, String> {
+        self.records(auth_record)
+    }
+
+    /// The page as telephony log events (all or nothing, like auth events).
+    pub fn telephony_events(self) -> Result<LogPage, String> {
+        self.records(telephony_record)
+    }
+
+    fn records(
+        self,
+        record: impl Fn(&RawValue) -> Result<CollectedRecord, String>,
+    ) -> Result<LogPage, String> {
+        Ok(LogPage {
+            records: self
+                .events
+                .iter()
+                .map(|raw| record(raw))
+                .collect::<Result<Vec<_>, _>>()?,
+            next_offset: self.next_offset,
+        })
+    }
+}
+
+/// Parses one `GET /admin/v2/logs/authentication` answer.
+pub fn parse_auth_page(body: &[u8]) -> Result<LogPage, String> {
+    open_log_page(body)?.auth_events()
 }
 
 /// The records the plugin commits for one auth log page (the benchmark entry
@@ -327,32 +361,24 @@ struct RawTelephony<'a> {
 
 /// Parses one `GET /admin/v2/logs/telephony` answer (`response.items`).
 pub fn parse_telephony_page(body: &[u8]) -> Result<LogPage, String> {
-    let (resp, _): (LogResponse, _) = open_envelope(body)?;
-    let records = resp
-        .authlogs
-        .iter()
-        .map(|raw| {
-            let t: RawTelephony =
-                serde_json::from_str(raw.get()).map_err(|e| format!("telephony event: {e}"))?;
-            let id = t
-                .telephony_id
-                .owned()
-                .ok_or("a telephony event has no telephony_id")?;
-            let ms = event_ms(&t.ts, t.timestamp)
-                .ok_or_else(|| format!("telephony event {id} has no time"))?;
-            Ok(CollectedRecord {
-                kind: KIND_TELEPHONY,
-                id,
-                occurred_at_ms: Some(ms),
-                normalized: Normalized::None,
-                raw_json: raw.get().to_string(),
-            })
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    let next_offset = join_next_offset(resp.metadata.and_then(|m| m.next_offset))?;
-    Ok(LogPage {
-        records,
-        next_offset,
+    open_log_page(body)?.telephony_events()
+}
+
+fn telephony_record(raw: &RawValue) -> Result<CollectedRecord, String> {
+    let t: RawTelephony =
+        serde_json::from_str(raw.get()).map_err(|e| format!("telephony event: {e}"))?;
+    let id = t
+        .telephony_id
+        .owned()
+        .ok_or("a telephony event has no telephony_id")?;
+    let ms =
+        event_ms(&t.ts, t.timestamp).ok_or_else(|| format!("telephony event {id} has no time"))?;
+    Ok(CollectedRecord {
+        kind: KIND_TELEPHONY,
+        id,
+        occurred_at_ms: Some(ms),
+        normalized: Normalized::None,
+        raw_json: raw.get().to_string(),
     })
 }
 

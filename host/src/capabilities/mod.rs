@@ -64,7 +64,7 @@ impl InvocationContext {
     }
 }
 
-fn empty_manifest() -> Manifest {
+pub(crate) fn empty_manifest() -> Manifest {
     Manifest {
         id: String::new(),
         name: String::new(),

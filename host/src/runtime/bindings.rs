@@ -1,20 +1,22 @@
-//! Host bindings generated from the plugin contract `oort:integration@0.1.2`
-//! (which also runs plugins built against 0.1.0 and 0.1.1: each minor 0.1.x
-//! only adds functions).
+//! Host bindings generated from the plugin contract `oort:integration@0.1.3`
+//! (which also runs plugins built against 0.1.0, 0.1.1 and 0.1.2: each minor
+//! 0.1.x only adds functions).
 //!
 //! Imports are async (host I/O must not block the executor) and trappable (a
 //! host-side failure such as a database error ends the invocation instead of
 //! being disguised as a plugin-visible error). The `secret` resource is backed
 //! by [`crate::capabilities::secrets::SecretHandle`] in the store's
-//! `ResourceTable`, so secret bytes never enter guest memory.
+//! `ResourceTable`, so secret bytes never enter guest memory; so is the
+//! `pending-response` resource, by [`crate::capabilities::http::PendingRequest`].
 
 wasmtime::component::bindgen!({
     world: "integration",
-    path: "../wit/v0.1.2",
+    path: "../wit/v0.1.3",
     imports: { default: async | trappable },
     exports: { default: async },
     with: {
         "oort:integration/secrets.secret": crate::capabilities::secrets::SecretHandle,
+        "oort:integration/http.pending-response": crate::capabilities::http::PendingRequest,
     },
 });
 
@@ -22,4 +24,4 @@ pub use exports::oort::integration::plugin as plugin_exports;
 pub use oort::integration::{http, log, secrets, storage, types};
 
 /// The WIT package versions this host can run.
-pub const SUPPORTED_WIT_VERSIONS: &[&str] = &["0.1.0", "0.1.1", "0.1.2"];
+pub const SUPPORTED_WIT_VERSIONS: &[&str] = &["0.1.0", "0.1.1", "0.1.2", "0.1.3"];

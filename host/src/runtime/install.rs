@@ -299,13 +299,13 @@ mod tests {
         let err = check_interfaces(&[], &names(&["oort:integration/plugin@0.2.0"])).unwrap_err();
         assert_eq!(
             err,
-            "plugin built against oort:integration@0.2.0; this host supports 0.1.0, 0.1.1, 0.1.2"
+            "plugin built against oort:integration@0.2.0; this host supports 0.1.0, 0.1.1, 0.1.2, 0.1.3"
         );
     }
 
     #[test]
     fn plugins_of_every_0_1_version_pass() {
-        for version in ["0.1.0", "0.1.1", "0.1.2"] {
+        for version in ["0.1.0", "0.1.1", "0.1.2", "0.1.3"] {
             let imports: Vec<String> = ["types", "http", "storage"]
                 .iter()
                 .map(|i| format!("oort:integration/{i}@{version}"))

@@ -171,10 +171,8 @@ pub fn run(
         let now_ms = env.clock.now_ms();
         let out = match source {
             "authentication_log" | "telephony_log" => {
-                let mut api = sources::DuoLog {
-                    client: &client,
-                    telephony: source == "telephony_log",
-                };
+                let mut api =
+                    sources::DuoLog::new(&client, source == "telephony_log", options.max_pages);
                 let run = timelog::LogRun {
                     now_ms,
                     initial_lookback_days: config.initial_lookback_days,

@@ -1,11 +1,13 @@
 //! The state machines' traits implemented with real Duo calls and the host's
 //! storage.
 
+use std::cell::RefCell;
+
 use super::admin_log::AdminLogApi;
 use super::inventory::{InventoryApi, InventorySink};
 use super::timelog::{LogApi, LogQuery, Sink};
 use super::{SourceOutcome, Stop};
-use crate::client::DuoClient;
+use crate::client::{DuoClient, StartedCall};
 use crate::error::DuoError;
 use crate::host_api::{Storage, StorageError};
 use crate::model::CollectedRecord;
@@ -63,38 +65,86 @@ fn p(k: &str, v: impl ToString) -> (String, String) {
     (k.to_string(), v.to_string())
 }
 
-/// Authentication log v2 or telephony log v2.
+/// Authentication log v2 or telephony log v2. Each page's envelope is read
+/// first; when it names a next page, that page's request is started before
+/// this page's events are parsed and stored, so Duo's answer travels while
+/// the plugin works (a run stopped early wastes at most that one request).
 pub struct DuoLog<'a> {
-    pub client: &'a DuoClient<'a>,
-    pub telephony: bool,
+    client: &'a DuoClient<'a>,
+    telephony: bool,
+    /// Pages this run may still fetch (its page cap): no request is started
+    /// for a page the run will not read.
+    pages_left: Option<u32>,
+    /// The next page's query and its request in flight.
+    next: Option<(LogQuery, StartedCall)>,
+}
+
+impl<'a> DuoLog<'a> {
+    pub fn new(client: &'a DuoClient<'a>, telephony: bool, max_pages: Option<u32>) -> DuoLog<'a> {
+        DuoLog {
+            client,
+            telephony,
+            pages_left: max_pages,
+            next: None,
+        }
+    }
+
+    fn path(&self) -> &'static str {
+        if self.telephony {
+            "/admin/v2/logs/telephony"
+        } else {
+            "/admin/v2/logs/authentication"
+        }
+    }
+}
+
+fn log_params(q: &LogQuery) -> Vec<(String, String)> {
+    let mut params = vec![
+        p("mintime", q.mintime),
+        p("maxtime", q.maxtime),
+        p("limit", 1000),
+        p("sort", "ts:asc"),
+    ];
+    if let Some(offset) = &q.next_offset {
+        params.push(p("next_offset", offset));
+    }
+    params
 }
 
 impl LogApi for DuoLog<'_> {
     fn fetch(&mut self, q: &LogQuery) -> Result<LogPage, DuoError> {
-        let mut params = vec![
-            p("mintime", q.mintime),
-            p("maxtime", q.maxtime),
-            p("limit", 1000),
-            p("sort", "ts:asc"),
-        ];
-        if let Some(offset) = &q.next_offset {
-            params.push(p("next_offset", offset));
+        let started = self
+            .next
+            .take()
+            .filter(|(query, _)| query == q)
+            .map(|(_, call)| call);
+        if let Some(left) = &mut self.pages_left {
+            *left = left.saturating_sub(1);
         }
-        if self.telephony {
-            self.client.call(
-                "GET",
-                "/admin/v2/logs/telephony",
-                &params,
-                normalize::parse_telephony_page,
-            )
-        } else {
-            self.client.call(
-                "GET",
-                "/admin/v2/logs/authentication",
-                &params,
-                normalize::parse_auth_page,
-            )
-        }
+        let may_start_next = self.pages_left != Some(0);
+        let path = self.path();
+        let next = RefCell::new(None);
+        let page = self
+            .client
+            .call_started(started, "GET", path, &log_params(q), |body| {
+                let opened = normalize::open_log_page(body)?;
+                if may_start_next && let Some(offset) = &opened.next_offset {
+                    let query = LogQuery {
+                        next_offset: Some(offset.clone()),
+                        ..q.clone()
+                    };
+                    let call = self.client.start("GET", path, &log_params(&query));
+                    next.replace(Some((query, call)));
+                }
+                if self.telephony {
+                    opened.telephony_events()
+                } else {
+                    opened.auth_events()
+                }
+            });
+        // A failed page ends the run: its next page will not be read.
+        self.next = next.into_inner().filter(|_| page.is_ok());
+        page
     }
 }
 

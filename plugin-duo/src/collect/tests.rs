@@ -52,6 +52,13 @@ impl World {
         }
     }
     fn collect(&self, sources: &[&str]) -> Result<CollectSummary, PluginError> {
+        self.collect_pages(sources, None)
+    }
+    fn collect_pages(
+        &self,
+        sources: &[&str],
+        max_pages: Option<u32>,
+    ) -> Result<CollectSummary, PluginError> {
         let env = Env {
             http: &self.http,
             secrets: &self.secrets,
@@ -61,7 +68,7 @@ impl World {
         };
         let options = CollectOptions {
             sources: sources.iter().map(|s| s.to_string()).collect(),
-            max_pages: None,
+            max_pages,
         };
         run(&config(), &env, &options)
     }
@@ -106,6 +113,84 @@ fn auth_pages_are_committed_with_their_checkpoint() {
         "{}",
         reqs[1].url
     );
+}
+
+/// Three auth log pages of one event each, chained by next_offset.
+fn push_three_auth_pages(http: &ScriptedHttp) {
+    for (i, next) in [
+        (1, Some("1759996800001,t1")),
+        (2, Some("1759996800002,t2")),
+        (3, None),
+    ] {
+        let id = format!("t{i}");
+        let iso = format!("2025-10-09T08:00:00.00{i}+00:00");
+        http.push(200, &auth_page(&[(&id, &iso)], next));
+    }
+}
+
+#[test]
+fn the_next_log_page_is_requested_while_this_one_is_parsed_and_stored() {
+    let w = World::new();
+    push_three_auth_pages(&w.http);
+    let s = w.collect(&["authentication_log"]).unwrap();
+    assert_eq!((s.count(KIND_AUTH), s.pages), (3, 3));
+    assert_eq!(w.storage.ids(KIND_AUTH), ["t1", "t2", "t3"]);
+    // Pages 2 and 3 went out as soon as the page before named them; the
+    // last page names none, so nothing more was asked.
+    assert_eq!(*w.http.started.borrow(), [1, 2]);
+    let reqs = w.http.requests.borrow();
+    assert_eq!(reqs.len(), 3);
+    assert!(
+        reqs[2].url.contains("next_offset=1759996800002%2Ct2"),
+        "{}",
+        reqs[2].url
+    );
+}
+
+#[test]
+fn a_page_cap_starts_no_request_the_run_will_not_read() {
+    let w = World::new();
+    push_three_auth_pages(&w.http);
+    let s = w.collect_pages(&["authentication_log"], Some(2)).unwrap();
+    assert_eq!(
+        (s.count(KIND_AUTH), s.pages, s.more_remaining),
+        (2, 2, true)
+    );
+    assert_eq!(
+        w.http.requests.borrow().len(),
+        2,
+        "page 3 was never requested"
+    );
+    assert_eq!(*w.http.started.borrow(), [1]);
+}
+
+#[test]
+fn a_started_request_that_fails_is_retried_like_any_other() {
+    let w = World::new();
+    w.http.push(
+        200,
+        &auth_page(
+            &[("t1", "2025-10-09T08:00:00.001+00:00")],
+            Some("1759996800001,t1"),
+        ),
+    );
+    w.http.push(
+        503,
+        r#"{"code":50301,"message":"Service Unavailable","stat":"FAIL"}"#,
+    );
+    w.http.push(
+        200,
+        &auth_page(&[("t2", "2025-10-09T08:00:00.002+00:00")], None),
+    );
+    let s = w.collect(&["authentication_log"]).unwrap();
+    assert_eq!(w.storage.ids(KIND_AUTH), ["t1", "t2"]);
+    assert_eq!(s.pages, 2);
+    // The started attempt got the 503; the retry asked for the same page.
+    assert_eq!(*w.http.started.borrow(), [1]);
+    let reqs = w.http.requests.borrow();
+    assert_eq!(reqs.len(), 3);
+    assert_eq!(reqs[1].url, reqs[2].url);
+    assert_eq!(w.clock.sleeps.borrow().len(), 1, "backed off once");
 }
 
 #[test]

@@ -9,39 +9,63 @@ use crate::config::Config;
 use crate::host_api::{self, Env};
 use crate::model;
 
-wit_bindgen::generate!({ world: "integration", path: "../wit/v0.1.2" });
+wit_bindgen::generate!({ world: "integration", path: "../wit/v0.1.3" });
 
 use exports::oort::integration::plugin::Guest;
 use oort::integration::{http, log as wlog, secrets, storage, types};
 
 struct Http;
 
+fn wit_request(request: &host_api::HttpRequest) -> http::Request {
+    http::Request {
+        method: request.method.clone(),
+        url: request.url.clone(),
+        headers: request.headers.clone(),
+        body: request.body.clone(),
+    }
+}
+
+fn from_wit(
+    result: Result<http::Response, http::HttpError>,
+) -> Result<host_api::HttpResponse, host_api::TransportError> {
+    match result {
+        Ok(resp) => Ok(host_api::HttpResponse {
+            status: resp.status,
+            headers: resp.headers,
+            body: resp.body,
+        }),
+        Err(e) => Err(match e {
+            http::HttpError::Denied(m) => host_api::TransportError::Denied(m),
+            http::HttpError::InvalidRequest(m) => host_api::TransportError::InvalidRequest(m),
+            http::HttpError::Timeout => host_api::TransportError::Timeout,
+            http::HttpError::Connection(m) => host_api::TransportError::Connection(m),
+            http::HttpError::BodyTooLarge(n) => host_api::TransportError::BodyTooLarge(n),
+            http::HttpError::BudgetExhausted => host_api::TransportError::BudgetExhausted,
+        }),
+    }
+}
+
 impl host_api::HttpTransport for Http {
     fn send(
         &self,
         request: &host_api::HttpRequest,
     ) -> Result<host_api::HttpResponse, host_api::TransportError> {
-        let req = http::Request {
-            method: request.method.clone(),
-            url: request.url.clone(),
-            headers: request.headers.clone(),
-            body: request.body.clone(),
-        };
-        match http::send(&req) {
-            Ok(resp) => Ok(host_api::HttpResponse {
-                status: resp.status,
-                headers: resp.headers,
-                body: resp.body,
-            }),
-            Err(e) => Err(match e {
-                http::HttpError::Denied(m) => host_api::TransportError::Denied(m),
-                http::HttpError::InvalidRequest(m) => host_api::TransportError::InvalidRequest(m),
-                http::HttpError::Timeout => host_api::TransportError::Timeout,
-                http::HttpError::Connection(m) => host_api::TransportError::Connection(m),
-                http::HttpError::BodyTooLarge(n) => host_api::TransportError::BodyTooLarge(n),
-                http::HttpError::BudgetExhausted => host_api::TransportError::BudgetExhausted,
-            }),
+        from_wit(http::send(&wit_request(request)))
+    }
+
+    fn start(&self, request: &host_api::HttpRequest) -> Box<dyn host_api::PendingResponse> {
+        match http::start(&wit_request(request)) {
+            Ok(pending) => Box::new(InFlight(pending)),
+            Err(e) => Box::new(host_api::Answered(from_wit(Err(e)))),
         }
+    }
+}
+
+struct InFlight(http::PendingResponse);
+
+impl host_api::PendingResponse for InFlight {
+    fn finish(self: Box<Self>) -> Result<host_api::HttpResponse, host_api::TransportError> {
+        from_wit(http::PendingResponse::finish(self.0))
     }
 }
 

@@ -1,21 +1,27 @@
 //! The `http` capability: policy check, operator base-URL override, request
-//! budget, the checked client, and one audit line per request.
+//! budget, the checked client, and one audit line per request; requests the
+//! plugin waits for (`send`) and requests in flight while it goes on
+//! (`start`, `pending-response`).
 
 pub mod address;
 pub mod client;
 pub mod policy;
+#[cfg(test)]
+mod start_tests;
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use url::Url;
 
-use crate::runtime::bindings::http::{Host, HttpError, Request, Response};
+use wasmtime::component::Resource;
+
+use crate::runtime::bindings::http::{Host, HostPendingResponse, HttpError, Request, Response};
 
 pub use client::HttpClient;
 pub use policy::EgressPolicy;
 
-use super::{InvocationContext, InvocationState};
+use super::{InvocationContext, InvocationState, LogTags};
 
 /// Checks an operator `api_base_url`: plain http or https to a loopback
 /// address only (the simulator and tests); anything else would let an
@@ -55,7 +61,12 @@ pub struct HttpCapability {
     budget: u32,
     remaining: u32,
     exhausted: bool,
+    /// Requests started and neither finished nor dropped.
+    in_flight: usize,
 }
+
+/// Requests one invocation may have in flight through `start`.
+pub const MAX_IN_FLIGHT: usize = 4;
 
 impl HttpCapability {
     pub fn new(ctx: &InvocationContext, client: Arc<HttpClient>, budget: u32) -> HttpCapability {
@@ -66,6 +77,7 @@ impl HttpCapability {
             budget,
             remaining: budget,
             exhausted: false,
+            in_flight: 0,
         }
     }
 
@@ -73,22 +85,12 @@ impl HttpCapability {
     pub fn budget(&self) -> (u32, bool) {
         (self.budget, self.exhausted)
     }
-}
 
-fn to_wit(e: client::ClientError) -> HttpError {
-    match e {
-        client::ClientError::InvalidRequest(m) => HttpError::InvalidRequest(m),
-        client::ClientError::Timeout => HttpError::Timeout,
-        client::ClientError::Connection(m) => HttpError::Connection(m),
-        client::ClientError::BodyTooLarge(n) => HttpError::BodyTooLarge(n),
-    }
-}
-
-impl Host for InvocationState {
-    async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, HttpError>> {
-        let tags = self.ctx.tags.clone();
-        let http = &mut self.http;
-        let url = match http.policy.check(&request.url) {
+    /// The one place that decides whether a request goes out: the egress
+    /// policy, then the budget (a denied request costs nothing), then the
+    /// operator's loopback override.
+    fn admit(&mut self, request: Request, tags: &LogTags) -> Result<Admitted, HttpError> {
+        let url = match self.policy.check(&request.url) {
             Ok(url) => url,
             Err(reason) => {
                 tracing::warn!(
@@ -97,33 +99,68 @@ impl Host for InvocationState {
                     method = %request.method.chars().take(10).collect::<String>(),
                     "egress denied: {reason}"
                 );
-                return Ok(Err(HttpError::Denied(reason)));
+                return Err(HttpError::Denied(reason));
             }
         };
-        if http.remaining == 0 {
-            http.exhausted = true;
-            return Ok(Err(HttpError::BudgetExhausted));
+        if self.remaining == 0 {
+            self.exhausted = true;
+            return Err(HttpError::BudgetExhausted);
         }
-        http.remaining -= 1;
-        let host = url.host_str().unwrap_or_default().to_string();
-        let path = url.path().to_string();
-        let (target, loopback) = match &http.base_override {
-            None => (url, false),
-            Some(Ok(base)) => (rewrite_to_base(&url, base), true),
-            Some(Err(reason)) => return Ok(Err(HttpError::Denied(reason.clone()))),
+        self.remaining -= 1;
+        let audit = RequestAudit {
+            method: request.method.clone(),
+            host: url.host_str().unwrap_or_default().to_string(),
+            path: url.path().to_string(),
+            loopback: self.base_override.is_some(),
+            started: Instant::now(),
         };
-        let method = request.method.clone();
-        let started = Instant::now();
-        let result = http
-            .client
-            .send(client::Outgoing {
+        let target = match &self.base_override {
+            None => url,
+            Some(Ok(base)) => rewrite_to_base(&url, base),
+            Some(Err(reason)) => return Err(HttpError::Denied(reason.clone())),
+        };
+        Ok(Admitted {
+            outgoing: client::Outgoing {
                 method: request.method,
                 url: target,
                 headers: request.headers,
                 body: request.body,
-                loopback,
-            })
-            .await;
+                loopback: audit.loopback,
+            },
+            audit,
+        })
+    }
+}
+
+struct Admitted {
+    outgoing: client::Outgoing,
+    audit: RequestAudit,
+}
+
+/// What the audit line of a request says (never headers or bodies: they
+/// carry signatures and tenant data).
+struct RequestAudit {
+    method: String,
+    host: String,
+    path: String,
+    loopback: bool,
+    started: Instant,
+}
+
+impl RequestAudit {
+    /// One line per request, once its outcome is known.
+    fn log(
+        &self,
+        tags: &LogTags,
+        result: Result<client::Response, client::ClientError>,
+    ) -> Result<Response, HttpError> {
+        let RequestAudit {
+            method,
+            host,
+            path,
+            loopback,
+            started,
+        } = self;
         let latency_ms = started.elapsed().as_millis() as u64;
         match &result {
             Ok(r) => tracing::info!(
@@ -139,13 +176,93 @@ impl Host for InvocationState {
                 "request failed"
             ),
         }
-        Ok(result
+        result
             .map(|r| Response {
                 status: r.status,
                 headers: r.headers,
                 body: r.body,
             })
-            .map_err(to_wit))
+            .map_err(to_wit)
+    }
+}
+
+/// A request started with `http.start`, in the invocation's resource table.
+/// Dropping it (the plugin drops the handle, or the invocation ends) aborts
+/// the request: nothing outlives the call that made it.
+pub struct PendingRequest {
+    task: tokio::task::JoinHandle<Result<client::Response, client::ClientError>>,
+    audit: RequestAudit,
+}
+
+impl Drop for PendingRequest {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn to_wit(e: client::ClientError) -> HttpError {
+    match e {
+        client::ClientError::InvalidRequest(m) => HttpError::InvalidRequest(m),
+        client::ClientError::Timeout => HttpError::Timeout,
+        client::ClientError::Connection(m) => HttpError::Connection(m),
+        client::ClientError::BodyTooLarge(n) => HttpError::BodyTooLarge(n),
+    }
+}
+
+impl Host for InvocationState {
+    async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, HttpError>> {
+        let admitted = match self.http.admit(request, &self.ctx.tags) {
+            Ok(admitted) => admitted,
+            Err(e) => return Ok(Err(e)),
+        };
+        let result = self.http.client.send(admitted.outgoing).await;
+        Ok(admitted.audit.log(&self.ctx.tags, result))
+    }
+
+    async fn start(
+        &mut self,
+        request: Request,
+    ) -> wasmtime::Result<Result<Resource<PendingRequest>, HttpError>> {
+        if self.http.in_flight >= MAX_IN_FLIGHT {
+            return Ok(Err(HttpError::InvalidRequest(format!(
+                "{MAX_IN_FLIGHT} requests are already in flight; finish or drop one first"
+            ))));
+        }
+        let admitted = match self.http.admit(request, &self.ctx.tags) {
+            Ok(admitted) => admitted,
+            Err(e) => return Ok(Err(e)),
+        };
+        let client = self.http.client.clone();
+        let task = tokio::spawn(async move { client.send(admitted.outgoing).await });
+        let pending = self.table().push(PendingRequest {
+            task,
+            audit: admitted.audit,
+        })?;
+        self.http.in_flight += 1;
+        Ok(Ok(pending))
+    }
+}
+
+impl HostPendingResponse for InvocationState {
+    async fn finish(
+        &mut self,
+        pending: Resource<PendingRequest>,
+    ) -> wasmtime::Result<Result<Response, HttpError>> {
+        let mut pending = self.table().delete(pending)?;
+        self.http.in_flight = self.http.in_flight.saturating_sub(1);
+        let result = match (&mut pending.task).await {
+            Ok(result) => result,
+            Err(join) => Err(client::ClientError::Connection(format!(
+                "the request did not complete ({join})"
+            ))),
+        };
+        Ok(pending.audit.log(&self.ctx.tags, result))
+    }
+
+    async fn drop(&mut self, pending: Resource<PendingRequest>) -> wasmtime::Result<()> {
+        self.table().delete(pending)?;
+        self.http.in_flight = self.http.in_flight.saturating_sub(1);
+        Ok(())
     }
 }
 
