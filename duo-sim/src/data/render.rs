@@ -126,8 +126,11 @@ pub struct AuthEventJson<'a> {
 /// Auth events as they were first served, by txid. Duo's log entries are
 /// snapshots that never change afterwards (a user renamed later keeps the
 /// old name in past events), and rendering was most of the simulator's cost
-/// per page. Bounded so a history of millions cannot pin gigabytes: past the
-/// bound, events are rendered on every request.
+/// per page. Two approximations: an event is fixed when first served, not
+/// when it happened (one first served after a change to its user shows the
+/// change), and past the bound (so a history of millions cannot pin
+/// gigabytes) events are rendered on every request. The cache is locked
+/// while a page is built, so auth log pages are served one at a time.
 #[derive(Default)]
 pub struct RenderedAuthEvents(Mutex<HashMap<u128, Box<RawValue>>>);
 

@@ -133,8 +133,13 @@ impl LogApi for DuoLog<'_> {
                         next_offset: Some(offset.clone()),
                         ..q.clone()
                     };
-                    let call = self.client.start("GET", path, &log_params(&query));
-                    next.replace(Some((query, call)));
+                    // A retried attempt (bad events, say) names the same next
+                    // page: its request is on its way already.
+                    let started = next.borrow().as_ref().is_some_and(|(s, _)| *s == query);
+                    if !started {
+                        let call = self.client.start("GET", path, &log_params(&query));
+                        next.replace(Some((query, call)));
+                    }
                 }
                 if self.telephony {
                     opened.telephony_events()

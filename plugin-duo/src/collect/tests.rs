@@ -194,6 +194,32 @@ fn a_started_request_that_fails_is_retried_like_any_other() {
 }
 
 #[test]
+fn a_page_retried_for_bad_events_starts_its_next_page_once() {
+    let w = World::new();
+    let next = Some("1759996800001,t1");
+    // The envelope reads (it names page 2), but an event has no txid.
+    w.http.push(
+        200,
+        &auth_page(&[("", "2025-10-09T08:00:00.001+00:00")], next),
+    );
+    w.http.push(
+        200,
+        &auth_page(&[("t2", "2025-10-09T08:00:00.002+00:00")], None),
+    );
+    w.http.push(
+        200,
+        &auth_page(&[("t1", "2025-10-09T08:00:00.001+00:00")], next),
+    );
+    let s = w.collect(&["authentication_log"]).unwrap();
+    assert_eq!(w.storage.ids(KIND_AUTH), ["t1", "t2"]);
+    assert_eq!(s.pages, 2);
+    // Page 2 was started by the first, failed attempt and used after the
+    // retry: not asked for again.
+    assert_eq!(*w.http.started.borrow(), [1]);
+    assert_eq!(w.http.requests.borrow().len(), 3);
+}
+
+#[test]
 fn rate_limit_ends_the_run_ok_with_a_note() {
     let w = World::new();
     w.http.push(

@@ -10,7 +10,7 @@ pub mod policy;
 mod start_tests;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use url::Url;
 
@@ -112,7 +112,7 @@ impl HttpCapability {
             host: url.host_str().unwrap_or_default().to_string(),
             path: url.path().to_string(),
             loopback: self.base_override.is_some(),
-            started: Instant::now(),
+            admitted: Instant::now(),
         };
         let target = match &self.base_override {
             None => url,
@@ -144,24 +144,26 @@ struct RequestAudit {
     host: String,
     path: String,
     loopback: bool,
-    started: Instant,
+    admitted: Instant,
 }
 
 impl RequestAudit {
-    /// One line per request, once its outcome is known.
+    /// One line per request, once its outcome is known; `latency` is the
+    /// time the request itself took (not the plugin's work meanwhile).
     fn log(
         &self,
         tags: &LogTags,
         result: Result<client::Response, client::ClientError>,
+        latency: Duration,
     ) -> Result<Response, HttpError> {
         let RequestAudit {
             method,
             host,
             path,
             loopback,
-            started,
+            ..
         } = self;
-        let latency_ms = started.elapsed().as_millis() as u64;
+        let latency_ms = latency.as_millis() as u64;
         match &result {
             Ok(r) => tracing::info!(
                 target: "oort::http",
@@ -184,19 +186,66 @@ impl RequestAudit {
             })
             .map_err(to_wit)
     }
+
+    /// The line of a started request nobody took the answer of: it was sent
+    /// (or about to be) and counted against the budget.
+    fn cancelled(&self, tags: &LogTags) {
+        let RequestAudit {
+            method,
+            host,
+            path,
+            loopback,
+            admitted,
+        } = self;
+        tracing::info!(
+            target: "oort::http",
+            tenant = %tags.tenant, integration = %tags.integration, plugin = %tags.plugin,
+            %method, %host, %path, after_ms = admitted.elapsed().as_millis() as u64, via_override = loopback,
+            "request cancelled"
+        );
+    }
 }
 
+type Sent = (Result<client::Response, client::ClientError>, Duration);
+
 /// A request started with `http.start`, in the invocation's resource table.
-/// Dropping it (the plugin drops the handle, or the invocation ends) aborts
-/// the request: nothing outlives the call that made it.
+/// Dropping it (the plugin drops the handle, or the invocation's store goes
+/// away) aborts the request and logs it as cancelled.
 pub struct PendingRequest {
-    task: tokio::task::JoinHandle<Result<client::Response, client::ClientError>>,
+    task: Option<tokio::task::JoinHandle<Sent>>,
     audit: RequestAudit,
+    tags: LogTags,
+}
+
+impl PendingRequest {
+    /// Waits for the answer and logs it.
+    async fn finish(mut self) -> Result<Response, HttpError> {
+        // Awaited in place: if this call is cancelled (the deadline), the
+        // request is still here for `Drop` to abort.
+        let joined = match self.task.as_mut() {
+            Some(task) => task.await,
+            None => unreachable!("a pending request is finished once"),
+        };
+        self.task = None;
+        let (result, latency) = match joined {
+            Ok(sent) => sent,
+            Err(join) => (
+                Err(client::ClientError::Connection(format!(
+                    "the request did not complete ({join})"
+                ))),
+                self.audit.admitted.elapsed(),
+            ),
+        };
+        self.audit.log(&self.tags, result, latency)
+    }
 }
 
 impl Drop for PendingRequest {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(task) = self.task.take() {
+            task.abort();
+            self.audit.cancelled(&self.tags);
+        }
     }
 }
 
@@ -216,7 +265,8 @@ impl Host for InvocationState {
             Err(e) => return Ok(Err(e)),
         };
         let result = self.http.client.send(admitted.outgoing).await;
-        Ok(admitted.audit.log(&self.ctx.tags, result))
+        let latency = admitted.audit.admitted.elapsed();
+        Ok(admitted.audit.log(&self.ctx.tags, result, latency))
     }
 
     async fn start(
@@ -233,11 +283,17 @@ impl Host for InvocationState {
             Err(e) => return Ok(Err(e)),
         };
         let client = self.http.client.clone();
-        let task = tokio::spawn(async move { client.send(admitted.outgoing).await });
-        let pending = self.table().push(PendingRequest {
-            task,
+        let task = tokio::spawn(async move {
+            let sent_at = Instant::now();
+            let result = client.send(admitted.outgoing).await;
+            (result, sent_at.elapsed())
+        });
+        let pending = PendingRequest {
+            task: Some(task),
             audit: admitted.audit,
-        })?;
+            tags: self.ctx.tags.clone(),
+        };
+        let pending = self.table().push(pending)?;
         self.http.in_flight += 1;
         Ok(Ok(pending))
     }
@@ -248,15 +304,9 @@ impl HostPendingResponse for InvocationState {
         &mut self,
         pending: Resource<PendingRequest>,
     ) -> wasmtime::Result<Result<Response, HttpError>> {
-        let mut pending = self.table().delete(pending)?;
+        let pending = self.table().delete(pending)?;
         self.http.in_flight = self.http.in_flight.saturating_sub(1);
-        let result = match (&mut pending.task).await {
-            Ok(result) => result,
-            Err(join) => Err(client::ClientError::Connection(format!(
-                "the request did not complete ({join})"
-            ))),
-        };
-        Ok(pending.audit.log(&self.ctx.tags, result))
+        Ok(pending.finish().await)
     }
 
     async fn drop(&mut self, pending: Resource<PendingRequest>) -> wasmtime::Result<()> {

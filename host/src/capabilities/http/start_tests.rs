@@ -174,3 +174,69 @@ async fn start_obeys_the_egress_policy_and_the_budget_like_send() {
         "nothing refused was sent"
     );
 }
+
+/// A pending request whose "request" sets `done` after a moment, unless it
+/// is aborted first.
+fn slow_pending(done: &Arc<AtomicU32>) -> PendingRequest {
+    let done = done.clone();
+    let task = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        done.fetch_add(1, Ordering::SeqCst);
+        (
+            Err(client::ClientError::Timeout),
+            Duration::from_millis(100),
+        )
+    });
+    PendingRequest {
+        task: Some(task),
+        audit: RequestAudit {
+            method: "GET".into(),
+            host: "api.example.com".into(),
+            path: "/".into(),
+            loopback: false,
+            admitted: std::time::Instant::now(),
+        },
+        tags: LogTags::default(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_started_outlives_its_handle_or_its_invocation() {
+    let done = Arc::new(AtomicU32::new(0));
+    // The plugin drops the handle.
+    let mut state = state("http://127.0.0.1:9", 10);
+    let handle = state.table().push(slow_pending(&done)).unwrap();
+    HostPendingResponse::drop(&mut state, handle).await.unwrap();
+    // The invocation ends with a request still in flight.
+    state.table().push(slow_pending(&done)).unwrap();
+    drop(state);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(done.load(Ordering::SeqCst), 0, "both requests were aborted");
+
+    // Control: the same request left alone completes.
+    let kept = slow_pending(&done);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(done.load(Ordering::SeqCst), 1);
+    drop(kept);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_started_request_that_fails_finishes_with_the_error_send_would_give() {
+    // Nothing listens on the port the override points at.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let mut state = state(&closed, 10);
+    let pending = start(&mut state, "https://api.example.com/").await.unwrap();
+    match HostPendingResponse::finish(&mut state, pending)
+        .await
+        .unwrap()
+    {
+        Err(HttpError::Connection(_)) => {}
+        other => panic!(
+            "expected a connection error, got {:?}",
+            other.map(|r| r.status)
+        ),
+    }
+    assert_eq!(state.http.in_flight, 0);
+}
