@@ -81,6 +81,7 @@ impl Simulator {
             pushes: Mutex::new(Pushes::default()),
             rng: Mutex::new(Rng::new(config.seed.wrapping_add(0x0BAD_5EED))),
             requests: Default::default(),
+            latency_ms: Default::default(),
             auth_app,
         });
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
@@ -330,5 +331,12 @@ impl Simulator {
     /// Requests received (including faulted and rejected ones).
     pub fn request_count(&self) -> u64 {
         self.shared().requests.load(Ordering::SeqCst)
+    }
+
+    /// Delays every answer by `ms` from now on, like a real Duo across the
+    /// network (tens to hundreds of ms per call); 0 (the default) answers at
+    /// once.
+    pub fn set_latency_ms(&self, ms: u64) {
+        self.shared().latency_ms.store(ms, Ordering::Relaxed);
     }
 }

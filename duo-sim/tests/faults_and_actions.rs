@@ -149,6 +149,18 @@ async fn a_deleted_user_leaves_every_listing_and_lookup() {
 }
 
 #[tokio::test]
+async fn a_set_latency_delays_every_answer_until_cleared() {
+    let sim = sim().await;
+    let c = Client::new(&sim, sim.admin_read_only());
+    sim.set_latency_ms(300);
+    let started = Instant::now();
+    assert_eq!(c.get("/admin/v1/info/summary", &[]).await.0, 200);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    sim.set_latency_ms(0);
+    assert_eq!(c.get("/admin/v1/info/summary", &[]).await.0, 200);
+}
+
+#[tokio::test]
 async fn past_auth_events_keep_what_they_said_when_served_again() {
     let sim = sim().await;
     let rw = Client::new(&sim, sim.admin_read_write());

@@ -20,6 +20,11 @@
 //!    cost if every part overlapped perfectly. Target: ≥ 100,000 events/s
 //!    on 2 cores.
 //!
+//! Knobs: `DUO_COLLECT_ONLY=storage` (part 2 only), `DUO_COLLECT_EVENTS=N`
+//! (part 2's size), `DUO_COLLECT_LATENCY_MS=N` (every simulator answer
+//! delayed, like Duo across a network: the plugin's processing then hides
+//! behind the wait for the next page, which it requests ahead).
+//!
 //! Run with `cargo test -p oort-host --bench duo_collect` (dev profile; the
 //! workspace optimizes wasmtime, Cranelift, serde_json, sha2, SQLite and
 //! plugin-duo in dev, see the root Cargo.toml, so the native normalization
@@ -484,6 +489,15 @@ async fn storage_part(platform: &Platform, events: usize) {
     // (up to the simulator's bound of 250,000 events).
     let (mintime, maxtime) = window();
     baseline_client.all_auth_pages(mintime, maxtime).await;
+    let latency_ms: u64 = std::env::var("DUO_COLLECT_LATENCY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if latency_ms > 0 {
+        // Duo across a network: both runs wait this long for every page.
+        sim.set_latency_ms(latency_ms);
+        println!("every answer delayed by {latency_ms} ms (DUO_COLLECT_LATENCY_MS)");
+    }
     let (mintime, maxtime) = window();
     let start = Instant::now();
     let cpu_start = cpu_time();

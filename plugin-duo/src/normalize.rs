@@ -201,16 +201,18 @@ struct RawAuthEvent<'a> {
 
 /// `Duo Push` / `duo_push` / `DUO PUSH` -> `duo_push`.
 fn snake(s: &str) -> String {
-    s.trim()
-        .chars()
-        .map(|c| {
-            if c == ' ' || c == '-' {
-                '_'
-            } else {
-                c.to_ascii_lowercase()
-            }
-        })
-        .collect()
+    let s = s.trim();
+    // Every char maps to one of the same length: one allocation, no regrowth
+    // (this runs four times per auth event).
+    let mut out = String::with_capacity(s.len());
+    out.extend(s.chars().map(|c| {
+        if c == ' ' || c == '-' {
+            '_'
+        } else {
+            c.to_ascii_lowercase()
+        }
+    }));
+    out
 }
 
 fn auth_result(s: Option<&str>) -> String {

@@ -36,6 +36,9 @@ pub struct Shared {
     pub pushes: Mutex<pushes::Pushes>,
     pub rng: Mutex<Rng>,
     pub requests: AtomicU64,
+    /// Added to every answer: the network round trip and Duo's own time,
+    /// which the loopback simulator otherwise lacks (see `set_latency_ms`).
+    pub latency_ms: AtomicU64,
     /// Application (integration) under which Auth API pushes are logged.
     pub auth_app: u16,
 }
@@ -260,6 +263,10 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     s.requests.fetch_add(1, Ordering::SeqCst);
+    let latency = s.latency_ms.load(Ordering::Relaxed);
+    if latency > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
+    }
     let mut truncate = false;
     match s.faults.take() {
         Some(faults::Active::Drop) => return faults::dropped_connection(),
