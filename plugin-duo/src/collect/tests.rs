@@ -77,17 +77,8 @@ impl World {
 #[test]
 fn auth_pages_are_committed_with_their_checkpoint() {
     let w = World::new();
-    w.http.push(
-        200,
-        &auth_page(
-            &[("t1", "2025-10-09T08:00:00.001+00:00")],
-            Some("1759996800001,t1"),
-        ),
-    );
-    w.http.push(
-        200,
-        &auth_page(&[("t2", "2025-10-09T08:00:00.002+00:00")], None),
-    );
+    w.http.push(200, &chained_page(1, AFTER_T1));
+    w.http.push(200, &chained_page(2, None));
     let s = w.collect(&["authentication_log"]).unwrap();
     assert_eq!(
         (s.count(KIND_AUTH), s.pages, s.more_remaining),
@@ -115,17 +106,20 @@ fn auth_pages_are_committed_with_their_checkpoint() {
     );
 }
 
+/// Auth log page `i` of a chain: event `t{i}` at millisecond `i` of the
+/// same second, and `next` as its cursor.
+fn chained_page(i: u32, next: Option<&str>) -> String {
+    let (id, iso) = (format!("t{i}"), format!("2025-10-09T08:00:00.00{i}+00:00"));
+    auth_page(&[(&id, &iso)], next)
+}
+
+const AFTER_T1: Option<&str> = Some("1759996800001,t1");
+
 /// Three auth log pages of one event each, chained by next_offset.
 fn push_three_auth_pages(http: &ScriptedHttp) {
-    for (i, next) in [
-        (1, Some("1759996800001,t1")),
-        (2, Some("1759996800002,t2")),
-        (3, None),
-    ] {
-        let id = format!("t{i}");
-        let iso = format!("2025-10-09T08:00:00.00{i}+00:00");
-        http.push(200, &auth_page(&[(&id, &iso)], next));
-    }
+    http.push(200, &chained_page(1, AFTER_T1));
+    http.push(200, &chained_page(2, Some("1759996800002,t2")));
+    http.push(200, &chained_page(3, None));
 }
 
 #[test]
@@ -167,21 +161,12 @@ fn a_page_cap_starts_no_request_the_run_will_not_read() {
 #[test]
 fn a_started_request_that_fails_is_retried_like_any_other() {
     let w = World::new();
-    w.http.push(
-        200,
-        &auth_page(
-            &[("t1", "2025-10-09T08:00:00.001+00:00")],
-            Some("1759996800001,t1"),
-        ),
-    );
+    w.http.push(200, &chained_page(1, AFTER_T1));
     w.http.push(
         503,
         r#"{"code":50301,"message":"Service Unavailable","stat":"FAIL"}"#,
     );
-    w.http.push(
-        200,
-        &auth_page(&[("t2", "2025-10-09T08:00:00.002+00:00")], None),
-    );
+    w.http.push(200, &chained_page(2, None));
     let s = w.collect(&["authentication_log"]).unwrap();
     assert_eq!(w.storage.ids(KIND_AUTH), ["t1", "t2"]);
     assert_eq!(s.pages, 2);
@@ -196,20 +181,13 @@ fn a_started_request_that_fails_is_retried_like_any_other() {
 #[test]
 fn a_page_retried_for_bad_events_starts_its_next_page_once() {
     let w = World::new();
-    let next = Some("1759996800001,t1");
     // The envelope reads (it names page 2), but an event has no txid.
     w.http.push(
         200,
-        &auth_page(&[("", "2025-10-09T08:00:00.001+00:00")], next),
+        &auth_page(&[("", "2025-10-09T08:00:00.001+00:00")], AFTER_T1),
     );
-    w.http.push(
-        200,
-        &auth_page(&[("t2", "2025-10-09T08:00:00.002+00:00")], None),
-    );
-    w.http.push(
-        200,
-        &auth_page(&[("t1", "2025-10-09T08:00:00.001+00:00")], next),
-    );
+    w.http.push(200, &chained_page(2, None));
+    w.http.push(200, &chained_page(1, AFTER_T1));
     let s = w.collect(&["authentication_log"]).unwrap();
     assert_eq!(w.storage.ids(KIND_AUTH), ["t1", "t2"]);
     assert_eq!(s.pages, 2);
@@ -222,13 +200,7 @@ fn a_page_retried_for_bad_events_starts_its_next_page_once() {
 #[test]
 fn rate_limit_ends_the_run_ok_with_a_note() {
     let w = World::new();
-    w.http.push(
-        200,
-        &auth_page(
-            &[("t1", "2025-10-09T08:00:00.001+00:00")],
-            Some("1759996800001,t1"),
-        ),
-    );
+    w.http.push(200, &chained_page(1, AFTER_T1));
     for _ in 0..3 {
         w.http.push(
             429,
@@ -333,10 +305,7 @@ fn inventories_use_duo_maximum_page_sizes() {
 #[test]
 fn a_staged_write_that_fails_stops_the_run_with_a_host_error() {
     let w = World::new();
-    w.http.push(
-        200,
-        &auth_page(&[("t1", "2025-10-09T08:00:00.001+00:00")], None),
-    );
+    w.http.push(200, &chained_page(1, None));
     w.storage.fail_flush.set(true);
     let e = w.collect(&["authentication_log", "user"]).unwrap_err();
     assert!(
