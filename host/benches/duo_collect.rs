@@ -537,6 +537,12 @@ async fn storage_part(platform: &Platform, events: usize) {
         "  then the insights refresh over the stored events: {:.2} s (not counted above)",
         run.after_last_commit.as_secs_f64()
     );
+    let used = platform.store().used_bytes().expect("the database size");
+    println!(
+        "  database: {:.1} MB in use, {} bytes per stored event (indexes and views included)",
+        used as f64 / 1e6,
+        used / run.stored.max(1),
+    );
     println!(
         "throughput target ≥ {THROUGHPUT_TARGET:.0} events/s end to end: {}",
         verdict(rate(run.events, run.elapsed) >= THROUGHPUT_TARGET)

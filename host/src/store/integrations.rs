@@ -105,8 +105,9 @@ impl Store {
         rows.into_iter().map(|row| complete(&conn, row)).collect()
     }
 
-    /// Removes the integration and everything keyed by it (records,
-    /// checkpoints, secrets, runs, findings); the audit trail is kept.
+    /// Removes the integration and everything keyed by it (records and
+    /// their dictionaries, checkpoints, secrets, runs, findings); the audit
+    /// trail is kept.
     pub fn remove_integration(&self, id: IntegrationId) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -115,6 +116,7 @@ impl Store {
         // final delete would hit the foreign key).
         for table in [
             "records",
+            "dictionaries",
             "checkpoints",
             "secrets",
             "runs",

@@ -4,7 +4,9 @@
 //! the SQLite backend later without touching them.
 //!
 //! Secrets are encrypted with the master key (see [`crypto`]) before they
-//! reach the database and are only decrypted into a [`SecretValue`].
+//! reach the database and are only decrypted into a [`SecretValue`]. Raw JSON
+//! of collected records is compressed with a dictionary per integration and
+//! kind (see [`compression`]); normalized views are stored as plain JSON.
 //!
 //! One connection behind a mutex serves all writes (SQLite has one writer
 //! anyway); long reads (`for_each_record`, `normalized_records`) use their
@@ -13,6 +15,7 @@
 
 mod audit;
 mod checkpointer;
+mod compression;
 pub mod crypto;
 mod findings;
 mod integrations;
@@ -216,6 +219,7 @@ struct Inner {
     key: MasterKey,
     db_path: PathBuf,
     checkpointer: checkpointer::Checkpointer,
+    dictionaries: compression::Dictionaries,
 }
 
 /// Name of the database file inside the data directory.
@@ -283,6 +287,7 @@ impl Store {
                 key,
                 db_path,
                 checkpointer,
+                dictionaries: compression::Dictionaries::default(),
             }),
         })
     }
@@ -290,6 +295,16 @@ impl Store {
     /// Path of the database file.
     pub fn db_path(&self) -> &Path {
         &self.inner.db_path
+    }
+
+    /// Bytes of the database in use (pages holding data, the write-ahead
+    /// log's included; free pages not counted).
+    pub fn used_bytes(&self) -> Result<u64> {
+        let conn = self.conn();
+        let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let free: i64 = conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+        let size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        Ok(((pages - free).max(0) * size) as u64)
     }
 
     /// The write connection. A panic while it was held leaves no open

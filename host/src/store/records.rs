@@ -15,7 +15,8 @@ pub const MAX_KIND_LEN: usize = 64;
 pub const MAX_ID_LEN: usize = 512;
 pub const MAX_SOURCE_LEN: usize = 128;
 
-const SELECT_ORDERED: &str = "SELECT kind, id, occurred_at_ms, normalized, raw FROM records
+const SELECT_ORDERED: &str =
+    "SELECT kind, id, occurred_at_ms, normalized, raw, raw_dict FROM records
      WHERE integration_id = ?1 AND (?2 IS NULL OR kind = ?2)
      ORDER BY kind, occurred_at_ms, id";
 
@@ -144,6 +145,10 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let seq = next_write_seq(&tx, integration)?;
+        let raws = self
+            .inner
+            .dictionaries
+            .compress(&tx, integration, records)?;
         let mut result = CommitResult {
             inserted: 0,
             updated: 0,
@@ -154,31 +159,32 @@ impl Store {
             // RETURNING, which steps every row as a query). The conflict may
             // be on either unique index, so none is named.
             let mut insert = tx.prepare_cached(
-                "INSERT INTO records (integration_id, kind, id, occurred_at_ms, normalized, raw, written_seq, is_event)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
+                "INSERT INTO records (integration_id, kind, id, occurred_at_ms, normalized, raw, written_seq, raw_dict, is_event)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
             )?;
             // OR IGNORE: a state record cannot take the (kind, time, id) of
             // an event of the same kind (see `RecordClass`).
             let mut update = tx.prepare_cached(
                 "UPDATE OR IGNORE records SET occurred_at_ms = ?4, normalized = ?5, raw = ?6, written_seq = ?7,
-                     revision = revision + 1
+                     raw_dict = ?8, revision = revision + 1
                  WHERE integration_id = ?1 AND kind = ?2 AND id = ?3 AND is_event = 0",
             )?;
             let is_event = class == RecordClass::Event;
-            for (r, normalized) in records.iter().zip(normalized) {
+            for ((r, normalized), raw) in records.iter().zip(normalized).zip(&raws) {
                 let row = params![
                     integration,
                     r.kind,
                     r.id,
                     r.occurred_at_ms,
                     normalized,
-                    r.raw_json,
+                    raw,
                     seq,
+                    raw.dict(),
                     is_event
                 ];
                 if insert.execute(row)? == 1 {
                     result.inserted += 1;
-                } else if !is_event && update.execute(&row[..7])? == 1 {
+                } else if !is_event && update.execute(&row[..8])? == 1 {
                     result.updated += 1;
                 }
             }
@@ -236,10 +242,17 @@ impl Store {
         let conn = self.reader()?;
         let mut stmt = conn.prepare(SELECT_ORDERED)?;
         let mut rows = stmt.query(params![integration, kind])?;
+        let mut dctx = zstd::zstd_safe::DCtx::create();
         while let Some(row) = rows.next()? {
             let id: String = row.get(1)?;
             let normalized: String = row.get(3)?;
-            let raw: String = row.get(4)?;
+            let raw = self.inner.dictionaries.raw_text(
+                &conn,
+                &mut dctx,
+                row.get_ref(4)?,
+                row.get(5)?,
+                &id,
+            )?;
             f(StoredRecord {
                 kind: row.get(0)?,
                 occurred_at_ms: row.get(2)?,

@@ -1,5 +1,7 @@
 //! Behaviour of the store against a real SQLite file in a temp directory.
 
+use std::collections::BTreeMap;
+
 use super::*;
 use rusqlite::params;
 
@@ -596,17 +598,31 @@ fn bulk_commits_are_checkpointed_into_the_database_file_in_the_background() {
     let id = add_integration(&store, "a");
     let db_file = dir.path().join(DB_FILE);
     let before = std::fs::metadata(&db_file).unwrap().len();
-    let padding = "x".repeat(1000);
+    // Random letters: raw JSON is compressed (schema 3), and a repeated
+    // padding would shrink to nothing.
+    let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut random_letters = |n: usize| -> String {
+        (0..n)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                char::from(b'a' + (seed % 26) as u8)
+            })
+            .collect()
+    };
     let batch: Vec<CollectedRecord> = (0..500)
         .map(|i| {
             let mut r = record("auth_log", &format!("tx-{i}"), i, "success");
+            let padding = random_letters(2000);
             r.raw_json = format!(r#"{{"txid":"tx-{i}","pad":"{padding}"}}"#);
             r
         })
         .collect();
     store.commit_records(id, "auth", &batch, "cp").unwrap();
-    // ~0.5 MB sits in the WAL, far below the writer's own checkpoint
-    // threshold: only the background checkpointer moves it into the file.
+    // ~0.6 MB (compressed) sits in the WAL, far below the writer's own
+    // checkpoint threshold: only the background checkpointer moves it into
+    // the file.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         let now = std::fs::metadata(&db_file).unwrap().len();
@@ -1118,4 +1134,165 @@ fn plugins_upsert_replaces() {
     assert_eq!(store.plugin("duo").unwrap(), Some(plugin.clone()));
     assert_eq!(store.plugins().unwrap(), vec![plugin]);
     assert_eq!(store.plugin("okta").unwrap(), None);
+}
+
+/// `n` auth records whose raw JSON looks like Duo's: the same fields with
+/// varying values, so a dictionary can be trained on them.
+fn duo_like_batch(prefix: &str, n: usize) -> Vec<CollectedRecord> {
+    (0..n)
+        .map(|i| {
+            let mut r = record("auth_log", &format!("{prefix}-{i}"), i as i64, "success");
+            r.raw_json = format!(
+                r#"{{"txid":"{prefix}-{i}","timestamp":{},"result":"{}","factor":"duo_push","user":{{"name":"user{}","key":"DU{:018}"}},"access_device":{{"ip":"10.0.{}.{}","os":"Windows","browser":"Chrome"}}}}"#,
+                1_700_000_000 + i,
+                if i % 7 == 0 { "denied" } else { "success" },
+                i % 40,
+                i * 7919,
+                i % 256,
+                (i * 13) % 256,
+            );
+            r
+        })
+        .collect()
+}
+
+/// (kind, id) -> (storage class of `raw`, `raw_dict`).
+fn raw_storage(store: &Store, integration: IntegrationId) -> Vec<(String, String, Option<i64>)> {
+    store
+        .conn()
+        .prepare("SELECT id, typeof(raw), raw_dict FROM records WHERE integration_id = ?1 ORDER BY kind, occurred_at_ms, id")
+        .unwrap()
+        .query_map([integration], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+fn raw_by_id(store: &Store, integration: IntegrationId) -> BTreeMap<String, serde_json::Value> {
+    all_records(store, integration)
+        .into_iter()
+        .map(|r| (r.id, r.raw))
+        .collect()
+}
+
+#[test]
+fn raw_json_of_large_batches_is_stored_compressed_and_read_back_verbatim() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = add_integration(&store, "a");
+    // Too few to train on: stays text.
+    let small = duo_like_batch("early", 10);
+    commit_events(&store, id, &small, "cp0").unwrap();
+    let large = duo_like_batch("t", compression::TRAIN_MIN_RECORDS);
+    commit_events(&store, id, &large, "cp1").unwrap();
+    // Once the kind has a dictionary, small batches use it too.
+    let later = duo_like_batch("z", 3);
+    commit_events(&store, id, &later, "cp2").unwrap();
+
+    let storage = raw_storage(&store, id);
+    let dict = storage
+        .iter()
+        .find_map(|(_, _, d)| *d)
+        .expect("a dictionary");
+    for (record, class, raw_dict) in &storage {
+        if record.starts_with("early") {
+            assert_eq!((class.as_str(), *raw_dict), ("text", None), "{record}");
+        } else {
+            assert_eq!(
+                (class.as_str(), *raw_dict),
+                ("blob", Some(dict)),
+                "{record}"
+            );
+        }
+    }
+    let read = raw_by_id(&store, id);
+    for r in small.iter().chain(&large).chain(&later) {
+        let want: serde_json::Value = serde_json::from_str(&r.raw_json).unwrap();
+        assert_eq!(read[&r.id], want, "{}", r.id);
+    }
+    // A new process (no cached dictionaries) reads them just the same.
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(raw_by_id(&store, id), read);
+    // And the raw JSON takes a fraction of its size.
+    let compressed: i64 = store
+        .conn()
+        .query_row(
+            "SELECT SUM(length(raw)) FROM records WHERE raw_dict IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let original: usize = large.iter().chain(&later).map(|r| r.raw_json.len()).sum();
+    assert!(
+        (compressed as usize) * 3 < original,
+        "{compressed} bytes stored for {original} bytes of raw JSON"
+    );
+}
+
+#[test]
+fn each_integration_has_its_own_dictionary_which_goes_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let a = add_integration(&store, "a");
+    let b = add_integration(&store, "b");
+    let n = compression::TRAIN_MIN_RECORDS;
+    commit_events(&store, a, &duo_like_batch("a", n), "cp").unwrap();
+    commit_events(&store, b, &duo_like_batch("b", n), "cp").unwrap();
+    let dict_of = |id| raw_storage(&store, id)[0].2.expect("compressed");
+    let (dict_a, dict_b) = (dict_of(a), dict_of(b));
+    assert_ne!(
+        dict_a, dict_b,
+        "no dictionary is shared between integrations"
+    );
+    let dictionaries = |id: IntegrationId| -> i64 {
+        store
+            .conn()
+            .query_row(
+                "SELECT COUNT(*) FROM dictionaries WHERE integration_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!((dictionaries(a), dictionaries(b)), (1, 1));
+
+    store.remove_integration(a).unwrap();
+    assert_eq!(dictionaries(a), 0);
+    assert_eq!(raw_by_id(&store, b).len(), n);
+    // A new integration never gets the removed one's dictionary, even from
+    // this process's cache: ids are not reused.
+    let c = add_integration(&store, "c");
+    commit_events(&store, c, &duo_like_batch("c", n), "cp").unwrap();
+    let dict_c = dict_of(c);
+    assert!(dict_c != dict_a && dict_c != dict_b);
+    assert_eq!(raw_by_id(&store, c).len(), n);
+}
+
+#[test]
+fn a_version_2_database_keeps_its_text_rows_next_to_compressed_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        migrations::migrate_to(&mut conn, 2).unwrap();
+        conn.execute_batch(
+            r#"INSERT INTO tenants (id, name, created_at_ms) VALUES (1, 'default', 0);
+               INSERT INTO integrations (id, tenant_id, name, plugin_id, created_at_ms) VALUES (1, 1, 'a', 'duo', 0);
+               INSERT INTO records (integration_id, kind, id, occurred_at_ms, normalized, raw, is_event)
+                 VALUES (1, 'auth_log', 'old', 1, 'null', '{"old":1}', 1);"#,
+        )
+        .unwrap();
+    }
+    let store = open(dir.path());
+    commit_events(
+        &store,
+        1,
+        &duo_like_batch("new", compression::TRAIN_MIN_RECORDS),
+        "cp",
+    )
+    .unwrap();
+    let read = raw_by_id(&store, 1);
+    assert_eq!(read["old"], serde_json::json!({"old": 1}));
+    assert_eq!(read.len(), compression::TRAIN_MIN_RECORDS + 1);
+    assert_eq!(raw_storage(&store, 1)[1].1, "blob");
 }
