@@ -379,21 +379,29 @@ fn an_event_without_a_time_is_refused_and_nothing_is_committed() {
     assert_eq!(store.checkpoint(id, "auth").unwrap(), None);
 }
 
+/// A database written by an older build: schema `version`, integration 1
+/// of tenant 1, then `records_sql`.
+fn database_at_version(dir: &Path, version: u32, records_sql: &str) {
+    let mut conn = rusqlite::Connection::open(dir.join(DB_FILE)).unwrap();
+    migrations::migrate_to(&mut conn, version).unwrap();
+    conn.execute_batch(
+        r#"INSERT INTO tenants (id, name, created_at_ms) VALUES (1, 'default', 0);
+           INSERT INTO integrations (id, tenant_id, name, plugin_id, created_at_ms) VALUES (1, 1, 'a', 'duo', 0);"#,
+    )
+    .unwrap();
+    conn.execute_batch(records_sql).unwrap();
+}
+
 #[test]
 fn a_version_1_database_keeps_its_records_and_events_dedupe_against_them() {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let mut conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
-        migrations::migrate_to(&mut conn, 1).unwrap();
-        conn.execute_batch(
-            r#"INSERT INTO tenants (id, name, created_at_ms) VALUES (1, 'default', 0);
-               INSERT INTO integrations (id, tenant_id, name, plugin_id, created_at_ms) VALUES (1, 1, 'a', 'duo', 0);
-               INSERT INTO records (integration_id, kind, id, occurred_at_ms, normalized, raw, revision)
-                 VALUES (1, 'auth_log', 't1', 10, 'null', '{"old":1}', 0),
-                        (1, 'user', 'u1', NULL, 'null', '{"old":2}', 3);"#,
-        )
-        .unwrap();
-    }
+    database_at_version(
+        dir.path(),
+        1,
+        r#"INSERT INTO records (integration_id, kind, id, occurred_at_ms, normalized, raw, revision)
+             VALUES (1, 'auth_log', 't1', 10, 'null', '{"old":1}', 0),
+                    (1, 'user', 'u1', NULL, 'null', '{"old":2}', 3);"#,
+    );
     let store = open(dir.path());
     // The event collected before the upgrade is not stored a second time.
     let r = commit_events(
@@ -1272,17 +1280,12 @@ fn each_integration_has_its_own_dictionary_which_goes_with_it() {
 #[test]
 fn a_version_2_database_keeps_its_text_rows_next_to_compressed_ones() {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let mut conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
-        migrations::migrate_to(&mut conn, 2).unwrap();
-        conn.execute_batch(
-            r#"INSERT INTO tenants (id, name, created_at_ms) VALUES (1, 'default', 0);
-               INSERT INTO integrations (id, tenant_id, name, plugin_id, created_at_ms) VALUES (1, 1, 'a', 'duo', 0);
-               INSERT INTO records (integration_id, kind, id, occurred_at_ms, normalized, raw, is_event)
-                 VALUES (1, 'auth_log', 'old', 1, 'null', '{"old":1}', 1);"#,
-        )
-        .unwrap();
-    }
+    database_at_version(
+        dir.path(),
+        2,
+        r#"INSERT INTO records (integration_id, kind, id, occurred_at_ms, normalized, raw, is_event)
+             VALUES (1, 'auth_log', 'old', 1, 'null', '{"old":1}', 1);"#,
+    );
     let store = open(dir.path());
     commit_events(
         &store,
