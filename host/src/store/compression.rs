@@ -31,6 +31,11 @@ const LEVEL: i32 = 1;
 /// The storage capability caps raw JSON at 1 MiB; a frame that claims
 /// more than this is corrupt, and is not allowed to size an allocation.
 const MAX_RAW_BYTES: u64 = 16 << 20;
+/// Prepared dictionaries kept per process, each for encoding and for
+/// decoding (a prepared one takes ~0.1–0.3 MB). A host serving many
+/// integrations reloads past this (one indexed read and ~1 ms), rather
+/// than holding every tenant's dictionaries in memory.
+const MAX_CACHED: usize = 64;
 
 /// How a record's raw JSON is stored.
 pub enum StoredRaw<'a> {
@@ -178,10 +183,11 @@ impl Dictionaries {
                 }
             }
         };
-        self.encoders
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, encoder.clone());
+        let mut encoders = self.encoders.lock().unwrap_or_else(|p| p.into_inner());
+        if encoders.len() >= MAX_CACHED {
+            encoders.clear();
+        }
+        encoders.insert(key, encoder.clone());
         Ok(encoder)
     }
 
@@ -238,10 +244,11 @@ impl Dictionaries {
                 ))
             })?;
         let decoder = Arc::new(DecoderDictionary::copy(&dict));
-        self.decoders
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, decoder.clone());
+        let mut decoders = self.decoders.lock().unwrap_or_else(|p| p.into_inner());
+        if decoders.len() >= MAX_CACHED {
+            decoders.clear();
+        }
+        decoders.insert(id, decoder.clone());
         Ok(decoder)
     }
 }
