@@ -71,41 +71,22 @@ struct Encoder {
 /// until the process restarts: the data will not have changed shape much).
 type Encoders = HashMap<(IntegrationId, String), Option<Arc<Encoder>>>;
 
-/// The process's dictionaries, loaded on first use.
-#[derive(Default)]
-pub struct Dictionaries {
-    encoders: Mutex<Encoders>,
-    /// By dictionary id.
-    decoders: Mutex<HashMap<i64, Arc<DecoderDictionary<'static>>>>,
-}
+/// The dictionaries of one batch's kinds (see [`Dictionaries::for_batch`]).
+pub struct BatchEncoders(Vec<(String, Arc<Encoder>)>);
 
-impl Dictionaries {
-    /// The raw column of each record, compressed where its kind has (or
-    /// can now train) a dictionary. Runs inside the write transaction.
-    pub fn compress<'a>(
-        &self,
-        conn: &Connection,
-        integration: IntegrationId,
-        records: &'a [CollectedRecord],
-    ) -> Result<Vec<StoredRaw<'a>>> {
-        let mut kinds: Vec<&str> = records.iter().map(|r| r.kind.as_str()).collect();
-        kinds.sort_unstable();
-        kinds.dedup();
-        let mut held = Vec::new();
-        for kind in kinds {
-            if let Some(encoder) = self.encoder(conn, integration, kind, records)? {
-                held.push((kind, encoder));
-            }
-        }
-        let mut encoders = HashMap::new();
-        for (kind, encoder) in &held {
+impl BatchEncoders {
+    /// The raw column of each record: compressed where its kind has a
+    /// dictionary, plain text otherwise.
+    pub fn compress<'a>(&self, records: &'a [CollectedRecord]) -> Result<Vec<StoredRaw<'a>>> {
+        let mut compressors = HashMap::new();
+        for (kind, encoder) in &self.0 {
             let compressor = zstd::bulk::Compressor::with_prepared_dictionary(&encoder.dict)
                 .map_err(|e| StoreError::Invalid(format!("zstd: {e}")))?;
-            encoders.insert(*kind, (encoder.id, compressor));
+            compressors.insert(kind.as_str(), (encoder.id, compressor));
         }
         records
             .iter()
-            .map(|r| match encoders.get_mut(r.kind.as_str()) {
+            .map(|r| match compressors.get_mut(r.kind.as_str()) {
                 None => Ok(StoredRaw::Text(&r.raw_json)),
                 Some((dict, compressor)) => {
                     let bytes = compressor.compress(r.raw_json.as_bytes()).map_err(|e| {
@@ -115,6 +96,37 @@ impl Dictionaries {
                 }
             })
             .collect()
+    }
+}
+
+/// The process's dictionaries, loaded on first use.
+#[derive(Default)]
+pub struct Dictionaries {
+    encoders: Mutex<Encoders>,
+    /// By dictionary id.
+    decoders: Mutex<HashMap<i64, Arc<DecoderDictionary<'static>>>>,
+}
+
+impl Dictionaries {
+    /// The dictionaries `records` compress with: one per kind that has (or
+    /// can now train) one. Needs the write connection only for lookups and
+    /// a training's insert; the compression itself runs without it.
+    pub fn for_batch(
+        &self,
+        conn: &Connection,
+        integration: IntegrationId,
+        records: &[CollectedRecord],
+    ) -> Result<BatchEncoders> {
+        let mut kinds: Vec<&str> = records.iter().map(|r| r.kind.as_str()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let mut encoders = Vec::new();
+        for kind in kinds {
+            if let Some(encoder) = self.encoder(conn, integration, kind, records)? {
+                encoders.push((kind.to_string(), encoder));
+            }
+        }
+        Ok(BatchEncoders(encoders))
     }
 
     /// The dictionary for `kind`: cached, stored, or trained from `records`
@@ -162,6 +174,9 @@ impl Dictionaries {
                 if samples.len() < TRAIN_MIN_RECORDS {
                     return Ok(None);
                 }
+                // A removed integration is reported as such, not as the
+                // dictionary's foreign key failing.
+                super::integrations::ensure_exists(conn, integration)?;
                 match zstd::dict::from_samples(&samples, DICT_BYTES) {
                     Ok(dict) => {
                         conn.prepare_cached(

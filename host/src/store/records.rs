@@ -142,13 +142,16 @@ impl Store {
         normalized: &[String],
         checkpoint: &str,
     ) -> Result<CommitResult> {
+        // Compressed before the write lock is taken: the writer connection
+        // is shared by every integration, and compression is per-row CPU.
+        let encoders = self
+            .inner
+            .dictionaries
+            .for_batch(&self.conn(), integration, records)?;
+        let raws = encoders.compress(records)?;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let seq = next_write_seq(&tx, integration)?;
-        let raws = self
-            .inner
-            .dictionaries
-            .compress(&tx, integration, records)?;
         let mut result = CommitResult {
             inserted: 0,
             updated: 0,
