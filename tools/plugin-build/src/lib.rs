@@ -3,7 +3,8 @@
 //! with a plain `cargo build`.
 //!
 //! The nested cargo uses its own target directory (the outer build holds the
-//! lock on the main one) and the workspace's `plugin` profile.
+//! lock on the main one), the workspace's `plugin` profile and the wasm
+//! target's rustflags from `.cargo/config.toml`.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -23,10 +24,13 @@ pub fn build_plugin(package: &str, watch: &[&str]) -> PathBuf {
     for path in watch {
         println!("cargo:rerun-if-changed={}", workspace.join(path).display());
     }
-    println!(
-        "cargo:rerun-if-changed={}",
-        workspace.join("Cargo.lock").display()
-    );
+    // Dependencies, the `plugin` profile and the wasm target's rustflags.
+    for build_setting in ["Cargo.lock", "Cargo.toml", ".cargo/config.toml"] {
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(build_setting).display()
+        );
+    }
 
     let target_dir = workspace.join("target").join("plugins");
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
