@@ -197,8 +197,21 @@ fn stored_users(store: &Store, integration: &Integration) -> BTreeSet<(String, S
     users
 }
 
+const REMOVED_ONE_USER: &str =
+    "user: removed 1 record(s) that Duo no longer lists (missing from two complete passes)";
+
+/// The notes of the last run of a pass.
+fn last_notes(runs: &[Result<oort_host::model::CollectSummary, PlatformError>]) -> Vec<String> {
+    runs.last()
+        .expect("at least one run")
+        .as_ref()
+        .expect("the run succeeded")
+        .notes
+        .clone()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_user_deleted_in_duo_is_deleted_by_the_next_collection() {
+async fn a_user_deleted_in_duo_is_deleted_once_two_collections_miss_it() {
     // 700 users: three pages of 300, so the pass spans commits.
     let sim = start(small_sim(700, 10)).await;
     let (env, corp) = corp_env(&sim, &sim.admin_read_only()).await;
@@ -210,18 +223,66 @@ async fn a_user_deleted_in_duo_is_deleted_by_the_next_collection() {
     let gone = sim.usernames()[350].clone();
     assert!(sim.delete_user(&gone));
     let runs = collect_until_caught_up(&env.platform, &sim, &corp, &["user"], 3).await;
+    assert_eq!(stored_users(store, &corp), before, "one pass is not enough");
+    assert!(!last_notes(&runs).iter().any(|n| n.contains("removed")));
+    let runs = collect_until_caught_up(&env.platform, &sim, &corp, &["user"], 3).await;
     let after = stored_users(store, &corp);
     let removed: Vec<_> = before.difference(&after).collect();
     assert_eq!(removed.len(), 1, "{removed:?}");
     assert_eq!(removed[0].1, gone);
     assert!(after.is_subset(&before));
-    let summary = runs.last().unwrap().as_ref().unwrap();
     assert!(
-        summary
-            .notes
-            .iter()
-            .any(|n| n == "user: removed 1 record(s) that Duo no longer lists"),
-        "{summary:?}"
+        last_notes(&runs).iter().any(|n| n == REMOVED_ONE_USER),
+        "{runs:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_skipped_by_offset_paging_after_a_deletion_mid_pass_stays() {
+    let sim = start(small_sim(700, 10)).await;
+    let (env, corp) = corp_env(&sim, &sim.admin_read_only()).await;
+    let store = env.platform.store();
+    collect_until_caught_up(&env.platform, &sim, &corp, &["user"], 3).await;
+    let before = stored_users(store, &corp);
+    let names = sim.usernames();
+
+    // The second pass reads its first page (users 0-299) and stops there;
+    // then user 100 is deleted, so the page at offset 300 starts with the
+    // old user 301 and this pass never lists the old user 300.
+    sync_clock(&sim);
+    let first_page = CollectOptions {
+        sources: vec!["user".into()],
+        max_pages: Some(1),
+    };
+    let run = env
+        .platform
+        .collect(&corp, first_page, &NoProgress)
+        .await
+        .expect("first page of the second pass");
+    assert!(run.more_remaining);
+    assert!(sim.delete_user(&names[100]));
+    collect_until_caught_up(&env.platform, &sim, &corp, &["user"], 3).await;
+    assert_eq!(
+        stored_users(store, &corp),
+        before,
+        "{} was removed",
+        names[300]
+    );
+
+    // User 100 was listed by the second pass before it went: the third
+    // pass keeps it, the fourth removes it and nothing else.
+    collect_until_caught_up(&env.platform, &sim, &corp, &["user"], 3).await;
+    assert_eq!(stored_users(store, &corp), before);
+    let runs = collect_until_caught_up(&env.platform, &sim, &corp, &["user"], 3).await;
+    let removed: Vec<_> = before
+        .difference(&stored_users(store, &corp))
+        .cloned()
+        .collect();
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert_eq!(removed[0].1, names[100]);
+    assert!(
+        last_notes(&runs).iter().any(|n| n == REMOVED_ONE_USER),
+        "{runs:?}"
     );
 }
 

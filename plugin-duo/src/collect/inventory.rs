@@ -1,10 +1,15 @@
 //! Offset-paged inventories (users, phones, endpoints). Each run walks the
 //! whole list; the checkpoint holds the offset of the next page so a run cut
 //! short resumes there instead of starting over. A pass takes a storage mark
-//! when it begins and, once complete, prunes what it did not see again: a
-//! user deleted in Duo is deleted here too. A pass that saw under half of
-//! what the last one saw prunes nothing (a short answer from Duo must not
-//! empty the inventory); the next pass, if it agrees, does.
+//! when it begins; once complete, it removes what neither it nor the pass
+//! before it saw: a user deleted in Duo is deleted here too, one pass later.
+//! Not after one pass, because offset paging is not a snapshot: a user
+//! deleted in Duo while a pass runs shifts every later user one place
+//! forward, and the user at the next page boundary is skipped by that pass.
+//! It is listed again by the next one, so a record missing from one pass
+//! only is never removed. A pass that saw under half of what the last one
+//! saw removes nothing (a short answer from Duo must not empty the
+//! inventory); the next pass, if it agrees, does.
 
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +37,10 @@ pub struct InventoryCheckpoint {
     /// Records the last complete pass saw.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_pass_seen: Option<u64>,
+    /// The storage mark taken when the last complete pass began: the next
+    /// complete pass removes what was not written since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_pass_mark: Option<u64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -97,15 +106,17 @@ pub fn run(
         let count = page.records.len() as u64;
         state.next_offset = next;
         state.pass_seen += count;
-        // (mark, seen, seen by the previous pass) once this page ends the pass.
+        // (the previous complete pass's mark, seen, seen by the previous
+        // pass) once this page ends the pass.
         let completed = next.is_none().then(|| {
             state.completed_at_ms = Some(now_ms);
             let seen = std::mem::take(&mut state.pass_seen);
-            (
-                state.pass_mark.take(),
-                seen,
-                state.last_pass_seen.replace(seen),
-            )
+            let previous_mark = match state.pass_mark.take() {
+                Some(mark) => state.last_pass_mark.replace(mark),
+                // Resumed from a checkpoint written before marks existed.
+                None => None,
+            };
+            (previous_mark, seen, state.last_pass_seen.replace(seen))
         });
         let checkpoint = serde_json::to_string(&state).expect("checkpoint serializes");
         if let Err(e) = sink.commit(page.records, &checkpoint) {
@@ -122,9 +133,11 @@ pub fn run(
     }
 }
 
-/// Ends a complete pass: prunes what it did not see again, unless it saw
-/// under half of what the previous pass saw. A pass resumed from a
-/// checkpoint written before marks existed has none; the next pass prunes.
+/// Ends a complete pass: removes what was not written since `mark`, the
+/// start of the previous complete pass, unless this pass saw under half of
+/// what that one saw. Without a previous mark (the first pass, or one
+/// resumed from a checkpoint written before marks existed) nothing is
+/// removed; the next pass does it.
 fn prune_after_pass(
     sink: &mut dyn InventorySink,
     mark: Option<u64>,
@@ -143,9 +156,9 @@ fn prune_after_pass(
     }
     match sink.prune(mark) {
         Ok(0) => {}
-        Ok(n) => out
-            .notes
-            .push(format!("removed {n} record(s) that Duo no longer lists")),
+        Ok(n) => out.notes.push(format!(
+            "removed {n} record(s) that Duo no longer lists (missing from two complete passes)"
+        )),
         Err(e) => return out.stop(Stop::Failed(super::storage_error(e))),
     }
     out.stop(Stop::CaughtUp)
@@ -162,10 +175,17 @@ mod tests {
         page: usize,
         offsets: Vec<u64>,
         fail_at: Option<(usize, DuoError)>,
+        /// (n, id): `id` is deleted in Duo just before the n-th fetch.
+        delete_before: Option<(usize, &'static str)>,
     }
 
     impl InventoryApi for FakeList {
         fn fetch(&mut self, offset: u64) -> Result<InventoryPage, DuoError> {
+            if let Some((n, id)) = self.delete_before
+                && n == self.offsets.len()
+            {
+                self.ids.retain(|i| i != id);
+            }
             self.offsets.push(offset);
             if self
                 .fail_at
@@ -235,6 +255,7 @@ mod tests {
             page,
             offsets: vec![],
             fail_at: None,
+            delete_before: None,
         }
     }
 
@@ -255,6 +276,7 @@ mod tests {
                 pass_mark: None,
                 pass_seen: 0,
                 last_pass_seen: Some(7),
+                last_pass_mark: Some(0),
             }
         );
         // the next run starts a fresh pass
@@ -263,8 +285,11 @@ mod tests {
         assert_eq!(api.offsets[3], 0);
     }
 
+    const REMOVED_ONE: &str =
+        "removed 1 record(s) that Duo no longer lists (missing from two complete passes)";
+
     #[test]
-    fn a_complete_pass_removes_what_duo_no_longer_lists() {
+    fn what_two_complete_passes_did_not_list_is_removed() {
         let (mut api, mut sink) = (list(7, 3), Sink1::default());
         run(&mut api, &mut sink, None, 5, None);
         assert_eq!(sink.stored.len(), 7);
@@ -272,9 +297,53 @@ mod tests {
         let cp = sink.checkpoint.clone();
         let out = run(&mut api, &mut sink, cp.as_deref(), 6, None);
         assert!(matches!(out.stop, Stop::CaughtUp));
+        assert!(sink.stored.contains_key("DU3"), "one pass is not enough");
+        assert!(out.notes.is_empty(), "{:?}", out.notes);
+        let cp = sink.checkpoint.clone();
+        let out = run(&mut api, &mut sink, cp.as_deref(), 7, None);
+        assert!(matches!(out.stop, Stop::CaughtUp));
         assert!(!sink.stored.contains_key("DU3"));
         assert_eq!(sink.stored.len(), 6);
-        assert_eq!(out.notes, ["removed 1 record(s) that Duo no longer lists"]);
+        assert_eq!(out.notes, [REMOVED_ONE]);
+    }
+
+    #[test]
+    fn a_user_skipped_because_another_was_deleted_mid_pass_is_kept() {
+        let (mut api, mut sink) = (list(7, 3), Sink1::default());
+        run(&mut api, &mut sink, None, 5, None);
+        // Second pass: DU1 is deleted after the first page (DU0-DU2) was
+        // read, so offset 3 now starts at DU4 and this pass never lists DU3.
+        api.delete_before = Some((4, "DU1"));
+        let cp = sink.checkpoint.clone();
+        run(&mut api, &mut sink, cp.as_deref(), 6, None);
+        assert_eq!(api.offsets[3..], [0, 3]);
+        assert!(sink.stored.contains_key("DU3"), "a live user was removed");
+        // The third pass lists DU3 again; DU1, listed by the second pass
+        // before it was deleted, goes with the fourth.
+        let cp = sink.checkpoint.clone();
+        let out = run(&mut api, &mut sink, cp.as_deref(), 7, None);
+        assert!(sink.stored.contains_key("DU3") && sink.stored.contains_key("DU1"));
+        assert!(out.notes.is_empty(), "{:?}", out.notes);
+        let cp = sink.checkpoint.clone();
+        let out = run(&mut api, &mut sink, cp.as_deref(), 8, None);
+        assert!(sink.stored.contains_key("DU3") && !sink.stored.contains_key("DU1"));
+        assert_eq!(sink.stored.len(), 6);
+        assert_eq!(out.notes, [REMOVED_ONE]);
+    }
+
+    #[test]
+    fn a_checkpoint_from_before_pass_marks_removes_nothing_until_a_pass_has_one() {
+        let (mut api, mut sink) = (list(7, 3), Sink1::default());
+        run(&mut api, &mut sink, None, 5, None);
+        api.ids.retain(|id| id != "DU3");
+        // What the previous plugin version left after a complete pass.
+        let old = r#"{"next_offset":null,"completed_at_ms":5,"last_pass_seen":7}"#;
+        run(&mut api, &mut sink, Some(old), 6, None);
+        assert!(sink.prunes.is_empty());
+        let cp = sink.checkpoint.clone();
+        let out = run(&mut api, &mut sink, cp.as_deref(), 7, None);
+        assert!(!sink.stored.contains_key("DU3"));
+        assert_eq!(out.notes, [REMOVED_ONE]);
     }
 
     #[test]
@@ -295,27 +364,36 @@ mod tests {
         let cp = sink.checkpoint.clone();
         let out = run(&mut api, &mut sink, cp.as_deref(), 7, None);
         assert_eq!(sink.stored.len(), 3);
-        assert_eq!(out.notes, ["removed 4 record(s) that Duo no longer lists"]);
+        assert_eq!(
+            out.notes,
+            ["removed 4 record(s) that Duo no longer lists (missing from two complete passes)"]
+        );
     }
 
     #[test]
-    fn a_pass_cut_short_prunes_nothing_until_it_completes_with_its_first_mark() {
+    fn a_pass_cut_short_keeps_the_mark_of_its_start() {
         let (mut api, mut sink) = (list(7, 3), Sink1::default());
         run(&mut api, &mut sink, None, 5, None);
-        assert_eq!(sink.prunes, [0]);
-        let first_pass_seq = sink.seq;
+        assert!(
+            sink.prunes.is_empty(),
+            "the first pass has nothing to compare"
+        );
+        let second_pass_mark = sink.seq;
         api.ids.retain(|id| id != "DU0");
         api.fail_at = Some((4, DuoError::RateLimited));
         let cp = sink.checkpoint.clone();
         let out = run(&mut api, &mut sink, cp.as_deref(), 6, None);
         assert!(matches!(out.stop, Stop::RateLimited));
-        assert!(sink.prunes.len() == 1 && sink.stored.contains_key("DU0"));
+        assert!(sink.prunes.is_empty() && sink.stored.contains_key("DU0"));
         let cp = sink.checkpoint.clone();
         let out = run(&mut api, &mut sink, cp.as_deref(), 7, None);
         assert!(matches!(out.stop, Stop::CaughtUp));
-        // The mark of the pass's start, not of the resumed run's: the page
-        // written before the rate limit counts as seen.
-        assert_eq!(sink.prunes, [0, first_pass_seq]);
+        assert_eq!(sink.prunes, [0]);
+        let cp = sink.checkpoint.clone();
+        run(&mut api, &mut sink, cp.as_deref(), 8, None);
+        // The mark of the second pass's start, not of its resumed run's:
+        // the page written before the rate limit counts as seen by it.
+        assert_eq!(sink.prunes, [0, second_pass_mark]);
         assert_eq!(sink.stored.len(), 6);
         assert!(!sink.stored.contains_key("DU0"));
     }
