@@ -198,6 +198,63 @@ fn a_page_retried_for_bad_events_starts_its_next_page_once() {
 }
 
 #[test]
+fn a_started_page_the_next_fetch_does_not_ask_for_is_dropped_for_the_asked_one() {
+    use crate::host_api::Secrets;
+    use sources::DuoLog;
+    use timelog::{LogApi, LogQuery};
+
+    let w = World::new();
+    let cfg = config();
+    let signer = w.secrets.get(SECRET_KEY).unwrap();
+    let client = DuoClient::new(
+        &cfg.api_hostname,
+        &cfg.integration_key,
+        signer.as_ref(),
+        cfg.signature_version,
+        &w.http,
+        &w.clock,
+        &NullLog,
+        RetryPolicy {
+            max_retries: 0,
+            base_ms: 10,
+        },
+    );
+    let mut log = DuoLog::new(&client, false, None);
+    w.http.push(200, &chained_page(1, AFTER_T1));
+    // The answer to page 2, started as soon as page 1 named it.
+    w.http.push(200, &chained_page(2, None));
+    w.http.push(200, &chained_page(3, None));
+    let first = LogQuery {
+        mintime: NOW - 86_400_000,
+        maxtime: NOW - 120_000,
+        next_offset: None,
+    };
+    let page = log.fetch(&first).unwrap();
+    assert_eq!(page.next_offset.as_deref(), AFTER_T1);
+    assert_eq!(*w.http.started.borrow(), [1]);
+    // A different query than the one started: its own request, its own answer.
+    let other = LogQuery {
+        next_offset: Some("1759996800009,t9".into()),
+        ..first
+    };
+    let page = log.fetch(&other).unwrap();
+    let ids: Vec<&str> = page.records.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["t3"], "the started page 2 must not be used for it");
+    let reqs = w.http.requests.borrow();
+    assert_eq!(reqs.len(), 3);
+    assert!(
+        reqs[2].url.contains("next_offset=1759996800009%2Ct9"),
+        "{}",
+        reqs[2].url
+    );
+    assert_eq!(
+        *w.http.started.borrow(),
+        [1],
+        "nothing started after page 3"
+    );
+}
+
+#[test]
 fn rate_limit_ends_the_run_ok_with_a_note() {
     let w = World::new();
     w.http.push(200, &chained_page(1, AFTER_T1));
