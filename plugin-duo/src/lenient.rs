@@ -108,17 +108,61 @@ impl<'de> Deserialize<'de> for Flag {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Int(pub Option<i64>);
 
+fn float_to_int(f: f64) -> Option<i64> {
+    f.is_finite().then_some(f as i64)
+}
+
+struct IntVisitor;
+
+impl<'de> Visitor<'de> for IntVisitor {
+    type Value = Int;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an integer")
+    }
+    // Numbers directly: `timestamp` is in every log event, and going through
+    // text would format and re-parse each one.
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Int, E> {
+        Ok(Int(Some(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Int, E> {
+        Ok(Int(i64::try_from(v).ok()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Int, E> {
+        Ok(Int(float_to_int(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Int, E> {
+        let v = v.trim();
+        Ok(Int(v
+            .parse::<i64>()
+            .ok()
+            .or_else(|| v.parse::<f64>().ok().and_then(float_to_int))))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Int, E> {
+        Ok(Int(None))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Int, E> {
+        Ok(Int(None))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Int, E> {
+        Ok(Int(None))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Int, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Int, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Int(None))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Int, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Int(None))
+    }
+}
+
 impl<'de> Deserialize<'de> for Int {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = Str::deserialize(d)?;
-        Ok(Int(text.get().and_then(|s| {
-            s.parse::<i64>().ok().or_else(|| {
-                s.parse::<f64>()
-                    .ok()
-                    .filter(|f| f.is_finite())
-                    .map(|f| f as i64)
-            })
-        })))
+        d.deserialize_any(IntVisitor)
     }
 }
 
@@ -150,5 +194,23 @@ mod tests {
         assert_eq!((t.s.get(), t.f.0, t.i.0), (None, None, None));
         let t: T = serde_json::from_str(r#"{"s":""}"#).unwrap();
         assert_eq!(t.s.get(), None);
+    }
+
+    #[test]
+    fn integers_arrive_as_numbers_text_or_floats() {
+        let int = |json: &str| {
+            serde_json::from_str::<T>(&format!(r#"{{"i":{json}}}"#))
+                .unwrap()
+                .i
+                .0
+        };
+        assert_eq!(int("1581620180"), Some(1_581_620_180));
+        assert_eq!(int("-5"), Some(-5));
+        assert_eq!(int(r#"" 1581620180 ""#), Some(1_581_620_180));
+        assert_eq!(int(r#""1.5e3""#), Some(1500));
+        assert_eq!(int("18446744073709551615"), None, "beyond i64");
+        for nothing in [r#""""#, r#""soon""#, "true", "[1]", r#"{"a":1}"#] {
+            assert_eq!(int(nothing), None, "{nothing}");
+        }
     }
 }

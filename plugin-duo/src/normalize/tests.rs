@@ -147,3 +147,13 @@ fn telephony_and_admin_log_pages() {
         "ids are stable"
     );
 }
+
+#[test]
+fn enum_like_values_become_snake_case_and_other_text_is_kept() {
+    assert_eq!(snake("Duo Push"), "duo_push");
+    assert_eq!(snake("  DUO-PUSH "), "duo_push");
+    assert_eq!(snake("user_approved"), "user_approved");
+    // Only ASCII changes: other characters pass through whole.
+    assert_eq!(snake("Événement Spécial"), "Événement_spécial");
+    assert_eq!(snake(""), "");
+}
