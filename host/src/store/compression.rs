@@ -1,9 +1,9 @@
-//! Raw JSON of collected records, compressed with zstd and a dictionary
-//! trained per (integration, kind). Collected JSON repeats its field names
-//! and most of its values record after record: a dictionary gets ~6x on Duo
-//! auth logs where compressing each ~1 KB row alone gets 1.7x. Normalized
-//! views stay plain JSON: the insights engine reads all of them after every
-//! collection, and decompressing them would slow that down.
+//! Raw JSON of state records (and of events written before schema 4, which
+//! are written a page at a time since: see `event_pages`), compressed with
+//! zstd and a dictionary trained per (integration, kind). Collected JSON
+//! repeats its field names and most of its values record after record: a
+//! dictionary gets ~6x on Duo auth logs where compressing each ~1 KB row
+//! alone gets 1.7x. Normalized views of rows stay plain JSON.
 //!
 //! A dictionary is trained from the first batch that holds at least
 //! [`TRAIN_MIN_RECORDS`] records of a kind, stored, and never changed. Rows

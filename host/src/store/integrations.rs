@@ -105,8 +105,8 @@ impl Store {
         rows.into_iter().map(|row| complete(&conn, row)).collect()
     }
 
-    /// Removes the integration and everything keyed by it (records and
-    /// their dictionaries, checkpoints, secrets, runs, findings); the audit
+    /// Removes the integration and everything keyed by it (records, event
+    /// pages, dictionaries, checkpoints, secrets, runs, findings); the audit
     /// trail is kept.
     pub fn remove_integration(&self, id: IntegrationId) -> Result<()> {
         let mut conn = self.conn();
@@ -116,6 +116,8 @@ impl Store {
         // final delete would hit the foreign key).
         for table in [
             "records",
+            "events",
+            "event_pages",
             "dictionaries",
             "checkpoints",
             "secrets",

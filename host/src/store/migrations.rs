@@ -189,6 +189,28 @@ CREATE TABLE dictionaries (
 );
 ALTER TABLE records ADD COLUMN raw_dict INTEGER REFERENCES dictionaries(id);
 "#,
+    // 4: events are written a page at a time (see `store::event_pages`): one
+    // zstd frame per staged batch and a small index row per event, ~2x
+    // faster to write and ~5x smaller than a row each. Events written before
+    // stay in `records` and are read (and deduplicated against) there; adds
+    // only: instant.
+    r#"
+CREATE TABLE event_pages (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    integration_id INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+    body           BLOB NOT NULL
+);
+CREATE INDEX event_pages_by_integration ON event_pages (integration_id);
+CREATE TABLE events (
+    integration_id INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+    kind           TEXT NOT NULL,
+    occurred_at_ms INTEGER NOT NULL,
+    id             TEXT NOT NULL,
+    page           INTEGER NOT NULL,
+    entry          INTEGER NOT NULL,
+    PRIMARY KEY (integration_id, kind, occurred_at_ms, id)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -17,6 +17,7 @@ mod audit;
 mod checkpointer;
 mod compression;
 pub mod crypto;
+mod event_pages;
 mod findings;
 mod integrations;
 mod migrations;

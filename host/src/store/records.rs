@@ -3,6 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 use serde::de::IgnoredAny;
 
+use super::event_pages::{self, PageReader};
 use super::integrations::{ensure_exists, next_write_seq, write_seq};
 use super::{CommitResult, IntegrationId, Result, Store, StoreError, StoredRecord, now_ms};
 use crate::model::{CollectedRecord, Normalized};
@@ -20,16 +21,102 @@ const SELECT_ORDERED: &str =
      WHERE integration_id = ?1 AND (?2 IS NULL OR kind = ?2)
      ORDER BY kind, occurred_at_ms, id";
 
+const SELECT_EVENTS: &str = "SELECT kind, id, occurred_at_ms, page, entry FROM events
+     WHERE integration_id = ?1 AND (?2 IS NULL OR kind = ?2)
+     ORDER BY kind, occurred_at_ms, id";
+
+/// An index row of `events` (see [`SELECT_EVENTS`]).
+struct EventRef {
+    kind: String,
+    id: String,
+    occurred_at_ms: i64,
+    page: i64,
+    entry: i64,
+}
+
+impl EventRef {
+    fn next(rows: &mut rusqlite::Rows) -> Result<Option<EventRef>> {
+        let Some(row) = rows.next()? else {
+            return Ok(None);
+        };
+        Ok(Some(EventRef {
+            kind: row.get(0)?,
+            id: row.get(1)?,
+            occurred_at_ms: row.get(2)?,
+            page: row.get(3)?,
+            entry: row.get(4)?,
+        }))
+    }
+}
+
+/// The kinds of a batch for which `records` holds rows in the batch's
+/// time range (events written before schema 4, or state records with a
+/// time): only their events are looked up there one by one.
+struct LegacyEvents(Vec<String>);
+
+impl LegacyEvents {
+    fn overlapping(
+        conn: &rusqlite::Connection,
+        integration: IntegrationId,
+        records: &[CollectedRecord],
+    ) -> Result<LegacyEvents> {
+        let mut kinds: Vec<&str> = records.iter().map(|r| r.kind.as_str()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let mut overlapping = Vec::new();
+        for kind in kinds {
+            let times = records
+                .iter()
+                .filter(|r| r.kind == kind)
+                .filter_map(|r| r.occurred_at_ms);
+            let (Some(first), Some(last)) = (times.clone().min(), times.max()) else {
+                continue;
+            };
+            let found: bool = conn
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM records WHERE integration_id = ?1 AND kind = ?2
+                         AND occurred_at_ms BETWEEN ?3 AND ?4)",
+                )?
+                .query_row(params![integration, kind, first, last], |r| r.get(0))?;
+            if found {
+                overlapping.push(kind.to_string());
+            }
+        }
+        Ok(LegacyEvents(overlapping))
+    }
+
+    fn holds(
+        &self,
+        conn: &rusqlite::Connection,
+        integration: IntegrationId,
+        record: &CollectedRecord,
+        at: i64,
+    ) -> Result<bool> {
+        if !self.0.contains(&record.kind) {
+            return Ok(false);
+        }
+        Ok(conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM records WHERE integration_id = ?1 AND kind = ?2
+                     AND occurred_at_ms = ?3 AND id = ?4)",
+            )?
+            .query_row(params![integration, record.kind, at, record.id], |r| {
+                r.get(0)
+            })?)
+    }
+}
+
 /// How the store recognizes a record it already holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordClass {
     /// By (kind, id); collecting it again updates it (users, phones).
     State,
     /// By (kind, time, id): an immutable event with a time; a copy collected
-    /// again is left as it is (counted neither inserted nor updated). Keying
-    /// by time keeps inserts local in the index however random the ids.
-    /// A kind should be written one way only: a state record and an event
-    /// of one kind and id but different times are two records.
+    /// again is left as it is (counted neither inserted nor updated).
+    /// Written a page at a time (see `event_pages`); keying the index by time
+    /// keeps inserts local however random the ids. A kind should be written
+    /// one way only: a state record and an event of one kind and id are two
+    /// records.
     Event,
 }
 
@@ -142,6 +229,9 @@ impl Store {
         normalized: &[String],
         checkpoint: &str,
     ) -> Result<CommitResult> {
+        if class == RecordClass::Event {
+            return self.write_events(integration, source, records, normalized, checkpoint);
+        }
         // Compressed before the write lock is taken: the writer connection
         // is shared by every integration, and compression is per-row CPU.
         let encoders = self
@@ -162,17 +252,16 @@ impl Store {
             // RETURNING, which steps every row as a query). The conflict may
             // be on either unique index, so none is named.
             let mut insert = tx.prepare_cached(
-                "INSERT INTO records (integration_id, kind, id, occurred_at_ms, normalized, raw, written_seq, raw_dict, is_event)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
+                "INSERT INTO records (integration_id, kind, id, occurred_at_ms, normalized, raw, written_seq, raw_dict)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
             )?;
             // OR IGNORE: a state record cannot take the (kind, time, id) of
-            // an event of the same kind (see `RecordClass`).
+            // an event of the same kind written before schema 4.
             let mut update = tx.prepare_cached(
                 "UPDATE OR IGNORE records SET occurred_at_ms = ?4, normalized = ?5, raw = ?6, written_seq = ?7,
                      raw_dict = ?8, revision = revision + 1
                  WHERE integration_id = ?1 AND kind = ?2 AND id = ?3 AND is_event = 0",
             )?;
-            let is_event = class == RecordClass::Event;
             for ((r, normalized), raw) in records.iter().zip(normalized).zip(&raws) {
                 let row = params![
                     integration,
@@ -183,11 +272,10 @@ impl Store {
                     raw,
                     seq,
                     raw.dict(),
-                    is_event
                 ];
                 if insert.execute(row)? == 1 {
                     result.inserted += 1;
-                } else if !is_event && update.execute(&row[..8])? == 1 {
+                } else if update.execute(row)? == 1 {
                     result.updated += 1;
                 }
             }
@@ -197,6 +285,63 @@ impl Store {
         drop(conn);
         self.wrote_bulk();
         Ok(result)
+    }
+
+    /// Events a page at a time (see `event_pages`); an event already stored,
+    /// here or as a row written before schema 4, is left as it is.
+    fn write_events(
+        &self,
+        integration: IntegrationId,
+        source: &str,
+        records: &[CollectedRecord],
+        normalized: &[String],
+        checkpoint: &str,
+    ) -> Result<CommitResult> {
+        // Compressed before the write lock is taken, like the rows' raw JSON.
+        let pages = event_pages::encode(records, normalized)?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        next_write_seq(&tx, integration)?;
+        let legacy = LegacyEvents::overlapping(&tx, integration, records)?;
+        let mut inserted = 0;
+        for page in &pages {
+            tx.prepare_cached("INSERT INTO event_pages (integration_id, body) VALUES (?1, ?2)")?
+                .execute(params![integration, page.body])?;
+            let page_id = tx.last_insert_rowid();
+            let mut added = 0;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO events (integration_id, kind, occurred_at_ms, id, page, entry)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+            )?;
+            for (entry, r) in records[page.entries.clone()].iter().enumerate() {
+                // Checked by `prepare`: every event has a time.
+                let at = r.occurred_at_ms.unwrap_or_default();
+                if legacy.holds(&tx, integration, r, at)? {
+                    continue;
+                }
+                added += insert.execute(params![
+                    integration,
+                    r.kind,
+                    at,
+                    r.id,
+                    page_id,
+                    entry as i64
+                ])? as u32;
+            }
+            if added == 0 {
+                // Every event of the page was stored before.
+                tx.execute("DELETE FROM event_pages WHERE id = ?1", [page_id])?;
+            }
+            inserted += added;
+        }
+        write_checkpoint(&tx, integration, source, checkpoint)?;
+        tx.commit()?;
+        drop(conn);
+        self.wrote_bulk();
+        Ok(CommitResult {
+            inserted,
+            updated: 0,
+        })
     }
 
     /// A point in the integration's write history: records written after
@@ -243,10 +388,18 @@ impl Store {
         f: &mut dyn FnMut(StoredRecord) -> Result<()>,
     ) -> Result<()> {
         let conn = self.reader()?;
-        let mut stmt = conn.prepare(SELECT_ORDERED)?;
-        let mut rows = stmt.query(params![integration, kind])?;
+        // Rows (state records, events written before schema 4) and paged
+        // events, each in (kind, time, id) order, merged into that order.
+        let mut row_stmt = conn.prepare(SELECT_ORDERED)?;
+        let mut rows = row_stmt.query(params![integration, kind])?;
+        let mut event_stmt = conn.prepare(SELECT_EVENTS)?;
+        let mut events = event_stmt.query(params![integration, kind])?;
         let mut dctx = zstd::zstd_safe::DCtx::create();
-        while let Some(row) = rows.next()? {
+        let mut pages = PageReader::default();
+        let mut next_row = |rows: &mut rusqlite::Rows| -> Result<Option<StoredRecord>> {
+            let Some(row) = rows.next()? else {
+                return Ok(None);
+            };
             let id: String = row.get(1)?;
             let normalized: String = row.get(3)?;
             let raw = self.inner.dictionaries.raw_text(
@@ -256,39 +409,78 @@ impl Store {
                 row.get(5)?,
                 &id,
             )?;
-            f(StoredRecord {
+            Ok(Some(StoredRecord {
                 kind: row.get(0)?,
                 occurred_at_ms: row.get(2)?,
                 normalized: parse_stored(&normalized, &id)?,
                 raw: parse_stored(&raw, &id)?,
                 id,
-            })?;
+            }))
+        };
+        let mut row = next_row(&mut rows)?;
+        let mut event = EventRef::next(&mut events)?;
+        loop {
+            let take_row = match (&row, &event) {
+                (None, None) => return Ok(()),
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (Some(r), Some(e)) => {
+                    (r.kind.as_str(), r.occurred_at_ms, r.id.as_str())
+                        <= (e.kind.as_str(), Some(e.occurred_at_ms), e.id.as_str())
+                }
+            };
+            if take_row {
+                f(row.take().expect("chosen because present"))?;
+                row = next_row(&mut rows)?;
+            } else {
+                let e = event.take().expect("chosen because present");
+                let (raw, normalized) = pages.entry(&conn, e.page, e.entry)?;
+                let record = StoredRecord {
+                    normalized: parse_stored(normalized, &e.id)?,
+                    raw: parse_stored(raw, &e.id)?,
+                    kind: e.kind,
+                    occurred_at_ms: Some(e.occurred_at_ms),
+                    id: e.id,
+                };
+                f(record)?;
+                event = EventRef::next(&mut events)?;
+            }
         }
-        Ok(())
     }
 
     /// The normalized views of one integration's records, deserialized
-    /// (`model::Normalized::None` rows skipped), for the insights engine.
+    /// (`model::Normalized::None` rows skipped), for the insights engine
+    /// (whose results do not depend on the order).
     pub fn normalized_records(&self, integration: IntegrationId) -> Result<Vec<Normalized>> {
         let conn = self.reader()?;
+        let mut out = Vec::new();
+        let mut keep = |text: &str, id: &dyn Fn() -> String| -> Result<()> {
+            let normalized: Normalized = serde_json::from_str(text).map_err(|e| {
+                StoreError::Invalid(format!("stored normalized view of record `{}` is unreadable ({e}); the database may be corrupted", id()))
+            })?;
+            if normalized != Normalized::None {
+                out.push(normalized);
+            }
+            Ok(())
+        };
         // Not SELECT_ORDERED: the raw JSON (most of each row) is not needed.
         let mut stmt = conn.prepare(
             "SELECT id, normalized FROM records WHERE integration_id = ?1
              ORDER BY kind, occurred_at_ms, id",
         )?;
         let mut rows = stmt.query(params![integration])?;
-        let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             let text = row.get_ref(1)?.as_str().map_err(|e| {
                 StoreError::Invalid(format!("a stored normalized view is not text ({e})"))
             })?;
-            let normalized: Normalized = serde_json::from_str(text).map_err(|e| {
-                let id: String = row.get(0).unwrap_or_default();
-                StoreError::Invalid(format!("stored normalized view of record `{id}` is unreadable ({e}); the database may be corrupted"))
-            })?;
-            if normalized != Normalized::None {
-                out.push(normalized);
-            }
+            keep(text, &|| row.get(0).unwrap_or_default())?;
+        }
+        let mut stmt = conn.prepare(SELECT_EVENTS)?;
+        let mut events = stmt.query(params![integration, None::<&str>])?;
+        let mut pages = PageReader::default();
+        while let Some(e) = EventRef::next(&mut events)? {
+            let (_, view) = pages.entry(&conn, e.page, e.entry)?;
+            keep(view, &|| e.id.clone())?;
         }
         Ok(out)
     }
@@ -296,8 +488,13 @@ impl Store {
     /// Record count per kind, by kind.
     pub fn record_counts(&self, integration: IntegrationId) -> Result<Vec<(String, u64)>> {
         let conn = self.conn();
-        let mut stmt =
-            conn.prepare_cached("SELECT kind, COUNT(*) FROM records WHERE integration_id = ?1 GROUP BY kind ORDER BY kind")?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT kind, SUM(n) FROM (
+                     SELECT kind, COUNT(*) AS n FROM records WHERE integration_id = ?1 GROUP BY kind
+                     UNION ALL
+                     SELECT kind, COUNT(*) AS n FROM events WHERE integration_id = ?1 GROUP BY kind)
+                 GROUP BY kind ORDER BY kind",
+        )?;
         let rows = stmt.query_map([integration], |r| {
             Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
         })?;

@@ -314,20 +314,40 @@ fn commit_events(
     store.commit_checked(integration, "auth", &batch, checkpoint)
 }
 
-/// (id, raw, revision) of every record of `kind`, in time order.
+/// (id, raw, revision) of every record of `kind`, in time order, as the
+/// store reads them back (events written a page at a time have revision 0).
 fn stored_rows(
     store: &Store,
     integration: IntegrationId,
     kind: &str,
 ) -> Vec<(String, String, i64)> {
-    store
+    let revisions: BTreeMap<String, i64> = store
         .conn()
-        .prepare("SELECT id, raw, revision FROM records WHERE integration_id = ?1 AND kind = ?2 ORDER BY occurred_at_ms, id")
+        .prepare("SELECT id, revision FROM records WHERE integration_id = ?1 AND kind = ?2")
         .unwrap()
-        .query_map(params![integration, kind], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_map(params![integration, kind], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
         .collect::<rusqlite::Result<_>>()
-        .unwrap()
+        .unwrap();
+    let mut rows = Vec::new();
+    store
+        .for_each_record(integration, Some(kind), &mut |r| {
+            let revision = revisions.get(&r.id).copied().unwrap_or(0);
+            rows.push((r.id, r.raw.to_string(), revision));
+            Ok(())
+        })
+        .unwrap();
+    rows
+}
+
+/// Commits `records` as state records (the per-row dictionary path).
+fn commit_state(
+    store: &Store,
+    integration: IntegrationId,
+    records: &[CollectedRecord],
+    checkpoint: &str,
+) -> Result<CommitResult> {
+    store.commit_records(integration, "inventory", records, checkpoint)
 }
 
 #[test]
@@ -1190,12 +1210,12 @@ fn raw_json_of_large_batches_is_stored_compressed_and_read_back_verbatim() {
     let id = add_integration(&store, "a");
     // Too few to train on: stays text.
     let small = duo_like_batch("early", 10);
-    commit_events(&store, id, &small, "cp0").unwrap();
+    commit_state(&store, id, &small, "cp0").unwrap();
     let large = duo_like_batch("t", compression::TRAIN_MIN_RECORDS);
-    commit_events(&store, id, &large, "cp1").unwrap();
+    commit_state(&store, id, &large, "cp1").unwrap();
     // Once the kind has a dictionary, small batches use it too.
     let later = duo_like_batch("z", 3);
-    commit_events(&store, id, &later, "cp2").unwrap();
+    commit_state(&store, id, &later, "cp2").unwrap();
 
     let storage = raw_storage(&store, id);
     let dict = storage
@@ -1245,8 +1265,8 @@ fn each_integration_has_its_own_dictionary_which_goes_with_it() {
     let a = add_integration(&store, "a");
     let b = add_integration(&store, "b");
     let n = compression::TRAIN_MIN_RECORDS;
-    commit_events(&store, a, &duo_like_batch("a", n), "cp").unwrap();
-    commit_events(&store, b, &duo_like_batch("b", n), "cp").unwrap();
+    commit_state(&store, a, &duo_like_batch("a", n), "cp").unwrap();
+    commit_state(&store, b, &duo_like_batch("b", n), "cp").unwrap();
     let dict_of = |id| raw_storage(&store, id)[0].2.expect("compressed");
     let (dict_a, dict_b) = (dict_of(a), dict_of(b));
     assert_ne!(
@@ -1271,7 +1291,7 @@ fn each_integration_has_its_own_dictionary_which_goes_with_it() {
     // A new integration never gets the removed one's dictionary, even from
     // this process's cache: ids are not reused.
     let c = add_integration(&store, "c");
-    commit_events(&store, c, &duo_like_batch("c", n), "cp").unwrap();
+    commit_state(&store, c, &duo_like_batch("c", n), "cp").unwrap();
     let dict_c = dict_of(c);
     assert!(dict_c != dict_a && dict_c != dict_b);
     assert_eq!(raw_by_id(&store, c).len(), n);
@@ -1297,5 +1317,165 @@ fn a_version_2_database_keeps_its_text_rows_next_to_compressed_ones() {
     let read = raw_by_id(&store, 1);
     assert_eq!(read["old"], serde_json::json!({"old": 1}));
     assert_eq!(read.len(), compression::TRAIN_MIN_RECORDS + 1);
-    assert_eq!(raw_storage(&store, 1)[1].1, "blob");
+    // The old row stays as it was; the new events went to a page.
+    assert_eq!(
+        raw_storage(&store, 1),
+        [("old".to_string(), "text".to_string(), None)]
+    );
+    assert_eq!(
+        table_rows(&store, "events"),
+        compression::TRAIN_MIN_RECORDS as i64
+    );
+}
+
+fn table_rows(store: &Store, table: &str) -> i64 {
+    store
+        .conn()
+        .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn events_are_written_a_page_at_a_time_and_read_back_verbatim() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = add_integration(&store, "a");
+    let events = duo_like_batch("t", 1500);
+    let r = commit_events(&store, id, &events, "cp").unwrap();
+    assert_eq!((r.inserted, r.updated), (1500, 0));
+    assert_eq!(table_rows(&store, "events"), 1500);
+    assert_eq!(table_rows(&store, "event_pages"), 1);
+    assert_eq!(table_rows(&store, "records"), 0);
+
+    let read = all_records(&store, id);
+    assert_eq!(read.len(), 1500);
+    for (stored, sent) in read.iter().zip(&events) {
+        assert_eq!(stored.id, sent.id);
+        assert_eq!(stored.occurred_at_ms, sent.occurred_at_ms);
+        let raw: serde_json::Value = serde_json::from_str(&sent.raw_json).unwrap();
+        assert_eq!(stored.raw, raw, "{}", sent.id);
+        assert_eq!(
+            stored.normalized,
+            serde_json::to_value(&sent.normalized).unwrap()
+        );
+    }
+    assert_eq!(store.normalized_records(id).unwrap().len(), 1500);
+    assert_eq!(
+        store.record_counts(id).unwrap(),
+        [("auth_log".to_string(), 1500)]
+    );
+    // The page holds raw JSON and views in a fraction of their size.
+    let stored: i64 = store
+        .conn()
+        .query_row("SELECT SUM(length(body)) FROM event_pages", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let text: usize = events
+        .iter()
+        .map(|e| e.raw_json.len() + serde_json::to_string(&e.normalized).unwrap().len())
+        .sum();
+    assert!(
+        (stored as usize) * 5 < text,
+        "{stored} bytes stored for {text}"
+    );
+}
+
+#[test]
+fn a_batch_larger_than_a_page_spreads_over_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = add_integration(&store, "a");
+    let padding = "x".repeat(1000);
+    let events: Vec<CollectedRecord> = (0..9000)
+        .map(|i| {
+            let mut r = record("auth_log", &format!("t{i:05}"), i, "success");
+            r.raw_json = format!(r#"{{"txid":"t{i:05}","pad":"{padding}"}}"#);
+            r
+        })
+        .collect();
+    assert_eq!(
+        commit_events(&store, id, &events, "cp").unwrap().inserted,
+        9000
+    );
+    assert_eq!(table_rows(&store, "event_pages"), 2);
+    let read = raw_by_id(&store, id);
+    assert_eq!(read.len(), 9000);
+    assert_eq!(read["t08999"]["txid"], "t08999");
+}
+
+#[test]
+fn paged_events_and_older_rows_read_in_one_time_order_and_are_never_stored_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    database_at_version(
+        dir.path(),
+        3,
+        r#"INSERT INTO records (integration_id, kind, id, occurred_at_ms, normalized, raw, is_event)
+             VALUES (1, 'auth_log', 'a', 10, 'null', '{"old":"a"}', 1),
+                    (1, 'auth_log', 'c', 30, 'null', '{"old":"c"}', 1);"#,
+    );
+    let store = open(dir.path());
+    let batch = [
+        record("auth_log", "a", 10, "success"),
+        record("auth_log", "b", 20, "success"),
+        record("auth_log", "d", 40, "success"),
+    ];
+    let r = commit_events(&store, 1, &batch, "cp").unwrap();
+    assert_eq!(r.inserted, 2, "`a` was stored before schema 4");
+    let order: Vec<(String, Option<i64>)> = all_records(&store, 1)
+        .into_iter()
+        .map(|r| (r.id, r.occurred_at_ms))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("a".to_string(), Some(10)),
+            ("b".to_string(), Some(20)),
+            ("c".to_string(), Some(30)),
+            ("d".to_string(), Some(40)),
+        ]
+    );
+    assert_eq!(raw_by_id(&store, 1)["a"], serde_json::json!({"old": "a"}));
+    assert_eq!(
+        store.record_counts(1).unwrap(),
+        [("auth_log".to_string(), 4)]
+    );
+    // Everything again: nothing new, and no page left behind for it.
+    let r = commit_events(&store, 1, &batch, "cp").unwrap();
+    assert_eq!(r.inserted, 0);
+    assert_eq!(table_rows(&store, "event_pages"), 1);
+}
+
+#[test]
+fn removing_an_integration_removes_its_event_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let a = add_integration(&store, "a");
+    let b = add_integration(&store, "b");
+    commit_events(&store, a, &duo_like_batch("a", 10), "cp").unwrap();
+    commit_events(&store, b, &duo_like_batch("b", 10), "cp").unwrap();
+    store.remove_integration(a).unwrap();
+    assert_eq!(table_rows(&store, "event_pages"), 1);
+    assert_eq!(table_rows(&store, "events"), 10);
+    assert_eq!(raw_by_id(&store, b).len(), 10);
+}
+
+#[test]
+fn a_damaged_event_page_is_reported_not_misread() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = add_integration(&store, "a");
+    commit_events(&store, id, &duo_like_batch("t", 10), "cp").unwrap();
+    store
+        .conn()
+        .execute("UPDATE event_pages SET body = x'28b52ffd00'", [])
+        .unwrap();
+    let err = store
+        .for_each_record(id, None, &mut |_| Ok(()))
+        .expect_err("a damaged page");
+    assert!(
+        matches!(&err, StoreError::Invalid(m) if m.contains("event page") && m.contains("corrupted")),
+        "{err}"
+    );
+    assert!(store.normalized_records(id).is_err());
 }
