@@ -21,6 +21,12 @@ use crate::model::CollectedRecord;
 const FORMAT: u8 = 1;
 /// Uncompressed text per page; a larger batch is spread over several pages.
 const MAX_PAGE_TEXT: usize = 8 << 20;
+/// Raw JSON plus normalized view of one event (checked with the store's
+/// other record checks, so a plugin learns of it when it stages).
+pub const MAX_EVENT_BYTES: usize = MAX_PAGE_TEXT - 64;
+/// Pages a reader keeps decoded: events of overlapping batches (late
+/// arrivals, a millisecond split across pages) alternate between a few.
+const PAGES_KEPT: usize = 4;
 /// zstd level 1: whole pages compress ~12× already; higher levels gain ~2 %
 /// for ~15 % more CPU (as for the per-row dictionaries).
 const LEVEL: i32 = 1;
@@ -38,7 +44,7 @@ pub fn encode(records: &[CollectedRecord], normalized: &[String]) -> Result<Vec<
     let mut first = 0;
     for (i, (record, view)) in records.iter().zip(normalized).enumerate() {
         let size = 8 + record.raw_json.len() + view.len();
-        if size + 1 > MAX_PAGE_TEXT {
+        if size > MAX_EVENT_BYTES {
             return Err(StoreError::Invalid(format!(
                 "event `{}` is {size} bytes with its normalized view; events are limited to {MAX_PAGE_TEXT} bytes",
                 record.id.chars().take(64).collect::<String>()
@@ -65,8 +71,13 @@ fn push(text: &mut Vec<u8>, s: &str) {
 }
 
 fn compress(text: &[u8], entries: Range<usize>) -> Result<EncodedPage> {
-    let body = zstd::bulk::compress(text, LEVEL)
-        .map_err(|e| StoreError::Invalid(format!("compressing an event page: {e}")))?;
+    let failed = |e: std::io::Error| StoreError::Invalid(format!("compressing an event page: {e}"));
+    let mut compressor = zstd::bulk::Compressor::new(LEVEL).map_err(failed)?;
+    // A damaged byte inside a page must not read back as other JSON.
+    compressor
+        .set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true))
+        .map_err(failed)?;
+    let body = compressor.compress(text).map_err(failed)?;
     Ok(EncodedPage { body, entries })
 }
 
@@ -100,10 +111,11 @@ impl DecodedPage {
                 .get(*at..*at + 4)
                 .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
                 .ok_or_else(|| corrupt(id, "truncated length"))?;
-            let range = *at + 4..*at + 4 + len;
-            if range.end > text.len() {
-                return Err(corrupt(id, "truncated entry"));
-            }
+            let end = (*at + 4)
+                .checked_add(len)
+                .filter(|&end| end <= text.len())
+                .ok_or_else(|| corrupt(id, "truncated entry"))?;
+            let range = *at + 4..end;
             *at = range.end;
             Ok(range)
         };
@@ -127,27 +139,34 @@ impl DecodedPage {
     }
 }
 
-/// Reads entries, keeping the last page decoded: events are read in time
-/// order, which is (almost always) page order.
+/// Reads entries, keeping the last few pages decoded: events are read in
+/// time order, which is (almost always) page order.
 #[derive(Default)]
 pub struct PageReader {
-    current: Option<DecodedPage>,
+    /// Most recently used last.
+    kept: Vec<DecodedPage>,
 }
 
 impl PageReader {
     /// The (raw JSON, normalized view) of `entry` of `page`.
     pub fn entry(&mut self, conn: &Connection, page: i64, entry: i64) -> Result<(&str, &str)> {
-        if self.current.as_ref().is_none_or(|p| p.id != page) {
-            let body: Vec<u8> = conn
-                .prepare_cached("SELECT body FROM event_pages WHERE id = ?1")?
-                .query_row([page], |r| r.get(0))
-                .optional()?
-                .ok_or_else(|| corrupt(page, "missing"))?;
-            self.current = Some(DecodedPage::decode(page, &body)?);
+        match self.kept.iter().position(|p| p.id == page) {
+            Some(i) => {
+                let hit = self.kept.remove(i);
+                self.kept.push(hit);
+            }
+            None => {
+                let body: Vec<u8> = conn
+                    .prepare_cached("SELECT body FROM event_pages WHERE id = ?1")?
+                    .query_row([page], |r| r.get(0))
+                    .optional()?
+                    .ok_or_else(|| corrupt(page, "missing"))?;
+                if self.kept.len() == PAGES_KEPT {
+                    self.kept.remove(0);
+                }
+                self.kept.push(DecodedPage::decode(page, &body)?);
+            }
         }
-        self.current
-            .as_ref()
-            .expect("decoded just above")
-            .entry(entry)
+        self.kept.last().expect("kept just above").entry(entry)
     }
 }

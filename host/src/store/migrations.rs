@@ -210,6 +210,10 @@ CREATE TABLE events (
     entry          INTEGER NOT NULL,
     PRIMARY KEY (integration_id, kind, occurred_at_ms, id)
 ) WITHOUT ROWID;
+-- A process of an older build still running would keep writing events as
+-- rows, unseen by dedupe against pages: it is stopped with a clear error.
+CREATE TRIGGER records_no_new_events BEFORE INSERT ON records WHEN NEW.is_event = 1
+BEGIN SELECT RAISE(ABORT, 'the database was upgraded to schema 4 by a newer oort-host: restart this process with that version'); END;
 "#,
 ];
 

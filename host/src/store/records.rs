@@ -387,7 +387,10 @@ impl Store {
         kind: Option<&str>,
         f: &mut dyn FnMut(StoredRecord) -> Result<()>,
     ) -> Result<()> {
-        let conn = self.reader()?;
+        let reader = self.reader()?;
+        // One read transaction: both queries and the page lookups see the
+        // same snapshot, whatever commits meanwhile.
+        let conn = reader.unchecked_transaction()?;
         // Rows (state records, events written before schema 4) and paged
         // events, each in (kind, time, id) order, merged into that order.
         let mut row_stmt = conn.prepare(SELECT_ORDERED)?;
@@ -452,7 +455,9 @@ impl Store {
     /// (`model::Normalized::None` rows skipped), for the insights engine
     /// (whose results do not depend on the order).
     pub fn normalized_records(&self, integration: IntegrationId) -> Result<Vec<Normalized>> {
-        let conn = self.reader()?;
+        let reader = self.reader()?;
+        // One snapshot for rows and paged events (see `for_each_record`).
+        let conn = reader.unchecked_transaction()?;
         let mut out = Vec::new();
         let mut keep = |text: &str, id: &dyn Fn() -> String| -> Result<()> {
             let normalized: Normalized = serde_json::from_str(text).map_err(|e| {
@@ -605,8 +610,17 @@ fn prepare(class: RecordClass, index: usize, record: &CollectedRecord) -> Result
             truncated(&record.id)
         )));
     }
-    serde_json::to_string(&record.normalized)
-        .map_err(|e| invalid(format!("normalized view cannot be serialized ({e})")))
+    let view = serde_json::to_string(&record.normalized)
+        .map_err(|e| invalid(format!("normalized view cannot be serialized ({e})")))?;
+    let size = record.raw_json.len() + view.len();
+    if class == RecordClass::Event && size > event_pages::MAX_EVENT_BYTES {
+        return Err(invalid(format!(
+            "event `{}` takes {size} bytes with its normalized view; events are limited to {} bytes",
+            truncated(&record.id),
+            event_pages::MAX_EVENT_BYTES
+        )));
+    }
+    Ok(view)
 }
 
 fn parse_stored(text: &str, id: &str) -> Result<serde_json::Value> {

@@ -1479,3 +1479,84 @@ fn a_damaged_event_page_is_reported_not_misread() {
     );
     assert!(store.normalized_records(id).is_err());
 }
+
+#[test]
+fn a_flipped_byte_inside_an_event_page_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = add_integration(&store, "a");
+    commit_events(&store, id, &duo_like_batch("t", 300), "cp").unwrap();
+    let mut body: Vec<u8> = store
+        .conn()
+        .query_row("SELECT body FROM event_pages", [], |r| r.get(0))
+        .unwrap();
+    let middle = body.len() / 2;
+    body[middle] ^= 0x20;
+    store
+        .conn()
+        .execute("UPDATE event_pages SET body = ?1", [body])
+        .unwrap();
+    let err = store
+        .for_each_record(id, None, &mut |_| Ok(()))
+        .expect_err("a damaged page");
+    assert!(err.to_string().contains("event page"), "{err}");
+}
+
+#[test]
+fn events_of_interleaved_pages_read_back_in_time_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = add_integration(&store, "a");
+    // Two pages whose times alternate (late arrivals): reading in time order
+    // switches between them at every event.
+    let odd: Vec<_> = (0..300)
+        .map(|i| record("auth_log", &format!("o{i}"), 2 * i + 1, "success"))
+        .collect();
+    let even: Vec<_> = (0..300)
+        .map(|i| record("auth_log", &format!("e{i}"), 2 * i, "denied"))
+        .collect();
+    commit_events(&store, id, &odd, "cp").unwrap();
+    commit_events(&store, id, &even, "cp").unwrap();
+    let read = all_records(&store, id);
+    assert_eq!(read.len(), 600);
+    for (n, r) in read.iter().enumerate() {
+        assert_eq!(r.occurred_at_ms, Some(n as i64));
+        let (prefix, result) = if n % 2 == 0 {
+            ("e", "denied")
+        } else {
+            ("o", "success")
+        };
+        assert_eq!(r.id, format!("{prefix}{}", n / 2));
+        assert_eq!(r.raw["result"], result);
+        assert_eq!(r.normalized["result"], result);
+    }
+}
+
+#[test]
+fn an_event_too_large_for_a_page_is_refused_when_checked() {
+    let mut huge = record("auth_log", "big", 1, "success");
+    huge.raw_json = format!(r#"{{"pad":"{}"}}"#, "x".repeat(8 << 20));
+    let err = CheckedRecords::check(RecordClass::Event, vec![huge])
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(&err, StoreError::Invalid(m) if m.contains("record #0") && m.contains("events are limited")),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_older_build_still_running_cannot_write_events_as_rows_after_the_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    add_integration(&store, "a");
+    let err = store
+        .conn()
+        .execute(
+            "INSERT INTO records (integration_id, kind, id, occurred_at_ms, normalized, raw, is_event)
+             VALUES (1, 'auth_log', 'old-writer', 1, 'null', '{}', 1)",
+            [],
+        )
+        .expect_err("refused");
+    assert!(err.to_string().contains("restart this process"), "{err}");
+}
