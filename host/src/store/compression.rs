@@ -117,11 +117,8 @@ impl Dictionaries {
         integration: IntegrationId,
         records: &[CollectedRecord],
     ) -> Result<BatchEncoders> {
-        let mut kinds: Vec<&str> = records.iter().map(|r| r.kind.as_str()).collect();
-        kinds.sort_unstable();
-        kinds.dedup();
         let mut encoders = Vec::new();
-        for kind in kinds {
+        for kind in super::records::batch_kinds(records) {
             if let Some(encoder) = self.encoder(conn, integration, kind, records)? {
                 encoders.push((kind.to_string(), encoder));
             }

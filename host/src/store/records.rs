@@ -49,6 +49,14 @@ impl EventRef {
     }
 }
 
+/// The distinct kinds of a batch, sorted.
+pub(super) fn batch_kinds(records: &[CollectedRecord]) -> Vec<&str> {
+    let mut kinds: Vec<&str> = records.iter().map(|r| r.kind.as_str()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    kinds
+}
+
 /// The kinds of a batch for which `records` holds rows in the batch's
 /// time range (events written before schema 4, or state records with a
 /// time): only their events are looked up there one by one.
@@ -60,11 +68,8 @@ impl LegacyEvents {
         integration: IntegrationId,
         records: &[CollectedRecord],
     ) -> Result<LegacyEvents> {
-        let mut kinds: Vec<&str> = records.iter().map(|r| r.kind.as_str()).collect();
-        kinds.sort_unstable();
-        kinds.dedup();
         let mut overlapping = Vec::new();
-        for kind in kinds {
+        for kind in batch_kinds(records) {
             let times = records
                 .iter()
                 .filter(|r| r.kind == kind)
