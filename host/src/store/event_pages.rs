@@ -22,8 +22,14 @@ const FORMAT: u8 = 1;
 /// Uncompressed text per page; a larger batch is spread over several pages.
 const MAX_PAGE_TEXT: usize = 8 << 20;
 /// Raw JSON plus normalized view of one event (checked with the store's
-/// other record checks, so a plugin learns of it when it stages).
+/// other record checks, so a plugin learns of it when it stages). Leaves
+/// room for the page's format byte and the entry's two lengths.
 pub const MAX_EVENT_BYTES: usize = MAX_PAGE_TEXT - 64;
+
+/// Whether an event with these parts fits in a page (see [`MAX_EVENT_BYTES`]).
+pub fn fits(raw_json: &str, view: &str) -> bool {
+    raw_json.len() + view.len() <= MAX_EVENT_BYTES
+}
 /// Pages a reader keeps decoded: events of overlapping batches (late
 /// arrivals, a millisecond split across pages) alternate between a few.
 const PAGES_KEPT: usize = 4;
@@ -43,13 +49,15 @@ pub fn encode(records: &[CollectedRecord], normalized: &[String]) -> Result<Vec<
     let mut text = vec![FORMAT];
     let mut first = 0;
     for (i, (record, view)) in records.iter().zip(normalized).enumerate() {
-        let size = 8 + record.raw_json.len() + view.len();
-        if size > MAX_EVENT_BYTES {
+        // Refused earlier by the store's checks; kept here because `push`
+        // relies on it.
+        if !fits(&record.raw_json, view) {
             return Err(StoreError::Invalid(format!(
-                "event `{}` is {size} bytes with its normalized view; events are limited to {MAX_PAGE_TEXT} bytes",
+                "event `{}` is too large with its normalized view; events are limited to {MAX_EVENT_BYTES} bytes",
                 record.id.chars().take(64).collect::<String>()
             )));
         }
+        let size = 8 + record.raw_json.len() + view.len();
         if i > first && text.len() + size > MAX_PAGE_TEXT {
             pages.push(compress(&text, first..i)?);
             text.truncate(1);

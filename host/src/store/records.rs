@@ -306,7 +306,8 @@ impl Store {
         let pages = event_pages::encode(records, normalized)?;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        next_write_seq(&tx, integration)?;
+        // Events carry no write sequence (they are never pruned).
+        ensure_exists(&tx, integration)?;
         let legacy = LegacyEvents::overlapping(&tx, integration, records)?;
         let mut inserted = 0;
         for page in &pages {
@@ -617,11 +618,11 @@ fn prepare(class: RecordClass, index: usize, record: &CollectedRecord) -> Result
     }
     let view = serde_json::to_string(&record.normalized)
         .map_err(|e| invalid(format!("normalized view cannot be serialized ({e})")))?;
-    let size = record.raw_json.len() + view.len();
-    if class == RecordClass::Event && size > event_pages::MAX_EVENT_BYTES {
+    if class == RecordClass::Event && !event_pages::fits(&record.raw_json, &view) {
         return Err(invalid(format!(
-            "event `{}` takes {size} bytes with its normalized view; events are limited to {} bytes",
+            "event `{}` takes {} bytes with its normalized view; events are limited to {} bytes",
             truncated(&record.id),
+            record.raw_json.len() + view.len(),
             event_pages::MAX_EVENT_BYTES
         )));
     }
