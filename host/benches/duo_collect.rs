@@ -23,7 +23,11 @@
 //! Knobs: `DUO_COLLECT_ONLY=storage` (part 2 only), `DUO_COLLECT_EVENTS=N`
 //! (part 2's size), `DUO_COLLECT_LATENCY_MS=N` (every simulator answer
 //! delayed, like Duo across a network: the plugin's processing then hides
-//! behind the wait for the next page, which it requests ahead).
+//! behind the wait for the next page, which it requests ahead),
+//! `DUO_COLLECT_PERF_CTL=FIFO` (writes `enable` to perf's control FIFO when
+//! the timed collect starts and `disable` at the last page's commit, so a
+//! profile holds that stretch only: `mkfifo /tmp/ctl; perf record -D -1
+//! --control fifo:/tmp/ctl ...`).
 //!
 //! Run with `cargo test -p oort-host --bench duo_collect` (dev profile; the
 //! workspace optimizes wasmtime, Cranelift, serde_json, sha2, SQLite and
@@ -326,16 +330,41 @@ struct Throughput {
 /// Notes when the last page was committed: the records are durable from
 /// then on, and what `Platform::collect` does afterwards (the insights
 /// refresh) is not part of the path into storage.
-/// (wall clock, process CPU time) at the last commit.
-struct LastCommit(std::sync::Mutex<Option<(Instant, Duration)>>);
+/// (wall clock, process CPU time) at the last commit, and the events
+/// committed so far (to tell the profiler when the last page is in).
+struct LastCommit {
+    at: std::sync::Mutex<Option<(Instant, Duration)>>,
+    committed: std::sync::atomic::AtomicU64,
+    expected: u64,
+}
 
 impl CollectProgress for LastCommit {
-    fn committed(&self, _source: &str, _records: u64) {
-        *self.0.lock().expect("progress lock") = Some((Instant::now(), cpu_time()));
+    fn committed(&self, _source: &str, records: u64) {
+        *self.at.lock().expect("progress lock") = Some((Instant::now(), cpu_time()));
+        let before = self
+            .committed
+            .fetch_add(records, std::sync::atomic::Ordering::Relaxed);
+        if before < self.expected && before + records >= self.expected {
+            perf_control("disable");
+        }
     }
 }
 
-async fn plugin_into_storage(platform: &Platform, sim: &Simulator) -> Throughput {
+/// Tells a `perf record --control fifo:…` started with `-D -1` to start or
+/// stop sampling (`DUO_COLLECT_PERF_CTL`); nothing without the knob.
+fn perf_control(command: &str) {
+    use std::io::Write;
+    let Ok(fifo) = std::env::var("DUO_COLLECT_PERF_CTL") else {
+        return;
+    };
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&fifo)
+        .and_then(|mut f| f.write_all(format!("{command}\n").as_bytes()))
+        .unwrap_or_else(|e| panic!("DUO_COLLECT_PERF_CTL={fifo}: {e}"));
+}
+
+async fn plugin_into_storage(platform: &Platform, sim: &Simulator, visible: u64) -> Throughput {
     let creds = sim.admin_read_only();
     let integration = platform
         .add_integration(AddIntegration {
@@ -360,7 +389,12 @@ async fn plugin_into_storage(platform: &Platform, sim: &Simulator) -> Throughput
         sources: vec!["authentication_log".into()],
         max_pages: None,
     };
-    let last_commit = LastCommit(std::sync::Mutex::new(None));
+    let last_commit = LastCommit {
+        at: std::sync::Mutex::new(None),
+        committed: std::sync::atomic::AtomicU64::new(0),
+        expected: visible,
+    };
+    perf_control("enable");
     let start = Instant::now();
     let cpu_start = cpu_time();
     let summary = platform
@@ -369,7 +403,7 @@ async fn plugin_into_storage(platform: &Platform, sim: &Simulator) -> Throughput
         .expect("the Duo collect succeeds");
     let total = start.elapsed();
     let (committed_at, cpu_at_commit) = last_commit
-        .0
+        .at
         .into_inner()
         .expect("progress lock")
         .expect("the collect committed pages");
@@ -504,7 +538,7 @@ async fn storage_part(platform: &Platform, events: usize) {
     let (base_events, base_pages) = baseline_client.all_auth_pages(mintime, maxtime).await;
     let baseline = start.elapsed();
     let baseline_cpu = cpu_time() - cpu_start;
-    let run = plugin_into_storage(platform, &sim).await;
+    let run = plugin_into_storage(platform, &sim, visible).await;
     println!(
         "simulator alone (signed reqwest loop): {base_events} events, {base_pages} pages in {:.2} s = {:>9.0} events/s",
         baseline.as_secs_f64(),

@@ -83,7 +83,7 @@ impl Clock for FakeClock {
 #[derive(Default)]
 pub struct MemStorage {
     pub checkpoints: RefCell<BTreeMap<String, String>>,
-    pub records: RefCell<BTreeMap<(String, String), CollectedRecord>>,
+    pub records: RefCell<BTreeMap<(String, String), CollectedRecord<'static>>>,
     pub commits: RefCell<Vec<(String, usize, String)>>,
     pub fail_commits: Cell<u32>,
     /// The next `flush` reports a failed staged write.
@@ -112,7 +112,7 @@ impl Storage for MemStorage {
     fn commit(
         &self,
         source: &str,
-        records: Vec<CollectedRecord>,
+        records: Vec<CollectedRecord<'_>>,
         checkpoint: &str,
     ) -> Result<(), StorageError> {
         if self.fail_commits.get() > 0 {
@@ -125,9 +125,9 @@ impl Storage for MemStorage {
         let mut map = self.records.borrow_mut();
         let mut written = self.written.borrow_mut();
         for r in records {
-            let key = (r.kind.to_string(), r.id.clone());
+            let key = (r.kind.to_string(), r.id.to_string());
             written.insert(key.clone(), seq);
-            map.insert(key, r);
+            map.insert(key, r.into_owned());
         }
         self.checkpoints
             .borrow_mut()
@@ -137,7 +137,7 @@ impl Storage for MemStorage {
     fn stage_events(
         &self,
         source: &str,
-        events: Vec<CollectedRecord>,
+        events: Vec<CollectedRecord<'_>>,
         checkpoint: &str,
     ) -> Result<(), StorageError> {
         if let Some(timeless) = events.iter().find(|e| e.occurred_at_ms.is_none()) {

@@ -90,7 +90,7 @@ pub trait Storage {
     fn commit(
         &self,
         source: &str,
-        records: Vec<CollectedRecord>,
+        records: Vec<CollectedRecord<'_>>,
         checkpoint: &str,
     ) -> Result<(), StorageError>;
     /// Like `commit`, but the write may finish after this returns (the host
@@ -99,7 +99,7 @@ pub trait Storage {
     fn stage(
         &self,
         source: &str,
-        records: Vec<CollectedRecord>,
+        records: Vec<CollectedRecord<'_>>,
         checkpoint: &str,
     ) -> Result<(), StorageError> {
         self.commit(source, records, checkpoint)
@@ -109,7 +109,7 @@ pub trait Storage {
     fn stage_events(
         &self,
         source: &str,
-        events: Vec<CollectedRecord>,
+        events: Vec<CollectedRecord<'_>>,
         checkpoint: &str,
     ) -> Result<(), StorageError> {
         self.stage(source, events, checkpoint)

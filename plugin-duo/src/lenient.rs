@@ -21,6 +21,11 @@ impl<'a> Str<'a> {
     pub fn owned(&self) -> Option<String> {
         self.0.as_deref().map(str::to_string)
     }
+
+    /// The text itself, still borrowed from the page where it can be.
+    pub fn text(self) -> Option<Cow<'a, str>> {
+        self.0
+    }
 }
 
 fn non_empty(s: Cow<'_, str>) -> Option<Cow<'_, str>> {

@@ -1,6 +1,9 @@
 //! Duo pages -> records. Each page body is parsed once: the envelope into
 //! borrowed `&RawValue`s (kept verbatim as the record's raw JSON) and each
-//! event into a borrowed typed struct, with no re-serialization.
+//! event into a borrowed typed struct, with no re-serialization. The records
+//! borrow their text from the body too ([`crate::model::Text`]): an auth log
+//! page reaches the host without a copy of any event or field.
+use std::borrow::Cow;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -21,16 +24,30 @@ pub const KIND_INFO: &str = "duo.info_summary";
 /// One page of a time-ordered log: records in Duo's order, each with an id and
 /// a time, and the cursor of the next page if there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogPage {
-    pub records: Vec<CollectedRecord>,
+pub struct LogPage<'a> {
+    pub records: Vec<CollectedRecord<'a>>,
     pub next_offset: Option<String>,
 }
 
 /// One page of an offset-paged inventory.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InventoryPage {
-    pub records: Vec<CollectedRecord>,
+pub struct InventoryPage<'a> {
+    pub records: Vec<CollectedRecord<'a>>,
     pub next_offset: Option<u64>,
+}
+
+impl InventoryPage<'_> {
+    /// A copy that outlives the answer it was parsed from.
+    pub fn into_owned(self) -> InventoryPage<'static> {
+        InventoryPage {
+            records: self
+                .records
+                .into_iter()
+                .map(CollectedRecord::into_owned)
+                .collect(),
+            next_offset: self.next_offset,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -115,12 +132,12 @@ struct Location<'a> {
     country: Str<'a>,
 }
 
-impl Location<'_> {
-    fn to_geo(&self) -> GeoLocation {
+impl<'a> Location<'a> {
+    fn into_geo(self) -> GeoLocation<'a> {
         GeoLocation {
-            city: self.city.owned(),
-            state: self.state.owned(),
-            country: self.country.owned(),
+            city: self.city.text(),
+            state: self.state.text(),
+            country: self.country.text(),
         }
     }
 }
@@ -199,10 +216,15 @@ struct RawAuthEvent<'a> {
     auth_device: Option<RawAuthDevice<'a>>,
 }
 
-/// `Duo Push` / `duo_push` / `DUO PUSH` -> `duo_push`.
-fn snake(s: &str) -> String {
-    // Byte by byte, not char by char: this runs four times per auth event,
-    // and only ASCII bytes change (to ASCII), so the text stays UTF-8.
+/// `Duo Push` / `duo_push` / `DUO PUSH` -> `duo_push`; text already in
+/// that form (what Duo sends today) is returned as it is, without a copy.
+fn snake<'a>(s: Cow<'a, str>) -> Cow<'a, str> {
+    let changes = |b: u8| matches!(b, b' ' | b'-') || b.is_ascii_uppercase();
+    if s.trim().len() == s.len() && !s.bytes().any(changes) {
+        return s;
+    }
+    // Byte by byte, not char by char: only ASCII bytes change (to ASCII),
+    // so the text stays UTF-8.
     let bytes = s
         .trim()
         .bytes()
@@ -211,21 +233,17 @@ fn snake(s: &str) -> String {
             b => b.to_ascii_lowercase(),
         })
         .collect();
-    String::from_utf8(bytes).expect("ASCII-only changes keep the text UTF-8")
+    Cow::Owned(String::from_utf8(bytes).expect("ASCII-only changes keep the text UTF-8"))
 }
 
-fn auth_result(s: Option<&str>) -> String {
-    // Reuses `snake`'s string: this runs once per event on the hot path.
-    match s.map(snake) {
-        Some(r)
-            if matches!(
-                r.as_str(),
-                "success" | "denied" | "fraud" | "failure" | "error"
-            ) =>
-        {
-            r
-        }
-        _ => "unknown".to_string(),
+fn auth_result(s: Option<Cow<str>>) -> &'static str {
+    match s.map(snake).as_deref() {
+        Some("success") => "success",
+        Some("denied") => "denied",
+        Some("fraud") => "fraud",
+        Some("failure") => "failure",
+        Some("error") => "error",
+        _ => "unknown",
     }
 }
 
@@ -237,46 +255,42 @@ fn event_ms(iso: &Str, secs: Int) -> Option<i64> {
         .or_else(|| secs.0.map(|s| s.saturating_mul(1000)))
 }
 
-fn auth_record(raw: &RawValue) -> Result<CollectedRecord, String> {
+fn auth_record(raw: &RawValue) -> Result<CollectedRecord<'_>, String> {
     let ev: RawAuthEvent =
         serde_json::from_str(raw.get()).map_err(|e| format!("auth log event: {e}"))?;
-    let txid = ev.txid.owned().ok_or("an auth log event has no txid")?;
-    let ms = event_ms(&ev.isotimestamp, ev.timestamp)
-        .ok_or_else(|| format!("auth log event {txid} has no time"))?;
+    let ms = event_ms(&ev.isotimestamp, ev.timestamp);
+    let txid = ev.txid.text().ok_or("an auth log event has no txid")?;
+    let ms = ms.ok_or_else(|| format!("auth log event {txid} has no time"))?;
     let user = ev.user.unwrap_or_default();
     let app = ev.application.unwrap_or_default();
     let ad = ev.access_device.unwrap_or_default();
     let auth_device = ev.auth_device.map(|d| AuthDevice {
-        id: d.key.owned(),
-        name: d.name.owned(),
-        ip: d.ip.owned(),
-        location: d.location.map(|l| l.to_geo()).unwrap_or_default(),
+        id: d.key.text(),
+        name: d.name.text(),
+        ip: d.ip.text(),
+        location: d.location.map(Location::into_geo).unwrap_or_default(),
     });
     let event = AuthEvent {
         occurred_at_ms: ms,
         event_id: txid.clone(),
-        user_id: user.key.owned(),
-        user_name: user.name.owned(),
-        user_email: ev.email.owned(),
-        application_id: app.key.owned(),
-        application_name: app.name.owned(),
-        result: auth_result(ev.result.get()),
-        reason: ev.reason.get().map(snake),
-        factor: ev.factor.get().map(snake),
-        event_type: ev
-            .event_type
-            .get()
-            .map(snake)
-            .unwrap_or_else(|| "unknown".to_string()),
+        user_id: user.key.text(),
+        user_name: user.name.text(),
+        user_email: ev.email.text(),
+        application_id: app.key.text(),
+        application_name: app.name.text(),
+        result: Cow::Borrowed(auth_result(ev.result.text())),
+        reason: ev.reason.text().map(snake),
+        factor: ev.factor.text().map(snake),
+        event_type: ev.event_type.text().map_or(Cow::Borrowed("unknown"), snake),
         access_device: AccessDevice {
-            ip: ad.ip.owned(),
-            location: ad.location.map(|l| l.to_geo()).unwrap_or_default(),
-            hostname: ad.hostname.owned(),
-            os: ad.os.owned(),
-            os_version: ad.os_version.owned(),
-            browser: ad.browser.owned(),
-            browser_version: ad.browser_version.owned(),
-            endpoint_id: ad.epkey.owned(),
+            ip: ad.ip.text(),
+            location: ad.location.map(Location::into_geo).unwrap_or_default(),
+            hostname: ad.hostname.text(),
+            os: ad.os.text(),
+            os_version: ad.os_version.text(),
+            browser: ad.browser.text(),
+            browser_version: ad.browser_version.text(),
+            endpoint_id: ad.epkey.text(),
             is_encryption_enabled: ad.is_encryption_enabled.0,
             is_firewall_enabled: ad.is_firewall_enabled.0,
             is_password_set: ad.is_password_set.0,
@@ -288,7 +302,7 @@ fn auth_record(raw: &RawValue) -> Result<CollectedRecord, String> {
         id: txid,
         occurred_at_ms: Some(ms),
         normalized: Normalized::AuthEvent(Box::new(event)),
-        raw_json: raw.get().to_string(),
+        raw_json: Cow::Borrowed(raw.get()),
     })
 }
 
@@ -310,22 +324,22 @@ pub fn open_log_page(body: &[u8]) -> Result<OpenedLogPage<'_>, String> {
     })
 }
 
-impl OpenedLogPage<'_> {
+impl<'a> OpenedLogPage<'a> {
     /// The page as authentication log events. A page is all or nothing: one
     /// bad event fails the page, so a partial page is never committed.
-    pub fn auth_events(self) -> Result<LogPage, String> {
+    pub fn auth_events(self) -> Result<LogPage<'a>, String> {
         self.records(auth_record)
     }
 
     /// The page as telephony log events (all or nothing, like auth events).
-    pub fn telephony_events(self) -> Result<LogPage, String> {
+    pub fn telephony_events(self) -> Result<LogPage<'a>, String> {
         self.records(telephony_record)
     }
 
     fn records(
         self,
-        record: impl Fn(&RawValue) -> Result<CollectedRecord, String>,
-    ) -> Result<LogPage, String> {
+        record: impl Fn(&'a RawValue) -> Result<CollectedRecord<'a>, String>,
+    ) -> Result<LogPage<'a>, String> {
         Ok(LogPage {
             records: self
                 .events
@@ -338,13 +352,13 @@ impl OpenedLogPage<'_> {
 }
 
 /// Parses one `GET /admin/v2/logs/authentication` answer.
-pub fn parse_auth_page(body: &[u8]) -> Result<LogPage, String> {
+pub fn parse_auth_page(body: &[u8]) -> Result<LogPage<'_>, String> {
     open_log_page(body)?.auth_events()
 }
 
 /// The records the plugin commits for one auth log page (the benchmark entry
 /// point; `collect` runs exactly this through [`parse_auth_page`]).
-pub fn normalize_auth_page(body: &[u8]) -> Result<Vec<CollectedRecord>, String> {
+pub fn normalize_auth_page(body: &[u8]) -> Result<Vec<CollectedRecord<'_>>, String> {
     parse_auth_page(body).map(|page| page.records)
 }
 
@@ -361,25 +375,25 @@ struct RawTelephony<'a> {
 }
 
 /// Parses one `GET /admin/v2/logs/telephony` answer (`response.items`).
-pub fn parse_telephony_page(body: &[u8]) -> Result<LogPage, String> {
+pub fn parse_telephony_page(body: &[u8]) -> Result<LogPage<'_>, String> {
     open_log_page(body)?.telephony_events()
 }
 
-fn telephony_record(raw: &RawValue) -> Result<CollectedRecord, String> {
+fn telephony_record(raw: &RawValue) -> Result<CollectedRecord<'_>, String> {
     let t: RawTelephony =
         serde_json::from_str(raw.get()).map_err(|e| format!("telephony event: {e}"))?;
+    let ms = event_ms(&t.ts, t.timestamp);
     let id = t
         .telephony_id
-        .owned()
+        .text()
         .ok_or("a telephony event has no telephony_id")?;
-    let ms =
-        event_ms(&t.ts, t.timestamp).ok_or_else(|| format!("telephony event {id} has no time"))?;
+    let ms = ms.ok_or_else(|| format!("telephony event {id} has no time"))?;
     Ok(CollectedRecord {
         kind: KIND_TELEPHONY,
         id,
         occurred_at_ms: Some(ms),
         normalized: Normalized::None,
-        raw_json: raw.get().to_string(),
+        raw_json: Cow::Borrowed(raw.get()),
     })
 }
 
@@ -396,7 +410,7 @@ struct RawAdminEvent<'a> {
 /// Parses one `GET /admin/v1/logs/administrator` answer (a bare array). The
 /// events carry no id, so the id is a hash of the event's JSON: the same
 /// event fetched twice upserts onto itself.
-pub fn parse_admin_log_page(body: &[u8]) -> Result<Vec<CollectedRecord>, String> {
+pub fn parse_admin_log_page(body: &[u8]) -> Result<Vec<CollectedRecord<'_>>, String> {
     let (events, _): (Vec<&RawValue>, _) = open_envelope(body)?;
     events
         .iter()
@@ -411,10 +425,10 @@ pub fn parse_admin_log_page(body: &[u8]) -> Result<Vec<CollectedRecord>, String>
                 .ok_or("an administrator log event has no time")?;
             Ok(CollectedRecord {
                 kind: KIND_ADMIN_LOG,
-                id: hex::encode(&Sha256::digest(raw.get().as_bytes())[..16]),
+                id: Cow::Owned(hex::encode(&Sha256::digest(raw.get().as_bytes())[..16])),
                 occurred_at_ms: Some(ms),
                 normalized: Normalized::None,
-                raw_json: raw.get().to_string(),
+                raw_json: Cow::Borrowed(raw.get()),
             })
         })
         .collect()
@@ -471,7 +485,7 @@ struct RawUser<'a> {
 }
 
 fn user_status(s: Option<&str>) -> String {
-    match s.map(snake).as_deref() {
+    match s.map(|s| snake(Cow::Borrowed(s))).as_deref() {
         Some(st @ ("active" | "bypass" | "disabled" | "locked_out" | "pending_deletion")) => {
             st.to_string()
         }
@@ -479,7 +493,7 @@ fn user_status(s: Option<&str>) -> String {
     }
 }
 
-fn user_record(raw: &RawValue) -> Result<CollectedRecord, String> {
+fn user_record(raw: &RawValue) -> Result<CollectedRecord<'_>, String> {
     let u: RawUser = serde_json::from_str(raw.get()).map_err(|e| format!("user: {e}"))?;
     let user_id = u.user_id.owned().ok_or("a user has no user_id")?;
     let device_ids = [&u.phones, &u.tokens, &u.u2ftokens, &u.webauthncredentials]
@@ -501,10 +515,10 @@ fn user_record(raw: &RawValue) -> Result<CollectedRecord, String> {
     };
     Ok(CollectedRecord {
         kind: KIND_USER,
-        id: user_id,
+        id: Cow::Owned(user_id),
         occurred_at_ms: None,
         normalized: Normalized::UserAccount(Box::new(account)),
-        raw_json: raw.get().to_string(),
+        raw_json: Cow::Borrowed(raw.get()),
     })
 }
 
@@ -550,10 +564,10 @@ pub fn phone_number_hash(number: &str) -> Option<String> {
     (!digits.is_empty()).then(|| hex::encode(Sha256::digest(digits.as_bytes())))
 }
 
-fn phone_record(raw: &RawValue) -> Result<CollectedRecord, String> {
+fn phone_record(raw: &RawValue) -> Result<CollectedRecord<'_>, String> {
     let p: RawPhone = serde_json::from_str(raw.get()).map_err(|e| format!("phone: {e}"))?;
     let phone_id = p.phone_id.owned().ok_or("a phone has no phone_id")?;
-    let kind = match p.kind.get().map(snake).as_deref() {
+    let kind = match p.kind.text().map(snake).as_deref() {
         Some(k @ ("mobile" | "landline")) => k.to_string(),
         _ => "unknown".to_string(),
     };
@@ -571,7 +585,7 @@ fn phone_record(raw: &RawValue) -> Result<CollectedRecord, String> {
         capabilities: p
             .capabilities
             .iter()
-            .filter_map(|c| c.get().map(snake))
+            .filter_map(|c| c.get().map(|c| snake(Cow::Borrowed(c)).into_owned()))
             .collect(),
         user_ids: p.users.iter().filter_map(|u| u.user_id.owned()).collect(),
         last_seen_ms,
@@ -579,10 +593,10 @@ fn phone_record(raw: &RawValue) -> Result<CollectedRecord, String> {
     };
     Ok(CollectedRecord {
         kind: KIND_PHONE,
-        id: phone_id,
+        id: Cow::Owned(phone_id),
         occurred_at_ms: None,
         normalized: Normalized::MfaDevice(Box::new(device)),
-        raw_json: raw.get().to_string(),
+        raw_json: Cow::Borrowed(raw.get()),
     })
 }
 
@@ -594,14 +608,14 @@ struct RawEndpoint<'a> {
     epkey: Str<'a>,
 }
 
-fn endpoint_record(raw: &RawValue) -> Result<CollectedRecord, String> {
+fn endpoint_record(raw: &RawValue) -> Result<CollectedRecord<'_>, String> {
     let e: RawEndpoint = serde_json::from_str(raw.get()).map_err(|e| format!("endpoint: {e}"))?;
     Ok(CollectedRecord {
         kind: KIND_ENDPOINT,
-        id: e.epkey.owned().ok_or("an endpoint has no epkey")?,
+        id: e.epkey.text().ok_or("an endpoint has no epkey")?,
         occurred_at_ms: None,
         normalized: Normalized::None,
-        raw_json: raw.get().to_string(),
+        raw_json: Cow::Borrowed(raw.get()),
     })
 }
 
@@ -638,7 +652,10 @@ impl Inventory {
 }
 
 /// Parses one offset-paged list answer (`next_offset` in top-level `metadata`).
-pub fn parse_inventory_page(inventory: Inventory, body: &[u8]) -> Result<InventoryPage, String> {
+pub fn parse_inventory_page(
+    inventory: Inventory,
+    body: &[u8],
+) -> Result<InventoryPage<'_>, String> {
     let (items, meta): (Vec<&RawValue>, _) = open_envelope(body)?;
     let convert = match inventory {
         Inventory::Users => user_record,
@@ -659,17 +676,17 @@ pub fn parse_inventory_page(inventory: Inventory, body: &[u8]) -> Result<Invento
 }
 
 /// Parses `GET /admin/v1/info/summary` into one record.
-pub fn parse_info_summary(body: &[u8], now_ms: i64) -> Result<CollectedRecord, String> {
+pub fn parse_info_summary(body: &[u8], now_ms: i64) -> Result<CollectedRecord<'_>, String> {
     let (summary, _): (&RawValue, _) = open_envelope(body)?;
     if !summary.get().trim_start().starts_with('{') {
         return Err("the info summary is not an object".into());
     }
     Ok(CollectedRecord {
         kind: KIND_INFO,
-        id: "summary".to_string(),
+        id: Cow::Borrowed("summary"),
         occurred_at_ms: Some(now_ms),
         normalized: Normalized::None,
-        raw_json: summary.get().to_string(),
+        raw_json: Cow::Borrowed(summary.get()),
     })
 }
 

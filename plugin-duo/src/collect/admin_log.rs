@@ -23,7 +23,7 @@ pub struct AdminLogCheckpoint {
 }
 
 pub trait AdminLogApi {
-    fn fetch(&mut self, mintime_s: i64) -> Result<Vec<CollectedRecord>, DuoError>;
+    fn fetch(&mut self, mintime_s: i64) -> Result<Vec<CollectedRecord<'static>>, DuoError>;
 }
 
 pub fn run(
@@ -71,7 +71,7 @@ pub fn run(
         let mut fresh = Vec::with_capacity(events.len());
         for ev in events {
             let s = ev.occurred_at_ms.unwrap_or(0).div_euclid(1000);
-            if s == start_s && seen.contains(&ev.id) {
+            if s == start_s && seen.contains(&*ev.id) {
                 continue;
             }
             if s > newest_s {
@@ -79,7 +79,7 @@ pub fn run(
                 seen.clear();
             }
             if s == newest_s {
-                seen.insert(ev.id.clone());
+                seen.insert(ev.id.to_string());
             }
             fresh.push(ev);
         }
@@ -120,7 +120,7 @@ mod tests {
     struct FakeAdminLog(Vec<(i64, String)>, Vec<i64>);
 
     impl AdminLogApi for FakeAdminLog {
-        fn fetch(&mut self, mintime_s: i64) -> Result<Vec<CollectedRecord>, DuoError> {
+        fn fetch(&mut self, mintime_s: i64) -> Result<Vec<CollectedRecord<'static>>, DuoError> {
             self.1.push(mintime_s);
             Ok(self
                 .0
@@ -129,7 +129,7 @@ mod tests {
                 .take(PAGE_LIMIT)
                 .map(|(s, id)| CollectedRecord {
                     kind: "duo.administrator_log",
-                    id: id.clone(),
+                    id: id.clone().into(),
                     occurred_at_ms: Some(s * 1000),
                     normalized: Normalized::None,
                     raw_json: "{}".into(),
@@ -143,10 +143,11 @@ mod tests {
     impl Sink for Ids {
         fn commit(
             &mut self,
-            records: Vec<CollectedRecord>,
+            records: Vec<CollectedRecord<'_>>,
             checkpoint: &str,
         ) -> Result<(), StorageError> {
-            self.0.extend(records.into_iter().map(|r| r.id));
+            self.0
+                .extend(records.into_iter().map(|r| r.id.into_owned()));
             self.1 = Some(checkpoint.into());
             Ok(())
         }

@@ -48,7 +48,7 @@ fn is_zero(n: &u64) -> bool {
 }
 
 pub trait InventoryApi {
-    fn fetch(&mut self, offset: u64) -> Result<InventoryPage, DuoError>;
+    fn fetch(&mut self, offset: u64) -> Result<InventoryPage<'static>, DuoError>;
 }
 
 /// Where an inventory's pages go, and how a complete pass drops the rest.
@@ -180,7 +180,7 @@ mod tests {
     }
 
     impl InventoryApi for FakeList {
-        fn fetch(&mut self, offset: u64) -> Result<InventoryPage, DuoError> {
+        fn fetch(&mut self, offset: u64) -> Result<InventoryPage<'static>, DuoError> {
             if let Some((n, id)) = self.delete_before
                 && n == self.offsets.len()
             {
@@ -201,7 +201,7 @@ mod tests {
                     .iter()
                     .map(|id| CollectedRecord {
                         kind: "duo.user",
-                        id: id.clone(),
+                        id: id.clone().into(),
                         occurred_at_ms: None,
                         normalized: Normalized::None,
                         raw_json: "{}".into(),
@@ -225,13 +225,13 @@ mod tests {
     impl Sink for Sink1 {
         fn commit(
             &mut self,
-            records: Vec<CollectedRecord>,
+            records: Vec<CollectedRecord<'_>>,
             checkpoint: &str,
         ) -> Result<(), StorageError> {
             self.seq += 1;
             for r in records {
-                self.stored.insert(r.id.clone(), self.seq);
-                self.committed.push(r.id);
+                self.stored.insert(r.id.to_string(), self.seq);
+                self.committed.push(r.id.into_owned());
             }
             self.checkpoint = Some(checkpoint.to_string());
             Ok(())

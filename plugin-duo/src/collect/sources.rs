@@ -24,7 +24,7 @@ pub struct StorageSink<'a> {
 impl Sink for StorageSink<'_> {
     fn commit(
         &mut self,
-        records: Vec<CollectedRecord>,
+        records: Vec<CollectedRecord<'_>>,
         checkpoint: &str,
     ) -> Result<(), StorageError> {
         // Staged: the host writes this page while the next one is fetched.
@@ -45,7 +45,7 @@ pub struct InventoryStorage<'a> {
 impl Sink for InventoryStorage<'_> {
     fn commit(
         &mut self,
-        records: Vec<CollectedRecord>,
+        records: Vec<CollectedRecord<'_>>,
         checkpoint: &str,
     ) -> Result<(), StorageError> {
         self.sink.commit(records, checkpoint)
@@ -112,7 +112,11 @@ fn log_params(q: &LogQuery) -> Vec<(String, String)> {
 }
 
 impl LogApi for DuoLog<'_> {
-    fn fetch(&mut self, q: &LogQuery) -> Result<LogPage, DuoError> {
+    fn fetch(
+        &mut self,
+        q: &LogQuery,
+        on_page: &mut dyn FnMut(LogPage<'_>),
+    ) -> Result<(), DuoError> {
         let started = self
             .next
             .take()
@@ -124,6 +128,7 @@ impl LogApi for DuoLog<'_> {
         let may_start_next = self.pages_left != Some(0);
         let path = self.path();
         let next = RefCell::new(None);
+        let on_page = RefCell::new(on_page);
         let page = self
             .client
             .call_started(started, "GET", path, &log_params(q), |body| {
@@ -141,11 +146,14 @@ impl LogApi for DuoLog<'_> {
                         next.replace(Some((query, call)));
                     }
                 }
-                if self.telephony {
+                let page = if self.telephony {
                     opened.telephony_events()
                 } else {
                     opened.auth_events()
-                }
+                }?;
+                // Handed over while the body it borrows from is still here.
+                (on_page.borrow_mut())(page);
+                Ok(())
             });
         // A failed page ends the run: its next page will not be read.
         self.next = next.into_inner().filter(|_| page.is_ok());
@@ -159,11 +167,11 @@ pub struct DuoInventory<'a> {
 }
 
 impl InventoryApi for DuoInventory<'_> {
-    fn fetch(&mut self, offset: u64) -> Result<InventoryPage, DuoError> {
+    fn fetch(&mut self, offset: u64) -> Result<InventoryPage<'static>, DuoError> {
         let inventory = self.inventory;
         let params = [p("limit", inventory.page_size()), p("offset", offset)];
         self.client.call("GET", inventory.path(), &params, |body| {
-            normalize::parse_inventory_page(inventory, body)
+            normalize::parse_inventory_page(inventory, body).map(InventoryPage::into_owned)
         })
     }
 }
@@ -173,12 +181,18 @@ pub struct DuoAdminLog<'a> {
 }
 
 impl AdminLogApi for DuoAdminLog<'_> {
-    fn fetch(&mut self, mintime_s: i64) -> Result<Vec<CollectedRecord>, DuoError> {
+    fn fetch(&mut self, mintime_s: i64) -> Result<Vec<CollectedRecord<'static>>, DuoError> {
         self.client.call(
             "GET",
             "/admin/v1/logs/administrator",
             &[p("mintime", mintime_s)],
-            normalize::parse_admin_log_page,
+            |body| {
+                let events = normalize::parse_admin_log_page(body)?;
+                Ok(events
+                    .into_iter()
+                    .map(CollectedRecord::into_owned)
+                    .collect())
+            },
         )
     }
 }
@@ -187,7 +201,7 @@ impl AdminLogApi for DuoAdminLog<'_> {
 pub fn info_summary(client: &DuoClient, sink: &mut dyn Sink, now_ms: i64) -> SourceOutcome {
     let out = SourceOutcome::default();
     let record = match client.call("GET", "/admin/v1/info/summary", &[], |body| {
-        normalize::parse_info_summary(body, now_ms)
+        normalize::parse_info_summary(body, now_ms).map(CollectedRecord::into_owned)
     }) {
         Ok(r) => r,
         Err(DuoError::RateLimited) => return out.stop(Stop::RateLimited),

@@ -229,16 +229,21 @@ fn a_started_page_the_next_fetch_does_not_ask_for_is_dropped_for_the_asked_one()
         maxtime: NOW - 120_000,
         next_offset: None,
     };
-    let page = log.fetch(&first).unwrap();
-    assert_eq!(page.next_offset.as_deref(), AFTER_T1);
+    let mut next_offset = None;
+    log.fetch(&first, &mut |page| next_offset = page.next_offset)
+        .unwrap();
+    assert_eq!(next_offset.as_deref(), AFTER_T1);
     assert_eq!(*w.http.started.borrow(), [1]);
     // A different query than the one started: its own request, its own answer.
     let other = LogQuery {
         next_offset: Some("1759996800009,t9".into()),
         ..first
     };
-    let page = log.fetch(&other).unwrap();
-    let ids: Vec<&str> = page.records.iter().map(|r| r.id.as_str()).collect();
+    let mut ids = Vec::new();
+    log.fetch(&other, &mut |page| {
+        ids = page.records.iter().map(|r| r.id.to_string()).collect();
+    })
+    .unwrap();
     assert_eq!(ids, ["t3"], "the started page 2 must not be used for it");
     let reqs = w.http.requests.borrow();
     assert_eq!(reqs.len(), 3);

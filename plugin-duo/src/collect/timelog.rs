@@ -42,15 +42,69 @@ pub struct LogQuery {
 }
 
 pub trait LogApi {
-    fn fetch(&mut self, query: &LogQuery) -> Result<LogPage, DuoError>;
+    /// Fetches the page `query` names and hands it to `on_page` (at most
+    /// once, and only whole): its records borrow the answer's body, so they
+    /// reach storage without a copy.
+    fn fetch(
+        &mut self,
+        query: &LogQuery,
+        on_page: &mut dyn FnMut(LogPage<'_>),
+    ) -> Result<(), DuoError>;
 }
 
 pub trait Sink {
     fn commit(
         &mut self,
-        records: Vec<CollectedRecord>,
+        records: Vec<CollectedRecord<'_>>,
         checkpoint: &str,
     ) -> Result<(), StorageError>;
+}
+
+/// What committing one page left for the loop to decide on.
+struct Committed {
+    records: u64,
+    finished: bool,
+    next_offset: Option<String>,
+}
+
+/// Drops the events of the last committed millisecond seen before, then
+/// commits the rest with the checkpoint they lead to.
+fn commit_page(
+    page: LogPage<'_>,
+    state: &mut LogCheckpoint,
+    seen: &mut BTreeSet<String>,
+    maxtime: i64,
+    sink: &mut dyn Sink,
+) -> Result<Committed, StorageError> {
+    let mut fresh = Vec::with_capacity(page.records.len());
+    for record in page.records {
+        let ms = record.occurred_at_ms.unwrap_or(i64::MIN);
+        let last = state.last_ms.unwrap_or(i64::MIN);
+        if ms == last && seen.contains(&*record.id) {
+            continue;
+        }
+        if ms > last {
+            state.last_ms = Some(ms);
+            seen.clear();
+        }
+        if ms >= last {
+            seen.insert(record.id.to_string());
+        }
+        fresh.push(record);
+    }
+    let finished = page.next_offset.is_none();
+    if finished {
+        state.done_through_ms = Some(state.done_through_ms.map_or(maxtime, |d| d.max(maxtime)));
+    }
+    state.last_ids = seen.iter().cloned().collect();
+    let checkpoint = serde_json::to_string(&state).expect("checkpoint serializes");
+    let records = fresh.len() as u64;
+    sink.commit(fresh, &checkpoint)?;
+    Ok(Committed {
+        records,
+        finished,
+        next_offset: page.next_offset,
+    })
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -120,40 +174,27 @@ pub fn run(
             maxtime,
             next_offset: next_offset.clone(),
         };
-        let page = match api.fetch(&query) {
-            Ok(page) => page,
+        let mut committed = None;
+        let fetched = api.fetch(&query, &mut |page| {
+            committed = Some(commit_page(page, &mut state, &mut seen, maxtime, sink));
+        });
+        match fetched {
+            Ok(()) => {}
             Err(DuoError::RateLimited) => return out.stop(Stop::RateLimited),
             Err(e) => return out.stop(Stop::Duo(e)),
-        };
+        }
         out.pages += 1;
-        let mut fresh = Vec::with_capacity(page.records.len());
-        for record in page.records {
-            let ms = record.occurred_at_ms.unwrap_or(i64::MIN);
-            let last = state.last_ms.unwrap_or(i64::MIN);
-            if ms == last && seen.contains(&record.id) {
-                continue;
+        let page = match committed {
+            Some(Ok(page)) => page,
+            Some(Err(e)) => return out.stop(Stop::Failed(super::storage_error(e))),
+            None => {
+                return out.stop(Stop::Failed(PluginError::Internal(
+                    "a log page was fetched but never handed over".into(),
+                )));
             }
-            if ms > last {
-                state.last_ms = Some(ms);
-                seen.clear();
-            }
-            if ms >= last {
-                seen.insert(record.id.clone());
-            }
-            fresh.push(record);
-        }
-        let finished = page.next_offset.is_none();
-        if finished {
-            state.done_through_ms = Some(state.done_through_ms.map_or(maxtime, |d| d.max(maxtime)));
-        }
-        state.last_ids = seen.iter().cloned().collect();
-        let checkpoint = serde_json::to_string(&state).expect("checkpoint serializes");
-        let count = fresh.len() as u64;
-        if let Err(e) = sink.commit(fresh, &checkpoint) {
-            return out.stop(Stop::Failed(super::storage_error(e)));
-        }
-        out.records += count;
-        if finished {
+        };
+        out.records += page.records;
+        if page.finished {
             return out.stop(Stop::CaughtUp);
         }
         if page.next_offset == next_offset {

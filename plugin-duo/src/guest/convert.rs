@@ -4,94 +4,114 @@ use super::oort::integration::types as t;
 use crate::manifest as m;
 use crate::model;
 
-fn geo(g: model::GeoLocation) -> t::GeoLocation {
+fn geo<'a>(g: &'a model::GeoLocation) -> t::GeoLocation<'a> {
     t::GeoLocation {
-        city: g.city,
-        state: g.state,
-        country: g.country,
+        city: g.city.as_deref(),
+        state: g.state.as_deref(),
+        country: g.country.as_deref(),
     }
 }
 
-pub fn records(records: Vec<model::CollectedRecord>) -> Vec<t::CollectedRecord> {
-    records.into_iter().map(record).collect()
+/// Calls `f` with the records as the import's borrowed types: every string
+/// still points into the page it was parsed from (or into the record), none
+/// is copied.
+pub fn with_records<R>(
+    records: &[model::CollectedRecord],
+    f: impl FnOnce(&[t::CollectedRecord]) -> R,
+) -> R {
+    // A `list<string>` is borrowed as `&[&str]`: those slices live here.
+    let lists: Vec<[Vec<&str>; 2]> = records.iter().map(string_lists).collect();
+    let wit: Vec<t::CollectedRecord> = records
+        .iter()
+        .zip(&lists)
+        .map(|(r, lists)| record(r, lists))
+        .collect();
+    f(&wit)
 }
 
-fn record(r: model::CollectedRecord) -> t::CollectedRecord {
-    let normalized = match r.normalized {
+fn string_lists<'a>(r: &'a model::CollectedRecord) -> [Vec<&'a str>; 2] {
+    fn strs(list: &[String]) -> Vec<&str> {
+        list.iter().map(String::as_str).collect()
+    }
+    match &r.normalized {
+        model::Normalized::UserAccount(u) => [strs(&u.groups), strs(&u.device_ids)],
+        model::Normalized::MfaDevice(d) => [strs(&d.capabilities), strs(&d.user_ids)],
+        model::Normalized::None | model::Normalized::AuthEvent(_) => [Vec::new(), Vec::new()],
+    }
+}
+
+fn record<'a>(
+    r: &'a model::CollectedRecord,
+    lists: &'a [Vec<&'a str>; 2],
+) -> t::CollectedRecord<'a> {
+    let normalized = match &r.normalized {
         model::Normalized::None => t::Normalized::None,
         model::Normalized::AuthEvent(e) => {
-            let e = *e;
-            let a = e.access_device;
+            let a = &e.access_device;
             t::Normalized::AuthEvent(t::AuthEvent {
                 occurred_at_ms: e.occurred_at_ms,
-                event_id: e.event_id,
-                user_id: e.user_id,
-                user_name: e.user_name,
-                user_email: e.user_email,
-                application_id: e.application_id,
-                application_name: e.application_name,
-                result: e.result,
-                reason: e.reason,
-                factor: e.factor,
-                event_type: e.event_type,
+                event_id: &e.event_id,
+                user_id: e.user_id.as_deref(),
+                user_name: e.user_name.as_deref(),
+                user_email: e.user_email.as_deref(),
+                application_id: e.application_id.as_deref(),
+                application_name: e.application_name.as_deref(),
+                result: &e.result,
+                reason: e.reason.as_deref(),
+                factor: e.factor.as_deref(),
+                event_type: &e.event_type,
                 access_device: t::AccessDevice {
-                    ip: a.ip,
-                    location: geo(a.location),
-                    hostname: a.hostname,
-                    os: a.os,
-                    os_version: a.os_version,
-                    browser: a.browser,
-                    browser_version: a.browser_version,
-                    endpoint_id: a.endpoint_id,
+                    ip: a.ip.as_deref(),
+                    location: geo(&a.location),
+                    hostname: a.hostname.as_deref(),
+                    os: a.os.as_deref(),
+                    os_version: a.os_version.as_deref(),
+                    browser: a.browser.as_deref(),
+                    browser_version: a.browser_version.as_deref(),
+                    endpoint_id: a.endpoint_id.as_deref(),
                     is_encryption_enabled: a.is_encryption_enabled,
                     is_firewall_enabled: a.is_firewall_enabled,
                     is_password_set: a.is_password_set,
                 },
-                auth_device: e.auth_device.map(|d| t::AuthDevice {
-                    id: d.id,
-                    name: d.name,
-                    ip: d.ip,
-                    location: geo(d.location),
+                auth_device: e.auth_device.as_ref().map(|d| t::AuthDevice {
+                    id: d.id.as_deref(),
+                    name: d.name.as_deref(),
+                    ip: d.ip.as_deref(),
+                    location: geo(&d.location),
                 }),
             })
         }
-        model::Normalized::UserAccount(u) => {
-            let u = *u;
-            t::Normalized::UserAccount(t::UserAccount {
-                user_id: u.user_id,
-                user_name: u.user_name,
-                email: u.email,
-                real_name: u.real_name,
-                status: u.status,
-                is_enrolled: u.is_enrolled,
-                last_login_ms: u.last_login_ms,
-                created_ms: u.created_ms,
-                groups: u.groups,
-                device_ids: u.device_ids,
-            })
-        }
-        model::Normalized::MfaDevice(d) => {
-            let d = *d;
-            t::Normalized::MfaDevice(t::MfaDevice {
-                device_id: d.device_id,
-                kind: d.kind,
-                platform: d.platform,
-                model: d.model,
-                os_version: d.os_version,
-                activated: d.activated,
-                capabilities: d.capabilities,
-                user_ids: d.user_ids,
-                last_seen_ms: d.last_seen_ms,
-                number_hash: d.number_hash,
-            })
-        }
+        model::Normalized::UserAccount(u) => t::Normalized::UserAccount(t::UserAccount {
+            user_id: &u.user_id,
+            user_name: &u.user_name,
+            email: u.email.as_deref(),
+            real_name: u.real_name.as_deref(),
+            status: &u.status,
+            is_enrolled: u.is_enrolled,
+            last_login_ms: u.last_login_ms,
+            created_ms: u.created_ms,
+            groups: &lists[0],
+            device_ids: &lists[1],
+        }),
+        model::Normalized::MfaDevice(d) => t::Normalized::MfaDevice(t::MfaDevice {
+            device_id: &d.device_id,
+            kind: &d.kind,
+            platform: d.platform.as_deref(),
+            model: d.model.as_deref(),
+            os_version: d.os_version.as_deref(),
+            activated: d.activated,
+            capabilities: &lists[0],
+            user_ids: &lists[1],
+            last_seen_ms: d.last_seen_ms,
+            number_hash: d.number_hash.as_deref(),
+        }),
     };
     t::CollectedRecord {
-        kind: r.kind.to_string(),
-        id: r.id,
+        kind: r.kind,
+        id: &r.id,
         occurred_at_ms: r.occurred_at_ms,
         normalized,
-        raw_json: r.raw_json,
+        raw_json: &r.raw_json,
     }
 }
 

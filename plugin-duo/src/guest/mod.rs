@@ -9,20 +9,34 @@ use crate::config::Config;
 use crate::host_api::{self, Env};
 use crate::model;
 
-wit_bindgen::generate!({ world: "integration", path: "../wit/v0.1.3" });
+wit_bindgen::generate!({
+    world: "integration",
+    path: "../wit/v0.1.3",
+    // Imports take borrowed records: a page of events reaches the host
+    // straight from the answer's body, without a copy of every string.
+    ownership: Borrowing {
+        duplicate_if_necessary: true
+    },
+});
 
 use exports::oort::integration::plugin::Guest;
 use oort::integration::{http, log as wlog, secrets, storage, types};
 
 struct Http;
 
-fn wit_request(request: &host_api::HttpRequest) -> http::Request {
-    http::Request {
-        method: request.method.clone(),
-        url: request.url.clone(),
-        headers: request.headers.clone(),
-        body: request.body.clone(),
-    }
+/// Calls `f` with `request` as the import's borrowed type.
+fn with_request<R>(request: &host_api::HttpRequest, f: impl FnOnce(http::Request) -> R) -> R {
+    let headers: Vec<(&str, &str)> = request
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    f(http::Request {
+        method: &request.method,
+        url: &request.url,
+        headers: &headers,
+        body: &request.body,
+    })
 }
 
 fn from_wit(
@@ -50,11 +64,11 @@ impl host_api::HttpTransport for Http {
         &self,
         request: &host_api::HttpRequest,
     ) -> Result<host_api::HttpResponse, host_api::TransportError> {
-        from_wit(http::send(&wit_request(request)))
+        from_wit(with_request(request, http::send))
     }
 
     fn start(&self, request: &host_api::HttpRequest) -> Box<dyn host_api::PendingResponse> {
-        match http::start(&wit_request(request)) {
+        match with_request(request, http::start) {
             Ok(pending) => Box::new(InFlight(pending)),
             Err(e) => Box::new(host_api::Answered(from_wit(Err(e)))),
         }
@@ -102,28 +116,36 @@ impl host_api::Storage for Storage {
     fn commit(
         &self,
         source: &str,
-        records: Vec<model::CollectedRecord>,
+        records: Vec<model::CollectedRecord<'_>>,
         checkpoint: &str,
     ) -> Result<(), host_api::StorageError> {
-        storage::commit(source, &convert::records(records), checkpoint)
-            .map(|_| ())
-            .map_err(storage_error)
+        convert::with_records(&records, |records| {
+            storage::commit(source, records, checkpoint)
+        })
+        .map(|_| ())
+        .map_err(storage_error)
     }
     fn stage(
         &self,
         source: &str,
-        records: Vec<model::CollectedRecord>,
+        records: Vec<model::CollectedRecord<'_>>,
         checkpoint: &str,
     ) -> Result<(), host_api::StorageError> {
-        storage::stage(source, &convert::records(records), checkpoint).map_err(storage_error)
+        convert::with_records(&records, |records| {
+            storage::stage(source, records, checkpoint)
+        })
+        .map_err(storage_error)
     }
     fn stage_events(
         &self,
         source: &str,
-        events: Vec<model::CollectedRecord>,
+        events: Vec<model::CollectedRecord<'_>>,
         checkpoint: &str,
     ) -> Result<(), host_api::StorageError> {
-        storage::stage_events(source, &convert::records(events), checkpoint).map_err(storage_error)
+        convert::with_records(&events, |events| {
+            storage::stage_events(source, events, checkpoint)
+        })
+        .map_err(storage_error)
     }
     fn flush(&self) -> Result<(), host_api::StorageError> {
         storage::flush().map(|_| ()).map_err(storage_error)
@@ -168,11 +190,7 @@ impl host_api::Logger for Log {
             host_api::LogLevel::Info => wlog::Level::Info,
             host_api::LogLevel::Warn => wlog::Level::Warn,
         };
-        let fields: Vec<(String, String)> = fields
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        wlog::write(level, message, &fields);
+        wlog::write(level, message, fields);
     }
 }
 

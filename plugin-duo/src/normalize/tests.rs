@@ -22,7 +22,7 @@ fn auth_event_is_normalized_and_kept_verbatim() {
     );
     let r = &p.records[0];
     assert_eq!(
-        (r.kind, r.id.as_str(), r.occurred_at_ms),
+        (r.kind, &*r.id, r.occurred_at_ms),
         (
             KIND_AUTH,
             "340a23e3-23f3-4b8d-8e44-5ae4b1a1c0c4",
@@ -62,17 +62,14 @@ fn auth_event_is_normalized_and_kept_verbatim() {
 #[test]
 fn odd_values_degrade_per_field() {
     let ev = r#"{"txid":"t1","timestamp":1581620180,"result":"FAILURE","factor":"Duo Push","reason":null,"event_type":null,"user":null,"access_device":{"ip":12}}"#;
-    let p = parse_auth_page(page(&[ev], "null").as_bytes()).unwrap();
+    let body = page(&[ev], "null");
+    let p = parse_auth_page(body.as_bytes()).unwrap();
     assert_eq!(p.next_offset, None);
     let Normalized::AuthEvent(e) = &p.records[0].normalized else {
         panic!()
     };
     assert_eq!(
-        (
-            e.result.as_str(),
-            e.factor.as_deref(),
-            e.event_type.as_str()
-        ),
+        (&*e.result, e.factor.as_deref(), &*e.event_type),
         ("failure", Some("duo_push"), "unknown")
     );
     assert_eq!(e.occurred_at_ms, 1_581_620_180_000);
@@ -150,10 +147,51 @@ fn telephony_and_admin_log_pages() {
 
 #[test]
 fn enum_like_values_become_snake_case_and_other_text_is_kept() {
+    let snake = |s: &'static str| snake(Cow::Borrowed(s));
     assert_eq!(snake("Duo Push"), "duo_push");
     assert_eq!(snake("  DUO-PUSH "), "duo_push");
     assert_eq!(snake("user_approved"), "user_approved");
     // Only ASCII changes: other characters pass through whole.
     assert_eq!(snake("Événement Spécial"), "Événement_spécial");
     assert_eq!(snake(""), "");
+    // Text already in that form is not copied.
+    assert!(matches!(snake("user_approved"), Cow::Borrowed(_)));
+    assert!(matches!(snake("Duo Push"), Cow::Owned(_)));
+    assert!(matches!(snake(" duo_push"), Cow::Owned(_)));
+}
+
+#[test]
+fn auth_records_borrow_their_text_from_the_page_and_own_only_what_changed() {
+    let escaped = r#"{"txid":"t2","timestamp":1581620180,"result":"success","user":{"name":"caf\u00e9"},"factor":"Duo Push"}"#;
+    let body = page(&[AUTH_EVENT, escaped], "null");
+    let records = normalize_auth_page(body.as_bytes()).unwrap();
+    let in_body = |text: &str| body.as_bytes().as_ptr_range().contains(&text.as_ptr());
+    let r = &records[0];
+    assert!(matches!(r.raw_json, Cow::Borrowed(_)) && in_body(&r.raw_json));
+    assert!(matches!(r.id, Cow::Borrowed(_)) && in_body(&r.id));
+    let Normalized::AuthEvent(e) = &r.normalized else {
+        panic!("an auth event")
+    };
+    let a = &e.access_device;
+    for text in [
+        e.user_name.as_deref(),
+        e.application_name.as_deref(),
+        e.reason.as_deref(),
+        e.factor.as_deref(),
+        a.ip.as_deref(),
+        a.os.as_deref(),
+        a.location.city.as_deref(),
+    ] {
+        let text = text.expect("set in AUTH_EVENT");
+        assert!(in_body(text), "`{text}` was copied out of the page");
+    }
+    // Decoded escapes and changed case are the record's own text.
+    let Normalized::AuthEvent(e) = &records[1].normalized else {
+        panic!("an auth event")
+    };
+    assert_eq!(e.user_name.as_deref(), Some("café"));
+    assert!(matches!(e.user_name, Some(Cow::Owned(_))));
+    assert_eq!(e.factor.as_deref(), Some("duo_push"));
+    // `into_owned` keeps every value.
+    assert_eq!(records[1].clone().into_owned(), records[1]);
 }

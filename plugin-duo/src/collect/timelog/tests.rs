@@ -37,7 +37,11 @@ impl FakeDuo {
 }
 
 impl LogApi for FakeDuo {
-    fn fetch(&mut self, q: &LogQuery) -> Result<LogPage, DuoError> {
+    fn fetch(
+        &mut self,
+        q: &LogQuery,
+        on_page: &mut dyn FnMut(LogPage<'_>),
+    ) -> Result<(), DuoError> {
         self.queries.push(q.clone());
         if let Some(e) = self.faults.remove(&(self.queries.len() - 1)) {
             return Err(e);
@@ -66,16 +70,17 @@ impl LogApi for FakeDuo {
             .iter()
             .map(|(ms, id)| CollectedRecord {
                 kind: KIND_AUTH,
-                id: id.clone(),
+                id: id.clone().into(),
                 occurred_at_ms: Some(*ms),
                 normalized: Normalized::None,
-                raw_json: format!(r#"{{"txid":"{id}"}}"#),
+                raw_json: format!(r#"{{"txid":"{id}"}}"#).into(),
             })
             .collect();
-        Ok(LogPage {
+        on_page(LogPage {
             records,
             next_offset,
-        })
+        });
+        Ok(())
     }
 }
 
@@ -90,13 +95,14 @@ struct FakeSink {
 impl Sink for FakeSink {
     fn commit(
         &mut self,
-        records: Vec<CollectedRecord>,
+        records: Vec<CollectedRecord<'_>>,
         checkpoint: &str,
     ) -> Result<(), StorageError> {
         if let Some(e) = self.fail_next.pop_front() {
             return Err(e);
         }
-        self.committed.extend(records.into_iter().map(|r| r.id));
+        self.committed
+            .extend(records.into_iter().map(|r| r.id.into_owned()));
         self.checkpoint = Some(checkpoint.to_string());
         self.commits += 1;
         Ok(())
