@@ -1,8 +1,9 @@
-//! Duo pages -> records. Each page body is parsed once: the envelope into
-//! borrowed `&RawValue`s (kept verbatim as the record's raw JSON) and each
-//! event into a borrowed typed struct, with no re-serialization. The records
-//! borrow their text from the body too ([`crate::model::Text`]): an auth log
-//! page reaches the host without a copy of any event or field.
+//! Duo pages -> records. Each page body is read in two passes: the envelope
+//! into borrowed `&RawValue`s (a validating scan that finds the events and
+//! the next cursor early; each kept verbatim as its record's raw JSON), then
+//! each event into a borrowed typed struct; nothing is re-serialized. The
+//! records borrow their text from the body too ([`crate::model::Text`]): the
+//! plugin copies no event or field of an auth log page.
 use std::borrow::Cow;
 
 use serde::Deserialize;

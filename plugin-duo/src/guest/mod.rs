@@ -12,8 +12,8 @@ use crate::model;
 wit_bindgen::generate!({
     world: "integration",
     path: "../wit/v0.1.3",
-    // Imports take borrowed records: a page of events reaches the host
-    // straight from the answer's body, without a copy of every string.
+    // Imports take borrowed records: a page of events goes to the host
+    // straight from the answer's body; the plugin copies none of its strings.
     ownership: Borrowing {
         duplicate_if_necessary: true
     },
