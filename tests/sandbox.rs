@@ -5,7 +5,10 @@ use oort_e2e::{
     MisbehavingSpec, Stub, TestEnv, expected_signature, misbehaving_wasm, note, sandbox_limits,
     stub,
 };
-use oort_host::model::CollectOptions;
+use oort_host::model::{
+    AccessDevice, AuthDevice, AuthEvent, CollectOptions, GeoLocation, MfaDevice, Normalized,
+    UserAccount,
+};
 use oort_host::platform::{NoProgress, PlatformError};
 use oort_host::store::{Integration, RunKind, RunStatus};
 
@@ -257,6 +260,100 @@ async fn aliased_lists_cannot_make_the_host_copy_more_than_the_transfer_limit() 
         .await
         .expect("a well-behaved collect after the flood");
     assert!(item_count(&env, &good) > 0);
+}
+
+/// What the `every-field` mode commits: each string is its own field path.
+fn every_field_views() -> Vec<Normalized> {
+    let text = |path: &str| Some(path.to_string());
+    let geo = |at: &str| GeoLocation {
+        city: text(&format!("{at}.city")),
+        state: text(&format!("{at}.state")),
+        country: text(&format!("{at}.country")),
+    };
+    let list = |name: &str, n: usize| (0..n).map(|i| format!("{name}.{i}")).collect();
+    vec![
+        Normalized::AuthEvent(AuthEvent {
+            occurred_at_ms: 1_700_000_000_001,
+            event_id: "event_id".into(),
+            user_id: text("user_id"),
+            user_name: text("user_name"),
+            user_email: text("user_email"),
+            application_id: text("application_id"),
+            application_name: text("application_name"),
+            result: "result".into(),
+            reason: text("reason"),
+            factor: text("factor"),
+            event_type: "event_type".into(),
+            access_device: AccessDevice {
+                ip: text("access_device.ip"),
+                location: geo("access_device.location"),
+                hostname: text("access_device.hostname"),
+                os: text("access_device.os"),
+                os_version: text("access_device.os_version"),
+                browser: text("access_device.browser"),
+                browser_version: text("access_device.browser_version"),
+                endpoint_id: text("access_device.endpoint_id"),
+                is_encryption_enabled: Some(true),
+                is_firewall_enabled: Some(false),
+                is_password_set: None,
+            },
+            auth_device: Some(AuthDevice {
+                id: text("auth_device.id"),
+                name: text("auth_device.name"),
+                ip: text("auth_device.ip"),
+                location: geo("auth_device.location"),
+            }),
+        }),
+        Normalized::UserAccount(UserAccount {
+            user_id: "user_id".into(),
+            user_name: "user_name".into(),
+            email: text("email"),
+            real_name: text("real_name"),
+            status: "status".into(),
+            is_enrolled: true,
+            last_login_ms: Some(1_700_000_000_002),
+            created_ms: Some(1_700_000_000_003),
+            groups: list("groups", 2),
+            device_ids: list("device_ids", 3),
+        }),
+        Normalized::MfaDevice(MfaDevice {
+            device_id: "device_id".into(),
+            kind: "kind".into(),
+            platform: text("platform"),
+            model: text("model"),
+            os_version: text("os_version"),
+            activated: true,
+            capabilities: list("capabilities", 2),
+            user_ids: list("user_ids", 1),
+            last_seen_ms: Some(1_700_000_000_004),
+            number_hash: text("number_hash"),
+        }),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_field_a_plugin_commits_is_stored_under_its_own_name() {
+    // The host lifts records without copying their text first
+    // (`runtime::lifted`); a field read from its neighbour's slot would
+    // still type-check, so each value names its field.
+    let env = TestEnv::open();
+    let plugin = env
+        .misbehaving("fields", "every-field", "FieldsToken001")
+        .await;
+    env.platform
+        .collect(&plugin, CollectOptions::default(), &NoProgress)
+        .await
+        .expect("the every-field collect succeeds");
+    let mut stored = env
+        .platform
+        .store()
+        .normalized_records(plugin.id)
+        .expect("read the stored views");
+    let mut expected = every_field_views();
+    let order = |n: &Normalized| format!("{n:?}");
+    stored.sort_by_key(order);
+    expected.sort_by_key(order);
+    assert_eq!(stored, expected);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

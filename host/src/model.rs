@@ -251,34 +251,38 @@ pub struct ActionOutcome {
 }
 
 // ------------------------------------------------------- normalized records
+//
+// Generic over the text type: `String` everywhere the host keeps a record,
+// `Cow<str>` borrowed from a plugin's memory while a batch is checked (see
+// `runtime::lifted`), so one definition gives both the same JSON.
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GeoLocation {
+pub struct GeoLocation<S = String> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub city: Option<String>,
+    pub city: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
+    pub state: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub country: Option<String>,
+    pub country: Option<S>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccessDevice {
+pub struct AccessDevice<S = String> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip: Option<String>,
-    pub location: GeoLocation,
+    pub ip: Option<S>,
+    pub location: GeoLocation<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hostname: Option<String>,
+    pub hostname: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub os: Option<String>,
+    pub os: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub os_version: Option<String>,
+    pub os_version: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub browser: Option<String>,
+    pub browser: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub browser_version: Option<String>,
+    pub browser_version: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoint_id: Option<String>,
+    pub endpoint_id: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_encryption_enabled: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -288,76 +292,76 @@ pub struct AccessDevice {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuthDevice {
+pub struct AuthDevice<S = String> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub id: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip: Option<String>,
-    pub location: GeoLocation,
+    pub ip: Option<S>,
+    pub location: GeoLocation<S>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuthEvent {
+pub struct AuthEvent<S = String> {
     pub occurred_at_ms: i64,
-    pub event_id: String,
+    pub event_id: S,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
+    pub user_id: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_name: Option<String>,
+    pub user_name: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_email: Option<String>,
+    pub user_email: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub application_id: Option<String>,
+    pub application_id: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub application_name: Option<String>,
-    pub result: String,
+    pub application_name: Option<S>,
+    pub result: S,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub factor: Option<String>,
-    pub event_type: String,
-    pub access_device: AccessDevice,
+    pub factor: Option<S>,
+    pub event_type: S,
+    pub access_device: AccessDevice<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth_device: Option<AuthDevice>,
+    pub auth_device: Option<AuthDevice<S>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserAccount {
-    pub user_id: String,
-    pub user_name: String,
+pub struct UserAccount<S = String> {
+    pub user_id: S,
+    pub user_name: S,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
+    pub email: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub real_name: Option<String>,
-    pub status: String,
+    pub real_name: Option<S>,
+    pub status: S,
     pub is_enrolled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_login_ms: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_ms: Option<i64>,
-    pub groups: Vec<String>,
-    pub device_ids: Vec<String>,
+    pub groups: Vec<S>,
+    pub device_ids: Vec<S>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MfaDevice {
-    pub device_id: String,
-    pub kind: String,
+pub struct MfaDevice<S = String> {
+    pub device_id: S,
+    pub kind: S,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub platform: Option<String>,
+    pub platform: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
+    pub model: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub os_version: Option<String>,
+    pub os_version: Option<S>,
     pub activated: bool,
-    pub capabilities: Vec<String>,
-    pub user_ids: Vec<String>,
+    pub capabilities: Vec<S>,
+    pub user_ids: Vec<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen_ms: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub number_hash: Option<String>,
+    pub number_hash: Option<S>,
 }
 
 /// The normalized view of a record. Stored as JSON with a `type` tag.
@@ -366,12 +370,12 @@ pub struct MfaDevice {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum Normalized {
+pub enum Normalized<S = String> {
     #[default]
     None,
-    AuthEvent(AuthEvent),
-    UserAccount(UserAccount),
-    MfaDevice(MfaDevice),
+    AuthEvent(AuthEvent<S>),
+    UserAccount(UserAccount<S>),
+    MfaDevice(MfaDevice<S>),
 }
 
 /// Reads what the derived `Serialize` writes, `{"type": "...", fields...}`,
@@ -423,13 +427,14 @@ impl<'de> serde::de::Visitor<'de> for NormalizedVisitor {
 
 /// One collected record as a plugin hands it over.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CollectedRecord {
-    pub kind: String,
-    pub id: String,
+#[serde(bound(deserialize = "S: Deserialize<'de>, Normalized<S>: Deserialize<'de>"))]
+pub struct CollectedRecord<S = String> {
+    pub kind: S,
+    pub id: S,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occurred_at_ms: Option<i64>,
-    pub normalized: Normalized,
-    pub raw_json: String,
+    pub normalized: Normalized<S>,
+    pub raw_json: S,
 }
 
 #[cfg(test)]

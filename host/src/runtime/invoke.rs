@@ -92,6 +92,7 @@ impl PluginRuntime {
             &mut linker,
             |s| s,
         )?;
+        crate::capabilities::storage::link_borrowed_records(&mut linker)?;
         let http = Arc::new(HttpClient::new(limits.max_response_bytes)?);
         Ok(PluginRuntime {
             engine,

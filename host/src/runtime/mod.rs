@@ -9,6 +9,7 @@ pub mod engine;
 pub mod error;
 pub mod install;
 pub mod invoke;
+pub mod lifted;
 pub mod limiter;
 pub mod limits;
 

@@ -1,6 +1,7 @@
 //! Collected records and the checkpoints that say how far collection got.
 
 use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
 use serde::de::IgnoredAny;
 
 use super::event_pages::{self, PageReader};
@@ -128,7 +129,8 @@ pub enum RecordClass {
 /// Records that passed the store's checks (kind, id, raw JSON), with their
 /// normalized views serialized: ready for [`Store::commit_checked`]. Checking
 /// is most of a commit's CPU work and needs no lock, so callers can do it
-/// apart from the write.
+/// apart from the write. Only what is written is kept: each record's kind,
+/// id, time and raw JSON (its normalized fields are in the serialized view).
 pub struct CheckedRecords {
     class: RecordClass,
     records: Vec<CollectedRecord>,
@@ -137,9 +139,24 @@ pub struct CheckedRecords {
 
 impl CheckedRecords {
     /// Checks every record (on all cores for large batches); the first bad
-    /// one is named by its position.
-    pub fn check(class: RecordClass, records: Vec<CollectedRecord>) -> Result<CheckedRecords> {
-        let normalized = prepare_all(class, &records)?;
+    /// one is named by its position. The records may still borrow their
+    /// text from where they were read (a plugin's memory): what is kept is
+    /// copied out, once.
+    pub fn check<S>(class: RecordClass, records: &[CollectedRecord<S>]) -> Result<CheckedRecords>
+    where
+        S: AsRef<str> + Serialize + Sync,
+    {
+        let normalized = prepare_all(class, records)?;
+        let records = records
+            .iter()
+            .map(|r| CollectedRecord {
+                kind: r.kind.as_ref().to_owned(),
+                id: r.id.as_ref().to_owned(),
+                occurred_at_ms: r.occurred_at_ms,
+                normalized: Normalized::None,
+                raw_json: r.raw_json.as_ref().to_owned(),
+            })
+            .collect();
         Ok(CheckedRecords {
             class,
             records,
@@ -544,7 +561,10 @@ const PARALLEL_PREPARE_MIN: usize = 256;
 const PREPARE_THREADS_MAX: usize = 4;
 
 /// The normalized view of each record as JSON, after checking it.
-fn prepare_all(class: RecordClass, records: &[CollectedRecord]) -> Result<Vec<String>> {
+fn prepare_all<S>(class: RecordClass, records: &[CollectedRecord<S>]) -> Result<Vec<String>>
+where
+    S: AsRef<str> + Serialize + Sync,
+{
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(PREPARE_THREADS_MAX);
@@ -573,10 +593,10 @@ fn prepare_all(class: RecordClass, records: &[CollectedRecord]) -> Result<Vec<St
     Ok(prepared)
 }
 
-fn prepare_chunk(
+fn prepare_chunk<S: AsRef<str> + Serialize>(
     class: RecordClass,
     first_index: usize,
-    records: &[CollectedRecord],
+    records: &[CollectedRecord<S>],
 ) -> Result<Vec<String>> {
     records
         .iter()
@@ -585,44 +605,53 @@ fn prepare_chunk(
         .collect()
 }
 
-fn prepare(class: RecordClass, index: usize, record: &CollectedRecord) -> Result<String> {
+fn prepare<S: AsRef<str> + Serialize>(
+    class: RecordClass,
+    index: usize,
+    record: &CollectedRecord<S>,
+) -> Result<String> {
+    let (kind, id, raw_json) = (
+        record.kind.as_ref(),
+        record.id.as_ref(),
+        record.raw_json.as_ref(),
+    );
     let invalid = |what: String| {
         StoreError::Invalid(format!(
             "record #{index} (kind `{}`): {what}; nothing was committed",
-            truncated(&record.kind)
+            truncated(kind)
         ))
     };
-    if record.kind.is_empty() || record.kind.len() > MAX_KIND_LEN {
+    if kind.is_empty() || kind.len() > MAX_KIND_LEN {
         return Err(invalid(format!(
             "kind must be 1 to {MAX_KIND_LEN} bytes long"
         )));
     }
-    if record.id.is_empty() || record.id.len() > MAX_ID_LEN {
+    if id.is_empty() || id.len() > MAX_ID_LEN {
         return Err(invalid(format!(
             "id must be 1 to {MAX_ID_LEN} bytes long (got {})",
-            record.id.len()
+            id.len()
         )));
     }
     if class == RecordClass::Event && record.occurred_at_ms.is_none() {
         return Err(invalid(format!(
             "event `{}` has no time; events are keyed by (kind, time, id)",
-            truncated(&record.id)
+            truncated(id)
         )));
     }
     // IgnoredAny checks the syntax without building a tree.
-    if let Err(e) = serde_json::from_str::<IgnoredAny>(&record.raw_json) {
+    if let Err(e) = serde_json::from_str::<IgnoredAny>(raw_json) {
         return Err(invalid(format!(
             "raw JSON of record `{}` is invalid ({e})",
-            truncated(&record.id)
+            truncated(id)
         )));
     }
     let view = serde_json::to_string(&record.normalized)
         .map_err(|e| invalid(format!("normalized view cannot be serialized ({e})")))?;
-    if class == RecordClass::Event && !event_pages::fits(&record.raw_json, &view) {
+    if class == RecordClass::Event && !event_pages::fits(raw_json, &view) {
         return Err(invalid(format!(
             "event `{}` takes {} bytes with its normalized view; events are limited to {} bytes",
-            truncated(&record.id),
-            record.raw_json.len() + view.len(),
+            truncated(id),
+            raw_json.len() + view.len(),
             event_pages::MAX_EVENT_BYTES
         )));
     }

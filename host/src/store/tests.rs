@@ -310,7 +310,7 @@ fn commit_events(
     events: &[CollectedRecord],
     checkpoint: &str,
 ) -> Result<CommitResult> {
-    let batch = CheckedRecords::check(RecordClass::Event, events.to_vec())?;
+    let batch = CheckedRecords::check(RecordClass::Event, events)?;
     store.commit_checked(integration, "auth", &batch, checkpoint)
 }
 
@@ -1536,7 +1536,7 @@ fn events_of_interleaved_pages_read_back_in_time_order() {
 fn an_event_too_large_for_a_page_is_refused_when_checked() {
     let mut huge = record("auth_log", "big", 1, "success");
     huge.raw_json = format!(r#"{{"pad":"{}"}}"#, "x".repeat(8 << 20));
-    let err = CheckedRecords::check(RecordClass::Event, vec![huge])
+    let err = CheckedRecords::check(RecordClass::Event, &[huge])
         .err()
         .expect("refused");
     assert!(

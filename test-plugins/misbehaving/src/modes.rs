@@ -8,7 +8,8 @@ use crate::oort::integration::log::{self, Level};
 use crate::oort::integration::secrets::{self, SecretError};
 use crate::oort::integration::storage;
 use crate::oort::integration::types::{
-    CollectSummary, CollectedRecord, KindCount, Normalized, PluginError,
+    AccessDevice, AuthDevice, AuthEvent, CollectSummary, CollectedRecord, GeoLocation, KindCount,
+    MfaDevice, Normalized, PluginError, UserAccount,
 };
 
 /// The record kind this plugin produces.
@@ -34,6 +35,7 @@ pub enum Mode {
     HttpGet,
     HttpFlood,
     AliasFlood,
+    EveryField,
 }
 
 impl Mode {
@@ -48,6 +50,7 @@ impl Mode {
         "http-get",
         "http-flood",
         "alias-flood",
+        "every-field",
     ];
 
     pub fn parse(name: &str) -> Option<Mode> {
@@ -62,6 +65,7 @@ impl Mode {
             "http-get" => Mode::HttpGet,
             "http-flood" => Mode::HttpFlood,
             "alias-flood" => Mode::AliasFlood,
+            "every-field" => Mode::EveryField,
             _ => return None,
         })
     }
@@ -80,6 +84,13 @@ impl Mode {
                     commit_items(settings.count.into(), summary)?;
                 }
                 sign_with_token(summary)
+            }
+            Mode::EveryField => {
+                if commit {
+                    storage::commit(SOURCE, &every_field(), "every-field")
+                        .map_err(|e| PluginError::Host(format!("commit refused: {e:?}")))?;
+                }
+                Ok(())
             }
             Mode::EndlessLoop => endless_loop(),
             Mode::MemoryBomb => memory_bomb(),
@@ -178,6 +189,88 @@ fn item(n: u64) -> CollectedRecord {
         normalized: Normalized::None,
         raw_json: format!("{{\"n\":{n}}}"),
     }
+}
+
+/// One record of each normalized type with every field set, each string to
+/// its own path (`access_device.os_version`), so a test can tell a field
+/// stored under another's name. `tests/sandbox.rs` expects exactly these.
+fn every_field() -> Vec<CollectedRecord> {
+    let text = |path: &str| Some(path.to_string());
+    let geo = |at: &str| GeoLocation {
+        city: text(&format!("{at}.city")),
+        state: text(&format!("{at}.state")),
+        country: text(&format!("{at}.country")),
+    };
+    let list = |name: &str, n: usize| (0..n).map(|i| format!("{name}.{i}")).collect();
+    let event = AuthEvent {
+        occurred_at_ms: 1_700_000_000_001,
+        event_id: "event_id".into(),
+        user_id: text("user_id"),
+        user_name: text("user_name"),
+        user_email: text("user_email"),
+        application_id: text("application_id"),
+        application_name: text("application_name"),
+        result: "result".into(),
+        reason: text("reason"),
+        factor: text("factor"),
+        event_type: "event_type".into(),
+        access_device: AccessDevice {
+            ip: text("access_device.ip"),
+            location: geo("access_device.location"),
+            hostname: text("access_device.hostname"),
+            os: text("access_device.os"),
+            os_version: text("access_device.os_version"),
+            browser: text("access_device.browser"),
+            browser_version: text("access_device.browser_version"),
+            endpoint_id: text("access_device.endpoint_id"),
+            is_encryption_enabled: Some(true),
+            is_firewall_enabled: Some(false),
+            is_password_set: None,
+        },
+        auth_device: Some(AuthDevice {
+            id: text("auth_device.id"),
+            name: text("auth_device.name"),
+            ip: text("auth_device.ip"),
+            location: geo("auth_device.location"),
+        }),
+    };
+    let user = UserAccount {
+        user_id: "user_id".into(),
+        user_name: "user_name".into(),
+        email: text("email"),
+        real_name: text("real_name"),
+        status: "status".into(),
+        is_enrolled: true,
+        last_login_ms: Some(1_700_000_000_002),
+        created_ms: Some(1_700_000_000_003),
+        groups: list("groups", 2),
+        device_ids: list("device_ids", 3),
+    };
+    let device = MfaDevice {
+        device_id: "device_id".into(),
+        kind: "kind".into(),
+        platform: text("platform"),
+        model: text("model"),
+        os_version: text("os_version"),
+        activated: true,
+        capabilities: list("capabilities", 2),
+        user_ids: list("user_ids", 1),
+        last_seen_ms: Some(1_700_000_000_004),
+        number_hash: text("number_hash"),
+    };
+    [
+        Normalized::AuthEvent(event),
+        Normalized::UserAccount(user),
+        Normalized::MfaDevice(device),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(n, normalized)| CollectedRecord {
+        normalized,
+        raw_json: format!("{{\"every_field\":{n}}}"),
+        ..item(n as u64)
+    })
+    .collect()
 }
 
 /// Signs with the token through the host and tries to read it; the token's

@@ -2,6 +2,7 @@
 //! invocation's own integration. Records are checked here before they reach
 //! the database, because everything a plugin hands over is untrusted.
 
+use serde::Serialize;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::model::{CollectedRecord, Manifest};
@@ -12,8 +13,10 @@ use crate::store::{CheckedRecords, IntegrationId, MAX_SOURCE_LEN, RecordClass, S
 
 use super::InvocationState;
 
+mod borrowed;
 mod staged;
 
+pub use borrowed::link_borrowed_records;
 pub use staged::StagedWrites;
 
 pub const MAX_CHECKPOINT_BYTES: usize = 64 * 1024;
@@ -53,29 +56,36 @@ pub fn check_checkpoint(checkpoint: &str) -> Result<(), StorageError> {
 }
 
 /// Checks one batch of records against the host's limits and the manifest.
-pub fn check_records(manifest: &Manifest, records: &[CollectedRecord]) -> Result<(), StorageError> {
-    if records.len() > MAX_RECORDS_PER_COMMIT {
-        return Err(StorageError::TooLarge(format!(
-            "{} records in one commit; the limit is {MAX_RECORDS_PER_COMMIT}",
-            records.len()
-        )));
-    }
+pub fn check_records<S: AsRef<str>>(
+    manifest: &Manifest,
+    records: &[CollectedRecord<S>],
+) -> Result<(), StorageError> {
+    check_record_count(records.len())?;
     // Kind and id lengths and JSON syntax are the store's to check (one
     // pass over each page); what only the sandbox knows is checked here.
     for (i, r) in records.iter().enumerate() {
-        if !is_declared(manifest, &r.kind) {
+        let (kind, raw_json) = (r.kind.as_ref(), r.raw_json.as_ref());
+        if !is_declared(manifest, kind) {
             return Err(StorageError::Invalid(format!(
-                "record #{i}: kind `{}` is not declared in the manifest",
-                r.kind
+                "record #{i}: kind `{kind}` is not declared in the manifest"
             )));
         }
-        if r.raw_json.len() > MAX_RAW_JSON_BYTES {
+        if raw_json.len() > MAX_RAW_JSON_BYTES {
             return Err(StorageError::TooLarge(format!(
-                "record #{i} ({}): raw JSON of {} bytes exceeds the limit of {MAX_RAW_JSON_BYTES} bytes",
-                r.kind,
-                r.raw_json.len()
+                "record #{i} ({kind}): raw JSON of {} bytes exceeds the limit of {MAX_RAW_JSON_BYTES} bytes",
+                raw_json.len()
             )));
         }
+    }
+    Ok(())
+}
+
+/// Checked before a batch is even lifted from the plugin's memory.
+pub fn check_record_count(count: usize) -> Result<(), StorageError> {
+    if count > MAX_RECORDS_PER_COMMIT {
+        return Err(StorageError::TooLarge(format!(
+            "{count} records in one commit; the limit is {MAX_RECORDS_PER_COMMIT}"
+        )));
     }
     Ok(())
 }
@@ -113,37 +123,27 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| wasmtime::Error::msg(format!("storage task failed: {e}")))
 }
 
+/// A batch that passed every check, with where it is to be written.
+type CheckedBatch = Result<(StorageTarget, CheckedRecords), StorageError>;
+
 impl InvocationState {
-    /// Checks a batch for `commit` or `stage` against what only the sandbox
-    /// knows; the store's own checks follow in [`store_checks`].
-    fn sandbox_checks(
+    /// Checks a batch for `commit` or `stage`: first what only the sandbox
+    /// knows, then the store's checks (most of a commit's CPU; every core
+    /// for a large batch). On the calling thread, because the records may
+    /// still borrow the plugin's memory (see [`borrowed`]): what the store
+    /// keeps is copied out here, once.
+    fn check_batch<S: AsRef<str> + Serialize + Sync>(
         &self,
         source: &str,
-        records: Vec<WitRecord>,
+        class: RecordClass,
+        records: &[CollectedRecord<S>],
         checkpoint: &str,
-    ) -> Result<(StorageTarget, Vec<CollectedRecord>), StorageError> {
+    ) -> CheckedBatch {
         let target = self.storage_target()?;
         check_source(source).and_then(|_| check_checkpoint(checkpoint))?;
-        let records: Vec<CollectedRecord> =
-            records.into_iter().map(convert::record_from_wit).collect();
-        check_records(&self.ctx.manifest, &records)?;
-        Ok((target, records))
-    }
-
-    /// Both checks; the store's on a blocking thread (most of a commit's CPU).
-    async fn check_batch(
-        &mut self,
-        source: &str,
-        class: RecordClass,
-        records: Vec<WitRecord>,
-        checkpoint: &str,
-    ) -> wasmtime::Result<Result<(StorageTarget, CheckedRecords), StorageError>> {
-        let (target, records) = match self.sandbox_checks(source, records, checkpoint) {
-            Ok(checked) => checked,
-            Err(e) => return Ok(Err(e)),
-        };
-        let checked = blocking(move || CheckedRecords::check(class, records)).await?;
-        Ok(checked.map(|batch| (target, batch)).map_err(storage_error))
+        check_records(&self.ctx.manifest, records)?;
+        let checked = CheckedRecords::check(class, records).map_err(storage_error)?;
+        Ok((target, checked))
     }
 
     /// Waits for staged writes; a failed one is this call's error too.
@@ -178,28 +178,49 @@ fn write_batch(
 }
 
 impl InvocationState {
-    /// `stage` and `stage-events`: check now, write in the background.
-    async fn stage_batch(
+    /// `stage` and `stage-events` once checked: write in the background.
+    async fn stage_checked(
         &mut self,
         source: String,
-        class: RecordClass,
-        records: Vec<WitRecord>,
+        checked: CheckedBatch,
         checkpoint: String,
-    ) -> wasmtime::Result<Result<(), StorageError>> {
-        let (target, batch) = match self
-            .check_batch(&source, class, records, &checkpoint)
-            .await?
-        {
+    ) -> Result<(), StorageError> {
+        let (target, batch) = checked?;
+        let progress = self.ctx.progress.clone();
+        self.staged
+            .start(move || write_batch(&target, source, &batch, &checkpoint, progress.as_ref()))
+            .await
+            .map_err(storage_error)
+    }
+
+    /// `commit` once checked: write after the staged batches, and wait.
+    async fn commit_checked(
+        &mut self,
+        source: String,
+        checked: CheckedBatch,
+        checkpoint: String,
+    ) -> wasmtime::Result<Result<CommitResult, StorageError>> {
+        let (target, batch) = match checked {
             Ok(checked) => checked,
             Err(e) => return Ok(Err(e)),
         };
+        if let Err(e) = self.settle_staged().await {
+            return Ok(Err(e));
+        }
         let progress = self.ctx.progress.clone();
-        let started = self
-            .staged
-            .start(move || write_batch(&target, source, &batch, &checkpoint, progress.as_ref()))
-            .await;
-        Ok(started.map_err(storage_error))
+        let result =
+            blocking(move || write_batch(&target, source, &batch, &checkpoint, progress.as_ref()))
+                .await?;
+        Ok(result.map(to_wit).map_err(storage_error))
     }
+}
+
+/// The generated bindings' owned records, for the calls below. The linker
+/// routes `commit`, `stage` and `stage-events` to [`borrowed`] instead,
+/// which checks the same way without copying each string first; these stay
+/// the reference path (and what a linker without that override runs).
+fn owned_records(records: Vec<WitRecord>) -> Vec<CollectedRecord> {
+    records.into_iter().map(convert::record_from_wit).collect()
 }
 
 impl Host for InvocationState {
@@ -251,21 +272,9 @@ impl Host for InvocationState {
         records: Vec<WitRecord>,
         checkpoint: String,
     ) -> wasmtime::Result<Result<CommitResult, StorageError>> {
-        let checked = self
-            .check_batch(&source, RecordClass::State, records, &checkpoint)
-            .await?;
-        let (target, batch) = match checked {
-            Ok(checked) => checked,
-            Err(e) => return Ok(Err(e)),
-        };
-        if let Err(e) = self.settle_staged().await {
-            return Ok(Err(e));
-        }
-        let progress = self.ctx.progress.clone();
-        let result =
-            blocking(move || write_batch(&target, source, &batch, &checkpoint, progress.as_ref()))
-                .await?;
-        Ok(result.map(to_wit).map_err(storage_error))
+        let records = owned_records(records);
+        let checked = self.check_batch(&source, RecordClass::State, &records, &checkpoint);
+        self.commit_checked(source, checked, checkpoint).await
     }
 
     async fn stage(
@@ -274,8 +283,9 @@ impl Host for InvocationState {
         records: Vec<WitRecord>,
         checkpoint: String,
     ) -> wasmtime::Result<Result<(), StorageError>> {
-        self.stage_batch(source, RecordClass::State, records, checkpoint)
-            .await
+        let records = owned_records(records);
+        let checked = self.check_batch(&source, RecordClass::State, &records, &checkpoint);
+        Ok(self.stage_checked(source, checked, checkpoint).await)
     }
 
     async fn stage_events(
@@ -284,8 +294,9 @@ impl Host for InvocationState {
         events: Vec<WitRecord>,
         checkpoint: String,
     ) -> wasmtime::Result<Result<(), StorageError>> {
-        self.stage_batch(source, RecordClass::Event, events, checkpoint)
-            .await
+        let events = owned_records(events);
+        let checked = self.check_batch(&source, RecordClass::Event, &events, &checkpoint);
+        Ok(self.stage_checked(source, checked, checkpoint).await)
     }
 
     async fn flush(&mut self) -> wasmtime::Result<Result<CommitResult, StorageError>> {

@@ -1,0 +1,110 @@
+//! `commit`, `stage` and `stage-events` over records that borrow the
+//! plugin's memory ([`LiftedRecord`]), defined over the generated ones when
+//! the linker is built: the same checks and writes, without a `String` per
+//! field first (see `runtime::lifted` for what that costs).
+
+use wasmtime::StoreContextMut;
+use wasmtime::component::{Linker, WasmList};
+
+use super::{CheckedBatch, check_record_count};
+use crate::capabilities::InvocationState;
+use crate::runtime::bindings::storage::StorageError;
+use crate::runtime::bindings::{SUPPORTED_WIT_VERSIONS, storage::CommitResult};
+use crate::runtime::lifted::LiftedRecord;
+use crate::store::RecordClass;
+
+type Batch = (String, WasmList<LiftedRecord>, String);
+
+/// Replaces the generated `commit`, `stage` and `stage-events` in `linker`
+/// (call after the generated `add_to_linker`). Plugins of every supported
+/// 0.1.x version link to these: wasmtime matches an import of
+/// `storage@0.1.2` to the newest compatible `storage@0.1.x` defined.
+pub fn link_borrowed_records(linker: &mut Linker<InvocationState>) -> anyhow::Result<()> {
+    let newest = SUPPORTED_WIT_VERSIONS
+        .last()
+        .expect("the host supports at least one WIT version");
+    linker.allow_shadowing(true);
+    let mut storage = linker.instance(&format!("oort:integration/storage@{newest}"))?;
+    storage.func_wrap_async(
+        "commit",
+        |mut store, (source, records, checkpoint): Batch| {
+            Box::new(async move {
+                let checked = check(
+                    &mut store,
+                    &source,
+                    RecordClass::State,
+                    &records,
+                    &checkpoint,
+                )?;
+                let result: Result<CommitResult, StorageError> = store
+                    .data_mut()
+                    .commit_checked(source, checked, checkpoint)
+                    .await?;
+                Ok((result,))
+            })
+        },
+    )?;
+    storage.func_wrap_async(
+        "stage",
+        |mut store, (source, records, checkpoint): Batch| {
+            Box::new(async move {
+                let checked = check(
+                    &mut store,
+                    &source,
+                    RecordClass::State,
+                    &records,
+                    &checkpoint,
+                )?;
+                Ok((store
+                    .data_mut()
+                    .stage_checked(source, checked, checkpoint)
+                    .await,))
+            })
+        },
+    )?;
+    storage.func_wrap_async(
+        "stage-events",
+        |mut store, (source, events, checkpoint): Batch| {
+            Box::new(async move {
+                let checked = check(
+                    &mut store,
+                    &source,
+                    RecordClass::Event,
+                    &events,
+                    &checkpoint,
+                )?;
+                Ok((store
+                    .data_mut()
+                    .stage_checked(source, checked, checkpoint)
+                    .await,))
+            })
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// Lifts the batch, its text still in the plugin's memory, and checks it.
+/// Text that is not UTF-8 traps, as with the generated bindings.
+fn check(
+    store: &mut StoreContextMut<'_, InvocationState>,
+    source: &str,
+    class: RecordClass,
+    records: &WasmList<LiftedRecord>,
+    checkpoint: &str,
+) -> wasmtime::Result<CheckedBatch> {
+    if let Err(e) = check_record_count(records.len()) {
+        return Ok(Err(e));
+    }
+    let lifted = records
+        .iter(&mut *store)?
+        .collect::<wasmtime::Result<Vec<_>>>()?;
+    let store = &*store;
+    let records = lifted
+        .into_iter()
+        .map(|r| r.resolve(store))
+        .collect::<wasmtime::Result<Vec<_>>>()?;
+    Ok(store
+        .data()
+        .check_batch(source, class, &records, checkpoint))
+}
