@@ -572,19 +572,20 @@ where
         return prepare_chunk(class, 0, records);
     }
     let chunk = records.len().div_ceil(threads);
+    let (first, rest) = records.split_at(chunk);
     let parts = std::thread::scope(|scope| {
-        let handles: Vec<_> = records
+        // The calling thread takes the first chunk instead of waiting idle.
+        let helpers: Vec<_> = rest
             .chunks(chunk)
             .enumerate()
-            .map(|(n, part)| scope.spawn(move || prepare_chunk(class, n * chunk, part)))
+            .map(|(n, part)| scope.spawn(move || prepare_chunk(class, (n + 1) * chunk, part)))
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect::<Vec<_>>()
+        let mut parts = vec![prepare_chunk(class, 0, first)];
+        parts.extend(helpers.into_iter().map(|h| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        }));
+        parts
     });
     let mut prepared = Vec::with_capacity(records.len());
     for part in parts {

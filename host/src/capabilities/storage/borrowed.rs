@@ -96,15 +96,18 @@ fn check(
     if let Err(e) = check_record_count(records.len()) {
         return Ok(Err(e));
     }
-    let lifted = records
-        .iter(&mut *store)?
-        .collect::<wasmtime::Result<Vec<_>>>()?;
+    // Sized up front: a `collect` through `Result` cannot see the length,
+    // and growing a page's worth of records copies ~1 MB each time.
+    let mut lifted = Vec::with_capacity(records.len());
+    for record in records.iter(&mut *store)? {
+        lifted.push(record?);
+    }
     let store = &*store;
-    let records = lifted
-        .into_iter()
-        .map(|r| r.resolve(store))
-        .collect::<wasmtime::Result<Vec<_>>>()?;
+    let mut resolved = Vec::with_capacity(lifted.len());
+    for record in lifted {
+        resolved.push(record.resolve(store)?);
+    }
     Ok(store
         .data()
-        .check_batch(source, class, &records, checkpoint))
+        .check_batch(source, class, &resolved, checkpoint))
 }
