@@ -262,6 +262,29 @@ async fn aliased_lists_cannot_make_the_host_copy_more_than_the_transfer_limit() 
     assert!(item_count(&env, &good) > 0);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_transfer_limit_counts_a_call_as_a_whole() {
+    // A 7 MiB checkpoint and two records aliasing it: each part under the
+    // 16 MiB limit, 21 MiB together.
+    let env = TestEnv::open();
+    let split = env
+        .misbehaving("split", "split-flood", "SplitToken001")
+        .await;
+    let msg = sandbox_message(
+        env.platform
+            .collect(&split, CollectOptions::default(), &NoProgress)
+            .await,
+        "split-flood",
+    );
+    let limit = sandbox_limits().max_transfer_bytes >> 20;
+    assert_eq!(
+        msg,
+        format!("plugin `misbehaving` tried to hand the host more than {limit} MiB in one call")
+    );
+    assert_eq!(item_count(&env, &split), 0);
+    assert_eq!(checkpoint(&env, &split), None);
+}
+
 /// What the `every-field` mode commits: each string is its own field path.
 fn every_field_views() -> Vec<Normalized> {
     let text = |path: &str| Some(path.to_string());

@@ -574,16 +574,26 @@ where
     let chunk = records.len().div_ceil(threads);
     let (first, rest) = records.split_at(chunk);
     let parts = std::thread::scope(|scope| {
-        // The calling thread takes the first chunk instead of waiting idle.
         let helpers: Vec<_> = rest
             .chunks(chunk)
             .enumerate()
-            .map(|(n, part)| scope.spawn(move || prepare_chunk(class, (n + 1) * chunk, part)))
+            .map(|(n, part)| {
+                let first_index = (n + 1) * chunk;
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, move || prepare_chunk(class, first_index, part))
+                    .map_err(|_| (first_index, part))
+            })
             .collect();
+        // The calling thread takes the first chunk instead of waiting idle,
+        // and any chunk the OS would not give a thread.
         let mut parts = vec![prepare_chunk(class, 0, first)];
-        parts.extend(helpers.into_iter().map(|h| {
-            h.join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        parts.extend(helpers.into_iter().map(|helper| {
+            match helper {
+                Ok(h) => h
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err((first_index, part)) => prepare_chunk(class, first_index, part),
+            }
         }));
         parts
     });

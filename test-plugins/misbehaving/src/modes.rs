@@ -1,6 +1,7 @@
 //! The behaviours the `mode` config field selects.
 
 use std::hint::black_box;
+use std::mem::ManuallyDrop;
 
 use crate::Settings;
 use crate::oort::integration::http::{self, HttpError, Request};
@@ -35,6 +36,7 @@ pub enum Mode {
     HttpGet,
     HttpFlood,
     AliasFlood,
+    SplitFlood,
     EveryField,
 }
 
@@ -50,6 +52,7 @@ impl Mode {
         "http-get",
         "http-flood",
         "alias-flood",
+        "split-flood",
         "every-field",
     ];
 
@@ -65,6 +68,7 @@ impl Mode {
             "http-get" => Mode::HttpGet,
             "http-flood" => Mode::HttpFlood,
             "alias-flood" => Mode::AliasFlood,
+            "split-flood" => Mode::SplitFlood,
             "every-field" => Mode::EveryField,
             _ => return None,
         })
@@ -131,6 +135,12 @@ impl Mode {
             Mode::AliasFlood => {
                 if commit {
                     alias_flood()?;
+                }
+                Ok(())
+            }
+            Mode::SplitFlood => {
+                if commit {
+                    split_flood()?;
                 }
                 Ok(())
             }
@@ -322,26 +332,50 @@ fn steal_secret(summary: &mut CollectSummary) -> Result<(), PluginError> {
 /// Commits 10,000 records whose raw JSON all point at the same 1 MiB of
 /// memory: ~1 MiB of guest memory asking the host to copy 10 GiB.
 fn alias_flood() -> Result<(), PluginError> {
-    const RECORDS: usize = 10_000;
-    let mut blob = format!("\"{}\"", "x".repeat((1 << 20) - 2)).into_bytes();
-    let (ptr, len) = (blob.as_mut_ptr(), blob.len());
-    std::mem::forget(blob);
-    let records: Vec<CollectedRecord> = (0..RECORDS)
+    let blob = leaked_json_string(1 << 20);
+    let records = aliasing_records(blob, 10_000);
+    storage::commit(SOURCE, &records, "aliased")
+        .map_err(|e| PluginError::Host(format!("commit refused: {e:?}")))?;
+    Ok(())
+}
+
+/// Splits 21 MiB over one call's arguments, each part under the host's
+/// 16 MiB test transfer limit: a 7 MiB checkpoint and two records whose raw
+/// JSON alias it. The limit is per call, not per argument.
+fn split_flood() -> Result<(), PluginError> {
+    let blob = leaked_json_string(7 << 20);
+    let records = aliasing_records(blob, 2);
+    storage::commit(SOURCE, &records, blob)
+        .map_err(|e| PluginError::Host(format!("commit refused: {e:?}")))?;
+    Ok(())
+}
+
+/// A JSON string of `len` bytes that is never freed (so records may alias
+/// it), built in place: a `format!` would need twice the memory.
+fn leaked_json_string(len: usize) -> &'static str {
+    let mut bytes = vec![b'x'; len];
+    bytes[0] = b'"';
+    bytes[len - 1] = b'"';
+    let text = String::from_utf8(bytes).expect("ASCII");
+    Box::leak(text.into_boxed_str())
+}
+
+/// `count` records whose raw JSON is `blob` itself, not a copy of it.
+fn aliasing_records(blob: &'static str, count: usize) -> ManuallyDrop<Vec<CollectedRecord>> {
+    let (ptr, len) = (blob.as_ptr().cast_mut(), blob.len());
+    let records = (0..count)
         .map(|n| CollectedRecord {
             raw_json: {
                 // SAFETY: every copy aliases the leaked, never-freed `blob`;
-                // the records are never dropped (see below), so nothing frees
-                // it and nothing writes through these strings.
+                // the records are never dropped (ManuallyDrop), so nothing
+                // frees it and nothing writes through these strings.
                 let bytes = unsafe { Vec::from_raw_parts(ptr, len, len) };
                 unsafe { String::from_utf8_unchecked(bytes) }
             },
             ..item(n as u64)
         })
         .collect();
-    let records = std::mem::ManuallyDrop::new(records);
-    storage::commit(SOURCE, &records, "aliased")
-        .map_err(|e| PluginError::Host(format!("commit refused: {e:?}")))?;
-    Ok(())
+    ManuallyDrop::new(records)
 }
 
 fn endless_loop() -> ! {
