@@ -8,8 +8,7 @@ use wasmtime::component::{Linker, WasmList};
 
 use super::{CheckedBatch, check_record_count};
 use crate::capabilities::InvocationState;
-use crate::runtime::bindings::storage::StorageError;
-use crate::runtime::bindings::{SUPPORTED_WIT_VERSIONS, storage::CommitResult};
+use crate::runtime::bindings::SUPPORTED_WIT_VERSIONS;
 use crate::runtime::lifted::LiftedRecord;
 use crate::store::RecordClass;
 
@@ -36,50 +35,26 @@ pub fn link_borrowed_records(linker: &mut Linker<InvocationState>) -> anyhow::Re
                     &records,
                     &checkpoint,
                 )?;
-                let result: Result<CommitResult, StorageError> = store
-                    .data_mut()
-                    .commit_checked(source, checked, checkpoint)
-                    .await?;
-                Ok((result,))
+                let result = store.data_mut().commit_checked(source, checked, checkpoint);
+                Ok((result.await?,))
             })
         },
     )?;
-    storage.func_wrap_async(
-        "stage",
-        |mut store, (source, records, checkpoint): Batch| {
-            Box::new(async move {
-                let checked = check(
-                    &mut store,
-                    &source,
-                    RecordClass::State,
-                    &records,
-                    &checkpoint,
-                )?;
-                Ok((store
-                    .data_mut()
-                    .stage_checked(source, checked, checkpoint)
-                    .await,))
-            })
-        },
-    )?;
-    storage.func_wrap_async(
-        "stage-events",
-        |mut store, (source, events, checkpoint): Batch| {
-            Box::new(async move {
-                let checked = check(
-                    &mut store,
-                    &source,
-                    RecordClass::Event,
-                    &events,
-                    &checkpoint,
-                )?;
-                Ok((store
-                    .data_mut()
-                    .stage_checked(source, checked, checkpoint)
-                    .await,))
-            })
-        },
-    )?;
+    for (name, class) in [
+        ("stage", RecordClass::State),
+        ("stage-events", RecordClass::Event),
+    ] {
+        storage.func_wrap_async(
+            name,
+            move |mut store, (source, records, checkpoint): Batch| {
+                Box::new(async move {
+                    let checked = check(&mut store, &source, class, &records, &checkpoint)?;
+                    let result = store.data_mut().stage_checked(source, checked, checkpoint);
+                    Ok((result.await,))
+                })
+            },
+        )?;
+    }
     linker.allow_shadowing(false);
     Ok(())
 }
