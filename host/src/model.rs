@@ -426,12 +426,10 @@ impl<'de> serde::de::Visitor<'de> for NormalizedVisitor {
 }
 
 /// One collected record as a plugin hands it over.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(bound(deserialize = "S: Deserialize<'de>, Normalized<S>: Deserialize<'de>"))]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CollectedRecord<S = String> {
     pub kind: S,
     pub id: S,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occurred_at_ms: Option<i64>,
     pub normalized: Normalized<S>,
     pub raw_json: S,

@@ -8,7 +8,6 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::model::{CollectedRecord, Manifest};
 use crate::runtime::bindings::storage::{CommitResult, Host, StorageError};
 use crate::runtime::bindings::types::CollectedRecord as WitRecord;
-use crate::runtime::convert;
 use crate::store::{CheckedRecords, IntegrationId, MAX_SOURCE_LEN, RecordClass, Store, StoreError};
 
 use super::InvocationState;
@@ -215,12 +214,15 @@ impl InvocationState {
     }
 }
 
-/// The generated bindings' owned records, for the calls below. The linker
-/// routes `commit`, `stage` and `stage-events` to [`borrowed`] instead,
-/// which checks the same way without copying each string first; these stay
-/// the reference path (and what a linker without that override runs).
-fn owned_records(records: Vec<WitRecord>) -> Vec<CollectedRecord> {
-    records.into_iter().map(convert::record_from_wit).collect()
+/// The generated `commit`, `stage` and `stage-events` are never reached:
+/// [`link_borrowed_records`] defines them again over records that borrow the
+/// plugin's memory. Reaching one means the linker was built without it, so
+/// the call ends instead of quietly copying every string of the batch.
+fn not_linked(call: &str) -> wasmtime::Error {
+    wasmtime::Error::msg(format!(
+        "storage.{call} reached the generated binding: the linker must be built with \
+         capabilities::storage::link_borrowed_records"
+    ))
 }
 
 impl Host for InvocationState {
@@ -268,35 +270,29 @@ impl Host for InvocationState {
 
     async fn commit(
         &mut self,
-        source: String,
-        records: Vec<WitRecord>,
-        checkpoint: String,
+        _: String,
+        _: Vec<WitRecord>,
+        _: String,
     ) -> wasmtime::Result<Result<CommitResult, StorageError>> {
-        let records = owned_records(records);
-        let checked = self.check_batch(&source, RecordClass::State, &records, &checkpoint);
-        self.commit_checked(source, checked, checkpoint).await
+        Err(not_linked("commit"))
     }
 
     async fn stage(
         &mut self,
-        source: String,
-        records: Vec<WitRecord>,
-        checkpoint: String,
+        _: String,
+        _: Vec<WitRecord>,
+        _: String,
     ) -> wasmtime::Result<Result<(), StorageError>> {
-        let records = owned_records(records);
-        let checked = self.check_batch(&source, RecordClass::State, &records, &checkpoint);
-        Ok(self.stage_checked(source, checked, checkpoint).await)
+        Err(not_linked("stage"))
     }
 
     async fn stage_events(
         &mut self,
-        source: String,
-        events: Vec<WitRecord>,
-        checkpoint: String,
+        _: String,
+        _: Vec<WitRecord>,
+        _: String,
     ) -> wasmtime::Result<Result<(), StorageError>> {
-        let events = owned_records(events);
-        let checked = self.check_batch(&source, RecordClass::Event, &events, &checkpoint);
-        Ok(self.stage_checked(source, checked, checkpoint).await)
+        Err(not_linked("stage-events"))
     }
 
     async fn flush(&mut self) -> wasmtime::Result<Result<CommitResult, StorageError>> {
