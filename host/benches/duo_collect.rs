@@ -20,7 +20,8 @@
 //!    cost if every part overlapped perfectly. Target: ≥ 100,000 events/s
 //!    on 2 cores.
 //!
-//! Knobs: `DUO_COLLECT_ONLY=storage` (part 2 only), `DUO_COLLECT_EVENTS=N`
+//! Knobs: `DUO_COLLECT_ONLY=storage` (part 2 only), `DUO_COLLECT_ONLY=ratio`
+//! (part 1 only), `DUO_COLLECT_EVENTS=N`
 //! (part 2's size), `DUO_COLLECT_LATENCY_MS=N` (every simulator answer
 //! delayed, like Duo across a network: the plugin's processing then hides
 //! behind the wait for the next page, which it requests ahead),
@@ -480,9 +481,14 @@ fn main() {
 
         let data = tempfile::tempdir().expect("temp data dir");
         let platform = Platform::open(data.path()).expect("open the platform");
-        // `DUO_COLLECT_ONLY=storage` skips part 1 (profiling part 2).
-        if std::env::var("DUO_COLLECT_ONLY").as_deref() != Ok("storage") {
+        // `DUO_COLLECT_ONLY=storage` skips part 1 (profiling part 2);
+        // `DUO_COLLECT_ONLY=ratio` skips part 2 (A/B runs of compiler flags).
+        let only = std::env::var("DUO_COLLECT_ONLY").ok();
+        if only.as_deref() != Some("storage") {
             ratio_part(&platform, body).await;
+        }
+        if only.as_deref() == Some("ratio") {
+            return;
         }
 
         // -- throughput into storage
