@@ -91,21 +91,25 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Flag(pub Option<bool>);
 
-impl<'de> Deserialize<'de> for Flag {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = Str::deserialize(d)?;
+impl Flag {
+    /// The flag a field's text (as [`Str`] reads it) stands for.
+    pub fn from_text(text: Option<&str>) -> Flag {
         // Compared in place: three flags per auth event, no allocation.
-        let is = |words: &[&str]| {
-            text.get()
-                .is_some_and(|t| words.iter().any(|w| t.eq_ignore_ascii_case(w)))
-        };
-        Ok(Flag(if is(&["true", "yes", "1", "on"]) {
+        let is =
+            |words: &[&str]| text.is_some_and(|t| words.iter().any(|w| t.eq_ignore_ascii_case(w)));
+        Flag(if is(&["true", "yes", "1", "on"]) {
             Some(true)
         } else if is(&["false", "no", "0", "off"]) {
             Some(false)
         } else {
             None
-        }))
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Flag::from_text(Str::deserialize(d)?.get()))
     }
 }
 

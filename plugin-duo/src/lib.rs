@@ -10,11 +10,13 @@ pub mod connectivity;
 pub mod date;
 pub mod error;
 pub mod host_api;
+pub mod json_scan;
 pub mod lenient;
 pub mod manifest;
 pub mod model;
 pub mod normalize;
 pub mod signing;
+pub mod swar;
 
 #[cfg(test)]
 mod fakes;

@@ -1,9 +1,11 @@
-//! Duo pages -> records. Each page body is read in two passes: the envelope
-//! into borrowed `&RawValue`s (a validating scan that finds the events and
-//! the next cursor early; each kept verbatim as its record's raw JSON), then
-//! each event into a borrowed typed struct; nothing is re-serialized. The
-//! records borrow their text from the body too ([`crate::model::Text`]): the
-//! plugin copies no event or field of an auth log page.
+//! Duo pages -> records. Each log page body is read in two passes: the
+//! envelope, a checking scan that finds the events (each kept verbatim as its
+//! record's raw JSON) and the next cursor early, then each event into a
+//! borrowed typed struct; nothing is re-serialized. The records borrow their
+//! text from the body too ([`crate::model::Text`]): the plugin copies no
+//! event or field of an auth log page. Both passes of a log page try the
+//! shapes Duo sends with [`crate::json_scan`] first ([`fast`]) and take
+//! serde_json for anything else, which also words every error.
 use std::borrow::Cow;
 
 use serde::Deserialize;
@@ -13,6 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::date::parse_iso8601_ms;
 use crate::lenient::{Flag, Int, Str};
 use crate::model::*;
+use crate::swar;
 
 pub const KIND_AUTH: &str = "duo.authentication_log";
 pub const KIND_USER: &str = "duo.user";
@@ -97,11 +100,11 @@ fn open_envelope<'a, R: Deserialize<'a>>(
     Ok((response, env.metadata))
 }
 
-/// `["1547486297000","5bea…"]` or `"1547486297000,5bea…"` -> the comma-joined
-/// form Duo accepts back as `next_offset`.
-fn join_next_offset(raw: Option<&RawValue>) -> Result<Option<String>, String> {
+/// `["1547486297000","5bea…"]` or `"1547486297000,5bea…"` (raw JSON) -> the
+/// comma-joined form Duo accepts back as `next_offset`.
+fn join_next_offset(raw: Option<&str>) -> Result<Option<String>, String> {
     let Some(raw) = raw else { return Ok(None) };
-    let value: serde_json::Value = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+    let value: serde_json::Value = serde_json::from_str(raw).map_err(|e| e.to_string())?;
     let part = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => Ok(s.clone()),
         serde_json::Value::Number(n) => Ok(n.to_string()),
@@ -123,7 +126,7 @@ fn join_next_offset(raw: Option<&RawValue>) -> Result<Option<String>, String> {
 
 // ------------------------------------------------------------- auth logs
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Debug, PartialEq)]
 struct Location<'a> {
     #[serde(borrow, default)]
     city: Str<'a>,
@@ -143,7 +146,7 @@ impl<'a> Location<'a> {
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Debug, PartialEq)]
 struct NamedRef<'a> {
     #[serde(borrow, default)]
     name: Str<'a>,
@@ -151,7 +154,7 @@ struct NamedRef<'a> {
     key: Str<'a>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Debug, PartialEq)]
 struct RawAccessDevice<'a> {
     #[serde(borrow, default)]
     ip: Str<'a>,
@@ -177,7 +180,7 @@ struct RawAccessDevice<'a> {
     is_password_set: Flag,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Debug, PartialEq)]
 struct RawAuthDevice<'a> {
     #[serde(borrow, default)]
     ip: Str<'a>,
@@ -189,7 +192,7 @@ struct RawAuthDevice<'a> {
     location: Option<Location<'a>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default, Debug, PartialEq)]
 struct RawAuthEvent<'a> {
     #[serde(borrow, default)]
     txid: Str<'a>,
@@ -220,8 +223,7 @@ struct RawAuthEvent<'a> {
 /// `Duo Push` / `duo_push` / `DUO PUSH` -> `duo_push`; text already in
 /// that form (what Duo sends today) is returned as it is, without a copy.
 fn snake<'a>(s: Cow<'a, str>) -> Cow<'a, str> {
-    let changes = |b: u8| matches!(b, b' ' | b'-') || b.is_ascii_uppercase();
-    if s.trim().len() == s.len() && !s.bytes().any(changes) {
+    if s.trim().len() == s.len() && !snake_changes(s.as_bytes()) {
         return s;
     }
     // Byte by byte, not char by char: only ASCII bytes change (to ASCII),
@@ -235,6 +237,31 @@ fn snake<'a>(s: Cow<'a, str>) -> Cow<'a, str> {
         })
         .collect();
     Cow::Owned(String::from_utf8(bytes).expect("ASCII-only changes keep the text UTF-8"))
+}
+
+/// Whether [`snake`] changes a byte of `bytes` (a capital, a space or a
+/// dash), a word at a time: four such fields per auth event.
+fn snake_changes(bytes: &[u8]) -> bool {
+    let in_word = |word: u64| {
+        (swar::ascii_bytes_in(word, b'A', b'Z')
+            | swar::bytes_equal_to(word, b' ')
+            | swar::bytes_equal_to(word, b'-'))
+            != 0
+    };
+    if bytes.len() < 8 {
+        return bytes
+            .iter()
+            .any(|&b| matches!(b, b' ' | b'-') || b.is_ascii_uppercase());
+    }
+    let mut pos = 0;
+    while let Some(word) = swar::word_at(bytes, pos) {
+        if in_word(word) {
+            return true;
+        }
+        pos += 8;
+    }
+    // The last eight bytes, overlapping the words already tested.
+    swar::word_at(bytes, bytes.len() - 8).is_some_and(in_word)
 }
 
 fn auth_result(s: Option<Cow<str>>) -> &'static str {
@@ -256,9 +283,11 @@ fn event_ms(iso: &Str, secs: Int) -> Option<i64> {
         .or_else(|| secs.0.map(|s| s.saturating_mul(1000)))
 }
 
-fn auth_record(raw: &RawValue) -> Result<CollectedRecord<'_>, String> {
-    let ev: RawAuthEvent =
-        serde_json::from_str(raw.get()).map_err(|e| format!("auth log event: {e}"))?;
+fn auth_record(raw: &str) -> Result<CollectedRecord<'_>, String> {
+    let ev = match fast::auth_event(raw) {
+        Some(ev) => ev,
+        None => serde_json::from_str(raw).map_err(|e| format!("auth log event: {e}"))?,
+    };
     let ms = event_ms(&ev.isotimestamp, ev.timestamp);
     let txid = ev.txid.text().ok_or("an auth log event has no txid")?;
     let ms = ms.ok_or_else(|| format!("auth log event {txid} has no time"))?;
@@ -303,7 +332,7 @@ fn auth_record(raw: &RawValue) -> Result<CollectedRecord<'_>, String> {
         id: txid,
         occurred_at_ms: Some(ms),
         normalized: Normalized::AuthEvent(Box::new(event)),
-        raw_json: Cow::Borrowed(raw.get()),
+        raw_json: Cow::Borrowed(raw),
     })
 }
 
@@ -311,17 +340,27 @@ fn auth_record(raw: &RawValue) -> Result<CollectedRecord<'_>, String> {
 /// still unparsed JSON. The collector starts fetching the next page between
 /// the two steps.
 pub struct OpenedLogPage<'a> {
-    events: Vec<&'a RawValue>,
+    events: Vec<&'a str>,
     pub next_offset: Option<String>,
 }
 
 /// Reads the envelope of a log v2 answer (`response.authlogs` or
 /// `response.items`, and `metadata.next_offset`).
 pub fn open_log_page(body: &[u8]) -> Result<OpenedLogPage<'_>, String> {
-    let (resp, _): (LogResponse, _) = open_envelope(body)?;
+    let (events, next_offset) = match fast::log_page(body) {
+        Some(page) => page,
+        None => {
+            let (resp, _): (LogResponse, _) = open_envelope(body)?;
+            let events = resp.authlogs.into_iter().map(RawValue::get).collect();
+            (
+                events,
+                resp.metadata.and_then(|m| m.next_offset).map(RawValue::get),
+            )
+        }
+    };
     Ok(OpenedLogPage {
-        events: resp.authlogs,
-        next_offset: join_next_offset(resp.metadata.and_then(|m| m.next_offset))?,
+        events,
+        next_offset: join_next_offset(next_offset)?,
     })
 }
 
@@ -339,7 +378,7 @@ impl<'a> OpenedLogPage<'a> {
 
     fn records(
         self,
-        record: impl Fn(&'a RawValue) -> Result<CollectedRecord<'a>, String>,
+        record: impl Fn(&'a str) -> Result<CollectedRecord<'a>, String>,
     ) -> Result<LogPage<'a>, String> {
         Ok(LogPage {
             records: self
@@ -380,9 +419,8 @@ pub fn parse_telephony_page(body: &[u8]) -> Result<LogPage<'_>, String> {
     open_log_page(body)?.telephony_events()
 }
 
-fn telephony_record(raw: &RawValue) -> Result<CollectedRecord<'_>, String> {
-    let t: RawTelephony =
-        serde_json::from_str(raw.get()).map_err(|e| format!("telephony event: {e}"))?;
+fn telephony_record(raw: &str) -> Result<CollectedRecord<'_>, String> {
+    let t: RawTelephony = serde_json::from_str(raw).map_err(|e| format!("telephony event: {e}"))?;
     let ms = event_ms(&t.ts, t.timestamp);
     let id = t
         .telephony_id
@@ -394,7 +432,7 @@ fn telephony_record(raw: &RawValue) -> Result<CollectedRecord<'_>, String> {
         id,
         occurred_at_ms: Some(ms),
         normalized: Normalized::None,
-        raw_json: Cow::Borrowed(raw.get()),
+        raw_json: Cow::Borrowed(raw),
     })
 }
 
@@ -691,5 +729,6 @@ pub fn parse_info_summary(body: &[u8], now_ms: i64) -> Result<CollectedRecord<'_
     })
 }
 
+mod fast;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -83,6 +83,16 @@ fn a_bad_event_fails_the_whole_page() {
     let body = page(&[AUTH_EVENT], "null");
     assert!(parse_auth_page(&body.as_bytes()[..body.len() / 2]).is_err());
     assert!(parse_auth_page(br#"{"stat":"FAIL","code":40301}"#).is_err());
+    // Invalid JSON inside one event, the page's shape intact: the scanner
+    // steps aside and serde_json refuses the page.
+    for bad in [
+        r#"{"txid":"t","timestamp":01}"#,
+        "{\"txid\":\"t\u{1}\",\"timestamp\":1}",
+        r#"{"txid":"t","timestamp":1,}"#,
+    ] {
+        let err = parse_auth_page(page(&[AUTH_EVENT, bad], "null").as_bytes()).unwrap_err();
+        assert!(err.starts_with("invalid JSON"), "{bad}: {err}");
+    }
 }
 
 #[test]
@@ -158,6 +168,23 @@ fn enum_like_values_become_snake_case_and_other_text_is_kept() {
     assert!(matches!(snake("user_approved"), Cow::Borrowed(_)));
     assert!(matches!(snake("Duo Push"), Cow::Owned(_)));
     assert!(matches!(snake(" duo_push"), Cow::Owned(_)));
+}
+
+#[test]
+fn snake_finds_a_byte_to_change_at_any_position_and_length() {
+    for len in 0..40 {
+        let plain = "a_b9é".chars().cycle().take(len).collect::<String>();
+        assert!(!snake_changes(plain.as_bytes()), "{plain}");
+        for at in 0..plain.len() {
+            if !plain.is_char_boundary(at) {
+                continue;
+            }
+            for change in ["A", "Z", " ", "-"] {
+                let text = format!("{}{change}{}", &plain[..at], &plain[at..]);
+                assert!(snake_changes(text.as_bytes()), "{text:?}");
+            }
+        }
+    }
 }
 
 #[test]
