@@ -231,3 +231,43 @@ fn accepts_exactly_what_serde_json_accepts_on_mutated_events() {
         "{accepted} accepted, {refused} refused"
     );
 }
+
+#[test]
+fn word_tests_are_exact_with_any_bytes_in_every_lane() {
+    // Borrows between lanes only show with several odd bytes in one word.
+    const ODD: &[u8] = &[
+        0, 0x1f, 0x20, b'"', b'\\', b'-', b'@', b'A', b'Z', b'[', 0x7f, 0x80, 0x9f, 0xff,
+    ];
+    let mut random = Mutator::new(7);
+    for _ in 0..100_000 {
+        let mut bytes = [0u8; 8];
+        for b in &mut bytes {
+            *b = match random.below(2) {
+                0 => ODD[random.below(ODD.len())],
+                _ => random.below(256) as u8,
+            };
+        }
+        let word = u64::from_le_bytes(bytes);
+        let lanes = |test: &dyn Fn(u8) -> bool| {
+            (0..8)
+                .filter(|&i| test(bytes[i]))
+                .fold(0u64, |acc, i| acc | 0x80 << (8 * i))
+        };
+        for probe in [b' ', b'-', b'"', 0, 0xff] {
+            let expect = lanes(&|b| b == probe);
+            assert_eq!(
+                crate::swar::bytes_equal_to(word, probe),
+                expect,
+                "{bytes:?}"
+            );
+        }
+        let capitals = lanes(&|b: u8| b.is_ascii_uppercase());
+        assert_eq!(
+            crate::swar::ascii_bytes_in(word, b'A', b'Z'),
+            capitals,
+            "{bytes:?}"
+        );
+        let first = bytes.iter().position(|&b| is_special(b));
+        assert_eq!(special_in_word(&bytes, 0), first, "{bytes:?}");
+    }
+}

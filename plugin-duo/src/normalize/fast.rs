@@ -40,7 +40,12 @@ pub(super) fn log_page(body: &[u8]) -> Option<(Vec<&str>, Option<&str>)> {
                     s.object(|s, key| match key {
                         "next_offset" => {
                             metadata.first(0)?;
-                            next_offset = Some(s.value()?);
+                            // serde reads `Option<&RawValue>`: null is None.
+                            next_offset = if s.eat_literal("null") {
+                                None
+                            } else {
+                                Some(s.value()?)
+                            };
                             Some(())
                         }
                         _ => skip(s),
