@@ -22,6 +22,11 @@ impl<'a> Str<'a> {
         self.0.as_deref().map(str::to_string)
     }
 
+    /// A field given as this text (`""` is no value), borrowed from the page.
+    pub fn borrowed(text: &'a str) -> Str<'a> {
+        Str(non_empty(Cow::Borrowed(text)))
+    }
+
     /// The text itself, still borrowed from the page where it can be.
     pub fn text(self) -> Option<Cow<'a, str>> {
         self.0
@@ -41,7 +46,7 @@ impl<'de: 'a, 'a> Visitor<'de> for StrVisitor<'a> {
         f.write_str("a string")
     }
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Str<'a>, E> {
-        Ok(Str(non_empty(Cow::Borrowed(v))))
+        Ok(Str::borrowed(v))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Str<'a>, E> {
         Ok(Str(non_empty(Cow::Owned(v.to_string()))))

@@ -4,8 +4,6 @@
 //! JSON, ...), and the caller then reads the input with serde_json, so both
 //! paths give the same result: `Some` here only where serde_json would give
 //! the same value (tests compare them on mutated inputs).
-use std::borrow::Cow;
-
 use super::{Location, NamedRef, RawAccessDevice, RawAuthDevice, RawAuthEvent};
 use crate::json_scan::Scanner;
 use crate::lenient::{Flag, Int, Str};
@@ -165,8 +163,7 @@ fn text_of<'a>(s: &mut Scanner<'a>) -> Option<Str<'a>> {
     if s.eat_literal("null") {
         return Some(Str(None));
     }
-    let text = s.plain_string()?;
-    Some(Str((!text.is_empty()).then_some(Cow::Borrowed(text))))
+    s.plain_string().map(Str::borrowed)
 }
 
 /// An [`Int`] field: a plain integer or null.
@@ -186,8 +183,8 @@ fn flag(s: &mut Scanner) -> Option<Flag> {
     } else if s.eat_literal("null") {
         Some(Flag(None))
     } else {
-        let text = s.plain_string()?;
-        Some(Flag::from_text((!text.is_empty()).then_some(text)))
+        s.plain_string()
+            .map(|text| Flag::from_text(Str::borrowed(text).get()))
     }
 }
 
