@@ -11,8 +11,10 @@ use oort_e2e::duo::{
     settled_now_ms, small_sim, sync_clock,
 };
 use oort_e2e::{Cli, TestEnv, duo_limits};
-use oort_host::model::{ActionRequest, CheckStatus, CollectOptions, PluginError};
-use oort_host::platform::{NoProgress, PlatformError};
+use oort_host::actions::ActRequest;
+use oort_host::model::{CheckStatus, CollectOptions, PluginError, Role};
+use oort_host::platform::views::ActReport;
+use oort_host::platform::{NoProgress, PlatformError, Requester};
 use oort_host::store::{Integration, Store};
 
 const AUTH: &[&str] = &["authentication_log"];
@@ -292,7 +294,11 @@ async fn a_hostname_with_a_scheme_is_refused_and_nothing_is_stored() {
     let env = TestEnv::open_with(duo_limits());
     let mut req = duo_request(&sim, "corp", &sim.admin_read_only());
     req.config[0].1 = format!("https://{}", sim.hostname());
-    match env.platform.add_integration(req).await {
+    match env
+        .platform
+        .add_integration(&Requester::local("tests"), req)
+        .await
+    {
         Err(PlatformError::InvalidConfig(errors)) => {
             let e = errors
                 .iter()
@@ -331,7 +337,10 @@ async fn a_wrong_secret_key_fails_the_check_naming_the_secret_key() {
     creds.skey = "Z".repeat(creds.skey.len());
     let corp = env
         .platform
-        .add_integration(duo_request(&sim, "corp", &creds))
+        .add_integration(
+            &Requester::local("tests"),
+            duo_request(&sim, "corp", &creds),
+        )
         .await
         .expect("format is valid");
     let checks = env
@@ -379,14 +388,24 @@ fn store_auth_rows(store: &Store, integration: &Integration) -> usize {
     auth_ids(store, integration).1
 }
 
-fn disable(username: &str) -> ActionRequest {
-    ActionRequest {
-        action: "disable-user".into(),
-        params: vec![("username".into(), username.into())],
-        dry_run: false,
-        requested_by: "e2e-test".into(),
-        reason: Some("end-to-end test".into()),
+/// `disable-user` on `username`, run through the audited `act` as an admin.
+async fn disable(
+    env: &TestEnv,
+    corp: &Integration,
+    username: &str,
+) -> Result<ActReport, PlatformError> {
+    if env.platform.operator("e2e-admin")?.is_none() {
+        env.platform
+            .add_operator(&Requester::local("tests"), "e2e-admin", Role::Admin)?;
     }
+    let request = ActRequest {
+        action: "disable-user".into(),
+        user: Some(username.into()),
+        actor: "e2e-admin".into(),
+        reason: Some("end-to-end test".into()),
+        ..ActRequest::default()
+    };
+    env.platform.act(corp, request).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -394,9 +413,7 @@ async fn remediation_with_a_read_only_key_names_the_missing_permission() {
     let sim = start(small_sim(5, 10)).await;
     let (env, corp) = corp_env(&sim, &sim.admin_read_only()).await;
     let user = sim.usernames()[0].clone();
-    let err = env
-        .platform
-        .run_action(&corp, disable(&user))
+    let err = disable(&env, &corp, &user)
         .await
         .expect_err("read-only key");
     match &err {
@@ -419,9 +436,7 @@ async fn remediation_with_a_read_only_key_names_the_missing_permission() {
 async fn remediation_of_an_unknown_user_is_a_clear_error() {
     let sim = start(small_sim(5, 10)).await;
     let (env, corp) = corp_env(&sim, &sim.admin_read_write()).await;
-    let err = env
-        .platform
-        .run_action(&corp, disable("no.such.user"))
+    let err = disable(&env, &corp, "no.such.user")
         .await
         .expect_err("unknown user");
     match &err {
@@ -433,9 +448,7 @@ async fn remediation_of_an_unknown_user_is_a_clear_error() {
 
     // And with the right key and a real user it works.
     let user = sim.usernames()[0].clone();
-    let outcome = env
-        .platform
-        .run_action(&corp, disable(&user))
+    let outcome = disable(&env, &corp, &user)
         .await
         .expect("disable a real user");
     assert_eq!(

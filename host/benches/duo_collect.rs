@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 
 use duo_sim::{Clock, Credentials, SimConfig, Simulator};
 use oort_host::model::CollectOptions;
-use oort_host::platform::{AddIntegration, CollectProgress, NoProgress, Platform};
+use oort_host::platform::{AddIntegration, CollectProgress, NoProgress, Platform, Requester};
 use oort_host::store::{Integration, SecretValue};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -243,18 +243,21 @@ async fn serve_page(body: Vec<u8>) -> String {
 
 async fn bench_integration(platform: &Platform, base_url: &str, count: u32) -> Integration {
     platform
-        .add_integration(AddIntegration {
-            tenant: TENANT.into(),
-            name: format!("normalize-{count}"),
-            plugin_id: "normalize-bench".into(),
-            config: vec![
-                ("api_hostname".into(), "page.bench.invalid".into()),
-                ("count".into(), count.to_string()),
-            ],
-            secrets: Vec::new(),
-            api_base_url: Some(base_url.to_string()),
-            granted_capabilities: Vec::new(),
-        })
+        .add_integration(
+            &Requester::local("bench"),
+            AddIntegration {
+                tenant: TENANT.into(),
+                name: format!("normalize-{count}"),
+                plugin_id: "normalize-bench".into(),
+                config: vec![
+                    ("api_hostname".into(), "page.bench.invalid".into()),
+                    ("count".into(), count.to_string()),
+                ],
+                secrets: Vec::new(),
+                api_base_url: Some(base_url.to_string()),
+                granted_capabilities: Vec::new(),
+            },
+        )
         .await
         .expect("add the normalize-bench integration")
 }
@@ -368,22 +371,25 @@ fn perf_control(command: &str) {
 async fn plugin_into_storage(platform: &Platform, sim: &Simulator, visible: u64) -> Throughput {
     let creds = sim.admin_read_only();
     let integration = platform
-        .add_integration(AddIntegration {
-            tenant: TENANT.into(),
-            name: "duo".into(),
-            plugin_id: "duo".into(),
-            config: vec![
-                ("api_hostname".into(), sim.hostname().to_string()),
-                ("integration_key".into(), creds.ikey.clone()),
-                ("initial_lookback_days".into(), "5".into()),
-            ],
-            secrets: vec![(
-                "secret_key".into(),
-                SecretValue::new(creds.skey.as_bytes().to_vec()),
-            )],
-            api_base_url: Some(sim.base_url()),
-            granted_capabilities: Vec::new(),
-        })
+        .add_integration(
+            &Requester::local("bench"),
+            AddIntegration {
+                tenant: TENANT.into(),
+                name: "duo".into(),
+                plugin_id: "duo".into(),
+                config: vec![
+                    ("api_hostname".into(), sim.hostname().to_string()),
+                    ("integration_key".into(), creds.ikey.clone()),
+                    ("initial_lookback_days".into(), "5".into()),
+                ],
+                secrets: vec![(
+                    "secret_key".into(),
+                    SecretValue::new(creds.skey.as_bytes().to_vec()),
+                )],
+                api_base_url: Some(sim.base_url()),
+                granted_capabilities: Vec::new(),
+            },
+        )
         .await
         .expect("add the Duo integration against the simulator");
     let options = CollectOptions {

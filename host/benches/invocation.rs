@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use oort_host::capabilities::InvocationContext;
 use oort_host::runtime::cache::ComponentCache;
+use oort_host::runtime::calls::Manifest;
 use oort_host::runtime::engine::{Allocation, build_engine};
-use oort_host::runtime::{Call, PluginRuntime, SandboxLimits};
+use oort_host::runtime::{PluginRuntime, SandboxLimits};
 use wasmtime::component::Component;
 
 const PLUGIN: &[u8] = include_bytes!(env!("OORT_TEST_PLUGIN_WASM"));
@@ -61,7 +62,7 @@ async fn invocation_cycle(allocation: Allocation) -> Stats {
     for i in 0..WARMUP + INVOCATIONS {
         let start = Instant::now();
         runtime
-            .invoke(&prepared, InvocationContext::inert("bench"), Call::Manifest)
+            .invoke(&prepared, InvocationContext::inert("bench"), Manifest)
             .await
             .expect("manifest() succeeds");
         if i >= WARMUP {

@@ -1,7 +1,8 @@
 //! `oort-host demo`: the whole flow against a local Duo simulator, through
-//! the same code paths as the individual commands.
+//! the same platform operations as the individual commands (audited alike).
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context as _;
@@ -9,10 +10,12 @@ use anyhow::Context as _;
 use duo_sim::{PushAnswer, SimConfig, Simulator};
 use oort_host::actions::ActRequest;
 use oort_host::model::{CollectOptions, Role};
+use oort_host::platform::views::{ActReport, CollectReport, TestReport};
+use oort_host::platform::{AddIntegration, ErrorKind, NoProgress, Platform, Requester};
 use oort_host::store::{Integration, SecretValue, StoredFinding};
 
-use crate::cli::run as steps;
-use crate::cli::{AddArgs, Ctx, integrations};
+use crate::human;
+use crate::interrupt::finish_despite_ctrl_c;
 
 const DEMO: &str = "duo-demo";
 /// Insights whose findings are remediated by disabling the account.
@@ -22,12 +25,12 @@ fn step(title: &str) {
     println!("\n=== {title}");
 }
 
-pub async fn run(ctx: &Ctx) -> anyhow::Result<u8> {
-    if ctx.out.json {
-        return Err(crate::cli::usage_error(
-            "`demo` prints a walkthrough for people; run it without --json",
-        ));
-    }
+/// The demo's changes are audited as `system` via `oort-host demo`.
+fn by_demo() -> Requester {
+    Requester::local("oort-host demo")
+}
+
+pub async fn run(platform: &Platform, tenant: &str, data_dir: &Path) -> anyhow::Result<u8> {
     let started = Instant::now();
     let mut failures = 0u32;
 
@@ -42,32 +45,41 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<u8> {
     );
 
     step("Adding the integration `duo-demo` (same path as `oort-host integrations add duo ...`)");
-    let integration = add_demo_integration(ctx, &sim).await?;
+    let integration = add_demo_integration(platform, tenant, &sim).await?;
+    println!("Added integration `{}`.", integration.name);
+    human::integration(&integration);
 
     step("Operators");
-    ensure_operator(ctx, "alice", Role::Admin)?;
-    ensure_operator(ctx, "hank", Role::Helpdesk)?;
+    ensure_operator(platform, "alice", Role::Admin)?;
+    ensure_operator(platform, "hank", Role::Helpdesk)?;
 
     step("Test Connectivity");
-    let checks = steps::test_integration(ctx, &integration).await?;
-    if steps::any_failed(&checks) {
+    let checks = platform
+        .test_connectivity(&integration)
+        .await
+        .context("testing connectivity of `duo-demo`")?;
+    let checks = TestReport::new(&integration.name, checks);
+    human::checks(&checks);
+    if !checks.ok {
         anyhow::bail!("a connectivity check failed against the simulator; see the checks above");
     }
 
     step("Collect Now");
-    let mut summary =
-        steps::collect_integration(ctx, &integration, CollectOptions::default()).await?;
+    let mut summary = collect(platform, &integration).await?;
     // A run may stop early by design (page budget); the demo continues to the end.
     for _ in 0..5 {
         if !summary.more_remaining {
             break;
         }
-        summary = steps::collect_integration(ctx, &integration, CollectOptions::default()).await?;
+        summary = collect(platform, &integration).await?;
     }
 
     step("Insights and MFA posture");
-    let report = crate::cli::refresh_insights(ctx, &integration)?;
-    crate::cli::print_insights(ctx.out, &report)?;
+    let report = platform
+        .refresh_insights(&integration)
+        .await
+        .context("evaluating insights for `duo-demo`")?;
+    human::insights(&report);
 
     step("Remediation: disable a user from a finding (as alice, admin)");
     let disabled = match remediation_target(&report.findings) {
@@ -96,7 +108,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<u8> {
                 finding_id: Some(finding.id),
                 ..ActRequest::default()
             };
-            match crate::cli::run_action(ctx, &integration, request).await {
+            match act(platform, &integration, request).await {
                 Ok(_) => {
                     if let Some(user) = &user {
                         let status = sim.user_status(user).unwrap_or_else(|| "unknown".into());
@@ -130,7 +142,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<u8> {
                 reason: Some("demo: caller claims to be this user".into()),
                 ..ActRequest::default()
             };
-            if let Err(e) = crate::cli::run_action(ctx, &integration, request).await {
+            if let Err(e) = act(platform, &integration, request).await {
                 failures += 1;
                 eprintln!("error: {e:#}");
             }
@@ -139,49 +151,92 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<u8> {
     }
 
     step("Audit trail of `duo-demo`");
-    let trail = ctx.platform.store().audit(Some(integration.id))?;
-    crate::cli::print_trail(ctx.out, &trail)?;
+    human::audit_trail(&platform.audit_trail(&integration)?);
 
-    print_next_steps(ctx, &sim, started);
+    print_next_steps(data_dir, &sim, started);
     Ok(if failures > 0 { 1 } else { 0 })
 }
 
-async fn add_demo_integration(ctx: &Ctx, sim: &Simulator) -> anyhow::Result<Integration> {
-    if let Some(old) = ctx.platform.store().integration(&ctx.tenant, DEMO)? {
-        integrations::remove_integration(ctx, &old)?;
-        println!(
-            "Removed `{DEMO}` left by a previous demo run (its records and findings too); recreating it."
-        );
+async fn collect(platform: &Platform, integration: &Integration) -> anyhow::Result<CollectReport> {
+    let summary = platform
+        .collect(integration, CollectOptions::default(), &NoProgress)
+        .await
+        .context("collecting from `duo-demo`")?;
+    let report = CollectReport::new(&integration.name, summary);
+    human::collected(&report);
+    Ok(report)
+}
+
+/// Runs an action like `oort-host act` does (to its end through a first
+/// Ctrl-C, so the audit trail records it) and prints its outcome.
+async fn act(
+    platform: &Platform,
+    integration: &Integration,
+    request: ActRequest,
+) -> anyhow::Result<ActReport> {
+    let context = format!(
+        "running action `{}` on `{}` as `{}`",
+        request.action, integration.name, request.actor
+    );
+    let report = finish_despite_ctrl_c(platform.act(integration, request))
+        .await?
+        .context(context)?;
+    human::act_outcome(&report);
+    Ok(report)
+}
+
+async fn add_demo_integration(
+    platform: &Platform,
+    tenant: &str,
+    sim: &Simulator,
+) -> anyhow::Result<Integration> {
+    match platform.integration(tenant, DEMO) {
+        Ok(old) => {
+            platform
+                .remove_integration(&by_demo(), &old)
+                .context("removing the previous demo's integration")?;
+            println!(
+                "Removed `{DEMO}` left by a previous demo run (its records and findings too); recreating it."
+            );
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
     }
     let admin = sim.admin_read_write();
     let auth = sim.auth_api();
-    let args = AddArgs {
-        plugin: "duo".into(),
-        name: DEMO.into(),
-        api_hostname: Some(sim.hostname().to_owned()),
-        integration_key: Some(admin.ikey.clone()),
-        push_verification: true,
-        auth_integration_key: Some(auth.ikey.clone()),
-        api_base_url: Some(sim.base_url()),
-        ..AddArgs::default()
-    };
-    // The simulator's keys stand in for --secret-key-file / --auth-secret-key-file.
-    let secrets = vec![
-        (
-            "secret_key".to_owned(),
-            SecretValue::new(admin.skey.clone().into_bytes()),
-        ),
-        (
-            "auth_secret_key".to_owned(),
-            SecretValue::new(auth.skey.clone().into_bytes()),
-        ),
+    let config = [
+        ("api_hostname", sim.hostname().to_owned()),
+        ("integration_key", admin.ikey.clone()),
+        ("push_verification", "true".to_owned()),
+        ("auth_integration_key", auth.ikey.clone()),
     ];
-    integrations::add_with_secrets(ctx, &args, secrets).await
+    let request = AddIntegration {
+        tenant: tenant.to_owned(),
+        name: DEMO.into(),
+        plugin_id: "duo".into(),
+        config: config.map(|(k, v)| (k.to_owned(), v)).to_vec(),
+        // The simulator's keys stand in for --secret-key-file / --auth-secret-key-file.
+        secrets: vec![
+            (
+                "secret_key".to_owned(),
+                SecretValue::new(admin.skey.clone().into_bytes()),
+            ),
+            (
+                "auth_secret_key".to_owned(),
+                SecretValue::new(auth.skey.clone().into_bytes()),
+            ),
+        ],
+        api_base_url: Some(sim.base_url()),
+        granted_capabilities: vec![],
+    };
+    platform
+        .add_integration(&by_demo(), request)
+        .await
+        .context("adding integration `duo-demo` (plugin `duo`)")
 }
 
-fn ensure_operator(ctx: &Ctx, name: &str, role: Role) -> anyhow::Result<()> {
-    let store = ctx.platform.store();
-    match store.operator(name)? {
+fn ensure_operator(platform: &Platform, name: &str, role: Role) -> anyhow::Result<()> {
+    match platform.operator(name)? {
         Some(existing) if existing.role == role => {
             println!("Operator `{name}` ({role}) already exists.")
         }
@@ -190,8 +245,8 @@ fn ensure_operator(ctx: &Ctx, name: &str, role: Role) -> anyhow::Result<()> {
             existing.role
         ),
         None => {
-            store
-                .add_operator(name, role)
+            platform
+                .add_operator(&by_demo(), name, role)
                 .with_context(|| format!("adding operator `{name}`"))?;
             println!("Added operator `{name}` ({role}).");
         }
@@ -232,9 +287,9 @@ fn push_target(sim: &Simulator, disabled: Option<&str>) -> Option<String> {
     })
 }
 
-fn print_next_steps(ctx: &Ctx, sim: &Simulator, started: Instant) {
-    let data_dir = std::fs::canonicalize(&ctx.data_dir).unwrap_or_else(|_| ctx.data_dir.clone());
-    let dd = if ctx.data_dir == std::path::Path::new("./oort-data") {
+fn print_next_steps(given_dir: &Path, sim: &Simulator, started: Instant) {
+    let data_dir = std::fs::canonicalize(given_dir).unwrap_or_else(|_| given_dir.to_path_buf());
+    let dd = if given_dir == Path::new("./oort-data") {
         String::new()
     } else {
         format!(" --data-dir {}", data_dir.display())

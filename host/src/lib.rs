@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod capabilities;
+pub mod clock;
 pub mod insights;
 pub mod model;
 pub mod platform;

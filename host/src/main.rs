@@ -1,14 +1,21 @@
-//! `oort-host`: parse, run on a multi-thread runtime, map errors to exit codes.
+//! `oort-host`: parse, open the platform, run the command (CLI, `serve` or
+//! `demo`) on a multi-thread runtime, map errors to exit codes.
 
 mod api;
 mod cli;
 mod demo;
+mod human;
+mod interrupt;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use anyhow::Context as _;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
+
+use oort_host::platform::Platform;
 
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
@@ -42,12 +49,36 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(cli::run(cli)) {
+    match runtime.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             let report = cli::classify(&error);
             cli::print_error(&report, json);
             ExitCode::from(report.exit_code)
+        }
+    }
+}
+
+/// The three front ends over one platform; none of them calls another.
+async fn run(cli: cli::Cli) -> anyhow::Result<u8> {
+    if matches!(cli.command, cli::Command::Demo) && cli.json {
+        return Err(cli::usage_error(
+            "`demo` prints a walkthrough for people; run it without --json",
+        ));
+    }
+    let platform = Platform::open(&cli.data_dir)
+        .with_context(|| format!("opening the data directory {}", cli.data_dir.display()))?;
+    let platform = Arc::new(platform);
+    match cli.command {
+        cli::Command::Serve { listen } => api::serve(platform, cli.tenant, listen).await,
+        cli::Command::Demo => demo::run(&platform, &cli.tenant, &cli.data_dir).await,
+        command => {
+            let ctx = cli::Ctx {
+                platform,
+                out: cli::Output { json: cli.json },
+                tenant: cli.tenant,
+            };
+            cli::run(ctx, command).await
         }
     }
 }
@@ -97,5 +128,60 @@ fn restore_default_sigpipe() {
     // signal disposition to its default.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(test)]
+mod layering {
+    use std::path::{Path, PathBuf};
+
+    fn sources(relative: &str) -> Vec<(PathBuf, String)> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("src")
+            .join(relative);
+        let mut files = Vec::new();
+        let mut pending = vec![root];
+        while let Some(path) = pending.pop() {
+            if path.is_dir() {
+                for entry in std::fs::read_dir(&path).unwrap() {
+                    pending.push(entry.unwrap().path());
+                }
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                files.push((path, text));
+            }
+        }
+        assert!(!files.is_empty(), "no sources under {relative}");
+        files
+    }
+
+    /// The CLI, the API and the demo share the platform (and the helpers
+    /// for people) and never reach into one another.
+    #[test]
+    fn front_ends_do_not_depend_on_each_other() {
+        let rules: [(&str, &[&str]); 5] = [
+            ("cli", &["crate::api", "crate::demo"]),
+            ("api", &["crate::cli", "crate::demo"]),
+            ("demo.rs", &["crate::cli", "crate::api"]),
+            ("human.rs", &["crate::cli", "crate::api", "crate::demo"]),
+            ("interrupt.rs", &["crate::cli", "crate::api", "crate::demo"]),
+        ];
+        for (front_end, forbidden) in rules {
+            for (path, text) in sources(front_end) {
+                for name in forbidden {
+                    assert!(
+                        !text.contains(name),
+                        "{} uses {name}: front ends go through oort_host::platform",
+                        path.display()
+                    );
+                }
+                let is_test = path.file_name().is_some_and(|n| n == "tests.rs");
+                assert!(
+                    is_test || !text.contains(".store()"),
+                    "{} reaches the store directly: use the platform's operations (they audit)",
+                    path.display()
+                );
+            }
+        }
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use duo_sim::{Clock, Credentials, SimConfig, Simulator};
 use oort_host::model::CollectOptions;
 use oort_host::model::{CollectSummary, PluginError};
-use oort_host::platform::{AddIntegration, NoProgress, Platform, PlatformError};
+use oort_host::platform::{AddIntegration, NoProgress, Platform, PlatformError, Requester};
 use oort_host::store::{Integration, SecretValue, Store};
 
 use crate::env::{TENANT, TestEnv, duo_limits};
@@ -108,7 +108,7 @@ pub async fn corp_env(sim: &Simulator, creds: &Credentials) -> (TestEnv, Integra
     let env = TestEnv::open_with(duo_limits());
     let corp = env
         .platform
-        .add_integration(duo_request(sim, "corp", creds))
+        .add_integration(&Requester::local("tests"), duo_request(sim, "corp", creds))
         .await
         .expect("add the corp integration");
     (env, corp)

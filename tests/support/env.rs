@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use oort_host::platform::{AddIntegration, Platform, PlatformError};
+use oort_host::platform::{AddIntegration, Platform, PlatformError, Requester};
 use oort_host::runtime::SandboxLimits;
 use oort_host::store::{InstalledPlugin, Integration, SecretValue};
 use tempfile::TempDir;
@@ -134,7 +134,9 @@ impl TestEnv {
         {
             self.install_misbehaving();
         }
-        self.platform.add_integration(spec.request()).await
+        self.platform
+            .add_integration(&Requester::local("tests"), spec.request())
+            .await
     }
 
     /// Like [`TestEnv::add_misbehaving`], panicking on failure.

@@ -1,19 +1,19 @@
 //! Remediation actions: who may run what, and an audit entry for every
 //! attempt (allowed, refused or failed).
 //!
-//! The plugin only carries an action out (`Platform::run_action`); the
-//! decision and the record are made here, on the host, so a plugin can
-//! neither skip the role check nor the trail.
+//! The plugin only carries an action out; the decision and the record are
+//! made here, on the host, so a plugin can neither skip the role check nor
+//! the trail. The only way in is `Platform::act`, which runs [`act_with`]
+//! with the sandbox as its [`ActionRunner`].
 
 mod audit;
 mod authorize;
 #[cfg(test)]
 mod tests;
 
-use serde::{Deserialize, Serialize};
-
-use crate::model::{ActionOutcome, ActionRequest, ActionSpec, Manifest};
-use crate::platform::{Platform, PlatformError};
+use crate::model::{ActionOutcome, ActionRequest, Manifest};
+use crate::platform::PlatformError;
+use crate::platform::views::ActionView;
 use crate::store::{Integration, Store};
 
 pub use audit::outcome_text;
@@ -38,14 +38,6 @@ pub struct ActRequest {
     pub finding_id: Option<i64>,
 }
 
-/// An action of the integration's plugin and whether it is offered here.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ActionAvailability {
-    pub spec: ActionSpec,
-    pub enabled: bool,
-    pub why_not: Option<String>,
-}
-
 /// Runs an action in the sandbox. `Platform` is the real one; tests use a
 /// fake so authorization and audit are exercised without a plugin.
 pub(crate) trait ActionRunner {
@@ -56,47 +48,25 @@ pub(crate) trait ActionRunner {
     ) -> Result<ActionOutcome, PlatformError>;
 }
 
-impl ActionRunner for Platform {
-    async fn run_action(
-        &self,
-        integration: &Integration,
-        request: ActionRequest,
-    ) -> Result<ActionOutcome, PlatformError> {
-        Platform::run_action(self, integration, request).await
-    }
-}
-
-/// Checks the operator's role and the action's switch, runs the action, and
-/// appends one audit entry whatever happens (refusals are audited before the
-/// error is returned).
-pub async fn act(
-    platform: &Platform,
-    integration: &Integration,
-    req: ActRequest,
-) -> Result<ActionOutcome, PlatformError> {
-    act_with(platform.store(), platform, integration, req).await
-}
-
 /// The actions of the integration's plugin, with why each disabled one is off.
-pub fn available_actions(
-    platform: &Platform,
-    integration: &Integration,
-) -> Result<Vec<ActionAvailability>, PlatformError> {
-    actions_of(platform.store(), integration)
-}
-
 pub(crate) fn actions_of(
     store: &Store,
     integration: &Integration,
-) -> Result<Vec<ActionAvailability>, PlatformError> {
+) -> Result<Vec<ActionView>, PlatformError> {
     let manifest = manifest_of(store, integration)?;
     Ok(manifest
         .actions
         .iter()
         .map(|spec| {
             let why_not = disabled_reason(spec, &manifest, &integration.config);
-            ActionAvailability {
-                spec: spec.clone(),
+            ActionView {
+                id: spec.id.clone(),
+                title: spec.title.clone(),
+                description: spec.description.clone(),
+                minimum_role: spec.minimum_role,
+                required_permission: spec.required_permission.clone(),
+                enabled_by: spec.enabled_by.clone(),
+                params: spec.params.clone(),
                 enabled: why_not.is_none(),
                 why_not,
             }
@@ -104,12 +74,16 @@ pub(crate) fn actions_of(
         .collect())
 }
 
+/// Checks the operator's role and the action's switch, runs the action, and
+/// appends one audit entry whatever happens (refusals are audited before the
+/// error is returned). Returns the action run (the request's, or the one the
+/// finding suggests) and its outcome.
 pub(crate) async fn act_with<R: ActionRunner>(
     store: &Store,
     runner: &R,
     integration: &Integration,
     req: ActRequest,
-) -> Result<ActionOutcome, PlatformError> {
+) -> Result<(String, ActionOutcome), PlatformError> {
     let mut attempt = Attempt::new(store, integration.id, &req.actor, req.reason.as_deref());
     attempt.action = req.action.clone();
     attempt.target = req.user.clone();
@@ -179,7 +153,7 @@ pub(crate) async fn act_with<R: ActionRunner>(
     match runner.run_action(integration, request).await {
         Ok(outcome) => {
             attempt.record(&outcome_text(&outcome, req.dry_run))?;
-            Ok(outcome)
+            Ok((action, outcome))
         }
         Err(error) => {
             attempt.record(&format!("failed: {error}"))?;

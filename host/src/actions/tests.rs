@@ -4,7 +4,8 @@
 use std::sync::Mutex;
 
 use super::*;
-use crate::model::{ActionParam, ActionStatus, ConfigField, FieldType, Role};
+use crate::model::{ActionParam, ActionSpec, ActionStatus, ConfigField, FieldType, Role};
+use crate::platform::Platform;
 use crate::store::{AuditEntry, Finding, InstalledPlugin, MasterKey, NewIntegration, Operator};
 
 fn spec(
@@ -209,7 +210,9 @@ async fn run(
     runner: &FakeRunner,
     req: ActRequest,
 ) -> Result<ActionOutcome, PlatformError> {
-    act_with(&fx.store, runner, &fx.integration, req).await
+    act_with(&fx.store, runner, &fx.integration, req)
+        .await
+        .map(|(_, outcome)| outcome)
 }
 
 fn audit(fx: &Fixture) -> Vec<AuditEntry> {
@@ -664,7 +667,7 @@ fn available_actions_say_why_one_is_off() {
     assert_eq!(list.len(), 5);
     let push = list
         .iter()
-        .find(|a| a.spec.id == "send-verification-push")
+        .find(|a| a.id == "send-verification-push")
         .unwrap();
     assert!(!push.enabled);
     assert!(
@@ -675,7 +678,7 @@ fn available_actions_say_why_one_is_off() {
     );
     assert!(
         list.iter()
-            .filter(|a| a.spec.id != "send-verification-push")
+            .filter(|a| a.id != "send-verification-push")
             .all(|a| a.enabled && a.why_not.is_none())
     );
 
@@ -692,6 +695,6 @@ fn available_actions_say_why_one_is_off() {
 #[allow(dead_code)]
 fn act_future_is_send(platform: &Platform, integration: &Integration, req: ActRequest) {
     fn is_send<T: Send>(_: &T) {}
-    let future = act(platform, integration, req);
+    let future = platform.act(integration, req);
     is_send(&future);
 }

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use oort_host::model::PluginError;
-use oort_host::platform::PlatformError;
+use oort_host::platform::{ErrorKind, PlatformError};
 use oort_host::store::StoreError;
 
 #[derive(Debug)]
@@ -38,29 +38,29 @@ impl ApiError {
 
 impl From<PlatformError> for ApiError {
     fn from(e: PlatformError) -> ApiError {
-        let kind = crate::cli::platform_kind(&e);
-        let status = match &e {
-            PlatformError::InvalidInput(_) | PlatformError::InvalidConfig(_) => {
+        let status = match e.kind() {
+            ErrorKind::InvalidInput | ErrorKind::InvalidConfig => StatusCode::BAD_REQUEST,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Refused => StatusCode::FORBIDDEN,
+            // The plugin refused what the operator asked for.
+            ErrorKind::Plugin
+                if matches!(e, PlatformError::Plugin(PluginError::InvalidInput(_))) =>
+            {
                 StatusCode::BAD_REQUEST
             }
-            PlatformError::NotFound(_) => StatusCode::NOT_FOUND,
-            PlatformError::Refused(_) => StatusCode::FORBIDDEN,
-            PlatformError::Plugin(PluginError::InvalidInput(_)) => StatusCode::BAD_REQUEST,
             // The plugin talked to the upstream service and it failed.
-            PlatformError::Plugin(_) => StatusCode::BAD_GATEWAY,
-            PlatformError::Sandbox(_) | PlatformError::Store(_) | PlatformError::Internal(_) => {
+            ErrorKind::Plugin => StatusCode::BAD_GATEWAY,
+            ErrorKind::Sandbox | ErrorKind::Store | ErrorKind::Internal => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
-        let fields = match &e {
-            PlatformError::InvalidConfig(errors) => serde_json::to_value(errors).ok(),
-            _ => None,
-        };
         ApiError {
             status,
-            kind,
+            kind: e.kind().as_str(),
             message: e.to_string(),
-            fields,
+            fields: e
+                .field_errors()
+                .and_then(|errors| serde_json::to_value(errors).ok()),
         }
     }
 }

@@ -7,11 +7,11 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode, Uri};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use oort_host::actions::{self, ActRequest};
-use oort_host::insights::{self, Thresholds};
-use oort_host::model::{CheckStatus, CollectOptions};
+use oort_host::actions::ActRequest;
+use oort_host::model::CollectOptions;
+use oort_host::platform::views::{CollectReport, TestReport};
 use oort_host::platform::{NoProgress, PlatformError};
 use oort_host::store::Integration;
 
@@ -50,29 +50,12 @@ pub async fn plugins(State(state): State<AppState>) -> ApiResult {
 }
 
 pub async fn integrations(State(state): State<AppState>) -> ApiResult {
-    to_json(&state.platform.store().integrations(Some(&state.tenant))?)
-}
-
-fn integration_detail(state: &AppState, name: &str) -> ApiResult {
-    let integration = find(state, name)?;
-    let counts = state.platform.store().record_counts(integration.id)?;
-    let mut doc = serde_json::to_value(&integration).unwrap_or_else(|_| json!({}));
-    doc["secrets"] = integration
-        .secret_fields
-        .iter()
-        .map(|f| (f.clone(), Value::from("set")))
-        .collect::<serde_json::Map<_, _>>()
-        .into();
-    doc["records"] = counts
-        .iter()
-        .map(|(kind, count)| json!({ "kind": kind, "count": count }))
-        .collect::<Vec<_>>()
-        .into();
-    Ok(Json(doc))
+    to_json(&state.platform.integrations(&state.tenant)?)
 }
 
 pub async fn integration(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult {
-    integration_detail(&state, &name)
+    let integration = find(&state, &name)?;
+    to_json(&state.platform.integration_detail(integration)?)
 }
 
 pub async fn test(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult {
@@ -80,10 +63,7 @@ pub async fn test(State(state): State<AppState>, Path(name): Path<String>) -> Ap
     let platform = state.platform.clone();
     let target = integration.clone();
     let checks = detached(async move { platform.test_connectivity(&target).await }).await??;
-    let ok = !checks.iter().any(|c| c.status == CheckStatus::Failed);
-    Ok(Json(
-        json!({ "integration": integration.name, "ok": ok, "checks": checks }),
-    ))
+    to_json(&TestReport::new(&integration.name, checks))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -108,20 +88,9 @@ pub async fn collect(
     };
     let platform = state.platform.clone();
     let target = integration.clone();
-    let s =
+    let summary =
         detached(async move { platform.collect(&target, options, &NoProgress).await }).await??;
-    let records: Vec<Value> = s
-        .records
-        .iter()
-        .map(|(kind, count)| json!({ "kind": kind, "count": count }))
-        .collect();
-    Ok(Json(json!({
-        "integration": integration.name,
-        "records": records,
-        "pages": s.pages,
-        "more_remaining": s.more_remaining,
-        "notes": s.notes,
-    })))
+    to_json(&CollectReport::new(&integration.name, summary))
 }
 
 /// Runs `work` to completion even if the client goes away: axum drops a
@@ -137,31 +106,17 @@ async fn detached<T: Send + 'static>(
 
 pub async fn insights(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult {
     let integration = find(&state, &name)?;
-    let store = state.platform.store().clone();
-    let now = crate::cli::now_ms();
-    // Evaluation is CPU-bound over every record; keep it off the async workers.
-    let report = tokio::task::spawn_blocking(move || {
-        insights::refresh(&store, integration.id, now, &Thresholds::default())
-    })
-    .await
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("insights task failed: {e}"),
-        )
-    })??;
-    to_json(&report)
+    to_json(&state.platform.refresh_insights(&integration).await?)
 }
 
 pub async fn audit(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult {
     let integration = find(&state, &name)?;
-    to_json(&state.platform.store().audit(Some(integration.id))?)
+    to_json(&state.platform.audit_trail(&integration)?)
 }
 
 pub async fn actions(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult {
     let integration = find(&state, &name)?;
-    to_json(&actions::available_actions(&state.platform, &integration)?)
+    to_json(&state.platform.actions(&integration)?)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -194,7 +149,7 @@ pub async fn act(
     }
     let integration = find(&state, &name)?;
     let act_request = ActRequest {
-        action: action.clone(),
+        action,
         user: request.user,
         params: request.params.into_iter().collect(),
         actor: request.actor,
@@ -203,21 +158,8 @@ pub async fn act(
         finding_id: request.finding_id,
     };
     let platform = state.platform.clone();
-    let target = integration.clone();
-    let outcome =
-        detached(async move { actions::act(&platform, &target, act_request).await }).await??;
-    let details: serde_json::Map<String, Value> = outcome
-        .details
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
-        .collect();
-    Ok(Json(json!({
-        "integration": integration.name,
-        "action": action,
-        "status": outcome.status,
-        "message": outcome.message,
-        "details": details,
-    })))
+    let report = detached(async move { platform.act(&integration, act_request).await }).await??;
+    to_json(&report)
 }
 
 pub async fn no_route(uri: Uri) -> ApiError {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use oort_host::platform::Platform;
+use oort_host::platform::{Platform, Requester};
 
 use super::{AppState, router};
 
@@ -174,21 +174,24 @@ async fn an_action_whose_client_hangs_up_still_runs_and_is_audited() {
     let platform = Arc::new(Platform::open(dir.path()).unwrap());
     let creds = sim.admin_read_write();
     platform
-        .add_integration(AddIntegration {
-            tenant: "default".into(),
-            name: "corp".into(),
-            plugin_id: "duo".into(),
-            config: vec![
-                ("api_hostname".into(), sim.hostname().to_string()),
-                ("integration_key".into(), creds.ikey.clone()),
-            ],
-            secrets: vec![(
-                "secret_key".into(),
-                SecretValue::new(creds.skey.as_bytes().to_vec()),
-            )],
-            api_base_url: Some(sim.base_url()),
-            granted_capabilities: Vec::new(),
-        })
+        .add_integration(
+            &Requester::local("tests"),
+            AddIntegration {
+                tenant: "default".into(),
+                name: "corp".into(),
+                plugin_id: "duo".into(),
+                config: vec![
+                    ("api_hostname".into(), sim.hostname().to_string()),
+                    ("integration_key".into(), creds.ikey.clone()),
+                ],
+                secrets: vec![(
+                    "secret_key".into(),
+                    SecretValue::new(creds.skey.as_bytes().to_vec()),
+                )],
+                api_base_url: Some(sim.base_url()),
+                granted_capabilities: Vec::new(),
+            },
+        )
         .await
         .unwrap();
     platform.store().add_operator("ana", Role::Admin).unwrap();

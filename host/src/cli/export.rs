@@ -3,34 +3,10 @@
 
 use std::io::{BufWriter, Write};
 
-use serde::Serialize;
-
+use oort_host::platform::views::ExportLine;
 use oort_host::store::{StoreError, StoredRecord};
 
 use super::Ctx;
-use super::output::rfc3339_from_ms;
-
-/// One output line; field names and order are part of the CLI contract.
-#[derive(Serialize)]
-pub struct ExportLine<'a> {
-    pub kind: &'a str,
-    pub id: &'a str,
-    pub occurred_at: Option<String>,
-    pub normalized: &'a serde_json::Value,
-    pub raw: &'a serde_json::Value,
-}
-
-impl<'a> ExportLine<'a> {
-    pub fn of(record: &'a StoredRecord) -> ExportLine<'a> {
-        ExportLine {
-            kind: &record.kind,
-            id: &record.id,
-            occurred_at: record.occurred_at_ms.map(rfc3339_from_ms),
-            normalized: &record.normalized,
-            raw: &record.raw,
-        }
-    }
-}
 
 /// Writes one record as a JSON line.
 pub fn write_line(w: &mut impl Write, record: &StoredRecord) -> std::io::Result<()> {
@@ -45,8 +21,7 @@ pub fn export(ctx: &Ctx, name: &str, kind: Option<&str>) -> anyhow::Result<u8> {
     let mut write_error: Option<std::io::Error> = None;
     let result = ctx
         .platform
-        .store()
-        .for_each_record(integration.id, kind, &mut |record| {
+        .for_each_record(&integration, kind, &mut |record| {
             write_line(&mut w, &record).map_err(|e| {
                 write_error = Some(e);
                 // Only stops the iteration; the real cause is in `write_error`.

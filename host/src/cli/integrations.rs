@@ -1,44 +1,32 @@
-//! `integrations add|list|show|remove`. `add` is also the demo's way in, so
-//! both go through [`add_with_secrets`].
+//! `integrations add|list|show|remove`.
 
 use std::path::Path;
 
 use anyhow::Context as _;
-use serde::Serialize;
 
 use oort_host::model::{FieldType, Manifest};
-use oort_host::platform::{AddIntegration, PlatformError};
-use oort_host::store::{AuditEntry, Integration, Run, SecretValue};
+use oort_host::platform::AddIntegration;
+use oort_host::platform::views::Removed;
+use oort_host::store::SecretValue;
 
-use super::output::{Table, now_ms, opt, rfc3339_from_ms, usage};
+use super::output::usage;
 use super::secret_input::{SecretReader, SecretSpec};
-use super::{AddArgs, Ctx};
+use super::{AddArgs, Ctx, from_cli};
+use crate::human;
 
 const DUO: &str = "duo";
 
-/// `integrations add` from the command line: secrets from files, stdin,
-/// the environment or a prompt.
-pub async fn add_from_cli(ctx: &Ctx, args: AddArgs) -> anyhow::Result<u8> {
-    let manifest = manifest_of(ctx, &args.plugin)?;
+/// `integrations add`: secrets from files, stdin, the environment or a
+/// prompt; the platform validates and stores the integration.
+pub async fn add(ctx: &Ctx, args: AddArgs) -> anyhow::Result<u8> {
+    let manifest = ctx.platform.plugin(&args.plugin)?.manifest;
     // Flag mistakes are reported before anyone is asked to type a secret.
     build_request(&ctx.tenant, &args, &manifest, Vec::new())?;
     let secrets = read_secrets(&args, &manifest, &mut SecretReader::default())?;
-    add_with_secrets(ctx, &args, secrets).await?;
-    Ok(0)
-}
-
-/// Maps the flags to config, asks the platform to validate and store the
-/// integration, and prints it.
-pub async fn add_with_secrets(
-    ctx: &Ctx,
-    args: &AddArgs,
-    secrets: Vec<(String, SecretValue)>,
-) -> anyhow::Result<Integration> {
-    let manifest = manifest_of(ctx, &args.plugin)?;
-    let request = build_request(&ctx.tenant, args, &manifest, secrets)?;
+    let request = build_request(&ctx.tenant, &args, &manifest, secrets)?;
     let integration = ctx
         .platform
-        .add_integration(request)
+        .add_integration(&from_cli("integrations add"), request)
         .await
         .with_context(|| {
             format!(
@@ -48,28 +36,9 @@ pub async fn add_with_secrets(
         })?;
     ctx.out.emit(&integration, || {
         println!("Added integration `{}`.", integration.name);
-        print_integration(&integration);
+        human::integration(&integration);
     })?;
-    Ok(integration)
-}
-
-fn manifest_of(ctx: &Ctx, plugin: &str) -> anyhow::Result<Manifest> {
-    match ctx.platform.store().plugin(plugin)? {
-        Some(p) => Ok(p.manifest),
-        None => {
-            let installed: Vec<String> =
-                ctx.platform.plugins()?.into_iter().map(|p| p.id).collect();
-            let installed = if installed.is_empty() {
-                "none".to_owned()
-            } else {
-                installed.join(", ")
-            };
-            Err(PlatformError::NotFound(format!(
-                "no plugin `{plugin}` is installed (installed: {installed})"
-            ))
-            .into())
-        }
-    }
+    Ok(0)
 }
 
 /// The secrets an `add` needs, from the sources the operator chose.
@@ -254,142 +223,33 @@ pub fn build_request(
 }
 
 pub fn list(ctx: &Ctx) -> anyhow::Result<u8> {
-    let integrations = ctx.platform.store().integrations(Some(&ctx.tenant))?;
+    let integrations = ctx.platform.integrations(&ctx.tenant)?;
     ctx.out.emit(&integrations, || {
-        if integrations.is_empty() {
-            println!("No integrations in tenant `{}`. Add one with `oort-host integrations add duo NAME ...`.", ctx.tenant);
-            return;
-        }
-        let mut table = Table::new(["NAME", "PLUGIN", "CREATED", "API BASE URL"]);
-        for i in &integrations {
-            table.row([i.name.clone(), i.plugin_id.clone(), rfc3339_from_ms(i.created_at_ms), opt(i.api_base_url.as_deref())]);
-        }
-        table.print();
+        human::integrations(&ctx.tenant, &integrations)
     })?;
     Ok(0)
 }
 
-#[derive(Serialize)]
-struct Shown<'a> {
-    #[serde(flatten)]
-    integration: &'a Integration,
-    /// Secret fields that have a value, each as `"set"`: never the value.
-    secrets: serde_json::Map<String, serde_json::Value>,
-    records: Vec<KindCount>,
-    runs: Vec<Run>,
-}
-
-#[derive(Serialize)]
-pub struct KindCount {
-    pub kind: String,
-    pub count: u64,
-}
-
 pub fn show(ctx: &Ctx, name: &str) -> anyhow::Result<u8> {
-    let integration = ctx.integration(name)?;
-    let store = ctx.platform.store();
-    let records: Vec<KindCount> = store
-        .record_counts(integration.id)?
-        .into_iter()
-        .map(|(kind, count)| KindCount { kind, count })
-        .collect();
-    let runs = store.runs(integration.id, 10)?;
-    let secrets = integration
-        .secret_fields
-        .iter()
-        .map(|f| (f.clone(), serde_json::Value::from("set")))
-        .collect();
-    let shown = Shown {
-        integration: &integration,
-        secrets,
-        records,
-        runs,
-    };
-    ctx.out.emit(&shown, || {
-        print_integration(&integration);
-        if shown.records.is_empty() {
-            println!(
-                "  records: none yet (run `oort-host collect {}`)",
-                integration.name
-            );
-        } else {
-            let counts: Vec<String> = shown
-                .records
-                .iter()
-                .map(|k| format!("{} {}", k.count, k.kind))
-                .collect();
-            println!("  records: {}", counts.join(", "));
-        }
-        if !shown.runs.is_empty() {
-            println!();
-            let mut table = Table::new(["RUN", "KIND", "STATUS", "STARTED", "ERROR"]);
-            for r in &shown.runs {
-                table.row([
-                    r.id.to_string(),
-                    json_word(&r.kind),
-                    json_word(&r.status),
-                    rfc3339_from_ms(r.started_at_ms),
-                    opt(r.error.as_deref()),
-                ]);
-            }
-            table.print();
-        }
-    })?;
+    let detail = ctx.platform.integration_detail(ctx.integration(name)?)?;
+    ctx.out
+        .emit(&detail, || human::integration_detail(&detail))?;
     Ok(0)
 }
 
 pub fn remove(ctx: &Ctx, name: &str) -> anyhow::Result<u8> {
     let integration = ctx.integration(name)?;
-    remove_integration(ctx, &integration)?;
-    ctx.out.emit(&serde_json::json!({ "removed": integration.name }), || {
-        println!("Removed integration `{}` and its records, secrets, runs and findings (the audit trail is kept).", integration.name)
+    ctx.platform
+        .remove_integration(&from_cli("integrations remove"), &integration)
+        .with_context(|| format!("removing integration `{}`", integration.name))?;
+    let removed = Removed {
+        removed: integration.name,
+    };
+    ctx.out.emit(&removed, || {
+        println!(
+            "Removed integration `{}` and its records, secrets, runs and findings (the audit trail is kept).",
+            removed.removed
+        )
     })?;
     Ok(0)
-}
-
-pub fn remove_integration(ctx: &Ctx, integration: &Integration) -> anyhow::Result<()> {
-    let store = ctx.platform.store();
-    store
-        .remove_integration(integration.id)
-        .with_context(|| format!("removing integration `{}`", integration.name))?;
-    store.append_audit(&AuditEntry {
-        at_ms: now_ms(),
-        integration_id: Some(integration.id),
-        actor: "system".into(),
-        role: None,
-        action: "integration.remove".into(),
-        target: Some(integration.name.clone()),
-        reason: Some("oort-host integrations remove".into()),
-        outcome: "succeeded: removed".into(),
-    })?;
-    Ok(())
-}
-
-pub fn print_integration(i: &Integration) {
-    println!(
-        "Integration `{}` (plugin {}, tenant {}, id {})",
-        i.name, i.plugin_id, i.tenant, i.id
-    );
-    let mut table = Table::new(["  FIELD", "VALUE"]);
-    for (field, value) in &i.config {
-        table.row([format!("  {field}"), value.clone()]);
-    }
-    for field in &i.secret_fields {
-        table.row([format!("  {field}"), "set".to_owned()]);
-    }
-    if let Some(url) = &i.api_base_url {
-        table.row(["  (api base url)".to_owned(), url.clone()]);
-    }
-    if !i.granted_capabilities.is_empty() {
-        table.row(["  (granted)".to_owned(), i.granted_capabilities.join(", ")]);
-    }
-    table.print();
-}
-
-/// The serde name of a unit enum value (`succeeded`, `collect`).
-fn json_word<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => "?".into(),
-    }
 }

@@ -1,30 +1,28 @@
 //! The `oort-host` command line: clap types and dispatch. Each command group
-//! lives in its own module; all of them go through [`Platform`].
+//! lives in its own module; all of them go through [`Platform`]. `serve` and
+//! `demo` are parsed here but run by `main` (the API and the demo do not
+//! depend on the CLI).
 
 mod actions;
 mod audit;
 mod export;
 mod insights;
-pub mod integrations;
+mod integrations;
 mod operators;
 mod output;
 mod plugins;
-pub mod run;
+mod run;
 mod secret_input;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
-use oort_host::platform::Platform;
+use oort_host::platform::{Platform, Requester};
 
-pub use actions::run_action;
-pub use audit::print_trail;
-pub use insights::{print_report as print_insights, refresh as refresh_insights};
-pub use output::{Output, classify, now_ms, platform_kind, print_error, usage as usage_error};
+pub use output::{Output, classify, print_error, usage as usage_error};
 
 const JSON_HELP: &str = "\
 JSON OUTPUT (--json):
@@ -115,7 +113,8 @@ pub enum Command {
     /// (body {"max_pages","sources"}, optional), GET /v1/integrations/{name}/insights,
     /// GET /v1/integrations/{name}/audit, GET /v1/integrations/{name}/actions,
     /// POST /v1/integrations/{name}/actions/{action} (body {"actor" (required),
-    /// "user","reason","dry_run","finding_id","params":{k:v}}). Errors are
+    /// "user","reason","dry_run","finding_id","params":{k:v}}). Answers are the
+    /// same documents as the matching command's --json output. Errors are
     /// {"error","kind"} with 400 (bad input), 403 (role refused), 404 (unknown),
     /// 502 (the upstream service failed) or 500.
     Serve {
@@ -254,56 +253,43 @@ pub struct Ctx {
     pub platform: Arc<Platform>,
     pub out: Output,
     pub tenant: String,
-    pub data_dir: PathBuf,
 }
 
 impl Ctx {
-    pub fn open(cli: &Cli) -> anyhow::Result<Ctx> {
-        let platform = Platform::open(&cli.data_dir)
-            .with_context(|| format!("opening the data directory {}", cli.data_dir.display()))?;
-        Ok(Ctx {
-            platform: Arc::new(platform),
-            out: Output { json: cli.json },
-            tenant: cli.tenant.clone(),
-            data_dir: cli.data_dir.clone(),
-        })
-    }
-
     pub fn integration(&self, name: &str) -> anyhow::Result<oort_host::store::Integration> {
         Ok(self.platform.integration(&self.tenant, name)?)
     }
 }
 
-/// Runs the command; returns the process exit code for outcomes that are
-/// reported but not errors (e.g. a failed connectivity check).
-pub async fn run(cli: Cli) -> anyhow::Result<u8> {
-    let ctx = Ctx::open(&cli)?;
-    match cli.command {
-        Command::Plugins(PluginsCmd::List) => plugins::list(&ctx),
-        Command::Plugins(PluginsCmd::Install { file }) => plugins::install(&ctx, &file),
-        Command::Integrations(IntegrationsCmd::Add(args)) => {
-            integrations::add_from_cli(&ctx, args).await
-        }
-        Command::Integrations(IntegrationsCmd::List) => integrations::list(&ctx),
-        Command::Integrations(IntegrationsCmd::Show { name }) => integrations::show(&ctx, &name),
-        Command::Integrations(IntegrationsCmd::Remove { name }) => {
-            integrations::remove(&ctx, &name)
-        }
-        Command::Test { name } => run::test(&ctx, &name).await,
-        Command::Collect(args) => {
-            run::collect(&ctx, &args.name, args.max_pages, args.sources).await
-        }
-        Command::Export { name, kind } => export::export(&ctx, &name, kind.as_deref()),
-        Command::Insights { name } => insights::insights(&ctx, &name),
-        Command::Actions { name } => actions::list(&ctx, &name),
-        Command::Act(args) => actions::act(&ctx, args).await,
-        Command::Operators(OperatorsCmd::Add { name, role }) => operators::add(&ctx, &name, &role),
-        Command::Operators(OperatorsCmd::List) => operators::list(&ctx),
-        Command::Audit { name } => audit::audit(&ctx, &name),
-        Command::Serve { listen } => {
-            crate::api::serve(ctx.platform.clone(), ctx.tenant.clone(), listen).await
-        }
-        Command::Demo => crate::demo::run(&ctx).await,
+/// The requester of changes made from this shell (audited as `system`).
+fn from_cli(command: &str) -> Requester {
+    Requester::local(format!("oort-host {command}"))
+}
+
+/// Runs a command other than `serve` and `demo`; returns the process exit
+/// code for outcomes that are reported but not errors (e.g. a failed
+/// connectivity check).
+pub async fn run(ctx: Ctx, command: Command) -> anyhow::Result<u8> {
+    let ctx = &ctx;
+    match command {
+        Command::Plugins(PluginsCmd::List) => plugins::list(ctx),
+        Command::Plugins(PluginsCmd::Install { file }) => plugins::install(ctx, &file),
+        Command::Integrations(IntegrationsCmd::Add(args)) => integrations::add(ctx, args).await,
+        Command::Integrations(IntegrationsCmd::List) => integrations::list(ctx),
+        Command::Integrations(IntegrationsCmd::Show { name }) => integrations::show(ctx, &name),
+        Command::Integrations(IntegrationsCmd::Remove { name }) => integrations::remove(ctx, &name),
+        Command::Test { name } => run::test(ctx, &name).await,
+        Command::Collect(args) => run::collect(ctx, &args.name, args.max_pages, args.sources).await,
+        Command::Export { name, kind } => export::export(ctx, &name, kind.as_deref()),
+        Command::Insights { name } => insights::insights(ctx, &name).await,
+        Command::Actions { name } => actions::list(ctx, &name),
+        Command::Act(args) => actions::act(ctx, args).await,
+        Command::Operators(OperatorsCmd::Add { name, role }) => operators::add(ctx, &name, &role),
+        Command::Operators(OperatorsCmd::List) => operators::list(ctx),
+        Command::Audit { name } => audit::audit(ctx, &name),
+        Command::Serve { .. } | Command::Demo => Err(usage_error(
+            "`serve` and `demo` are run by the binary's entry point, not the CLI dispatch",
+        )),
     }
 }
 

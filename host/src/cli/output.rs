@@ -1,11 +1,11 @@
-//! How commands print: plain tables for people, one stable JSON document for
-//! machines (`--json`), and the error shapes of both.
+//! How commands print: one stable JSON document for machines (`--json`) or
+//! the text of `crate::human` for people, and the error shapes of both.
 
 use std::io::Write;
 
 use serde::Serialize;
 
-use oort_host::platform::PlatformError;
+use oort_host::platform::{ErrorKind, PlatformError};
 
 /// Where a command's result goes and in which form.
 #[derive(Debug, Clone, Copy)]
@@ -40,59 +40,6 @@ pub fn print_json_line<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     }
 }
 
-/// A plain text table: columns padded to the widest cell, two spaces apart.
-pub struct Table {
-    headers: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    pub fn new<I: IntoIterator<Item = S>, S: Into<String>>(headers: I) -> Table {
-        Table {
-            headers: headers.into_iter().map(Into::into).collect(),
-            rows: Vec::new(),
-        }
-    }
-
-    pub fn row<I: IntoIterator<Item = S>, S: Into<String>>(&mut self, cells: I) {
-        self.rows.push(cells.into_iter().map(Into::into).collect());
-    }
-
-    pub fn render(&self) -> String {
-        let columns = self.headers.len();
-        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
-        for row in &self.rows {
-            for (i, cell) in row.iter().enumerate().take(columns) {
-                widths[i] = widths[i].max(cell.chars().count());
-            }
-        }
-        let mut out = String::new();
-        let mut line = |cells: &[String]| {
-            let mut text = String::new();
-            for (i, width) in widths.iter().enumerate() {
-                let cell = cells.get(i).map(String::as_str).unwrap_or("");
-                if i + 1 == columns {
-                    text.push_str(cell);
-                } else {
-                    text.push_str(cell);
-                    text.extend(std::iter::repeat_n(' ', width - cell.chars().count() + 2));
-                }
-            }
-            out.push_str(text.trim_end());
-            out.push('\n');
-        };
-        line(&self.headers);
-        for row in &self.rows {
-            line(row);
-        }
-        out
-    }
-
-    pub fn print(&self) {
-        print!("{}", self.render());
-    }
-}
-
 /// An operator mistake found by the CLI itself (exit 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -118,15 +65,13 @@ pub fn classify(error: &anyhow::Error) -> ErrorReport {
         .chain()
         .find_map(|e| e.downcast_ref::<PlatformError>())
     {
-        let fields = match platform {
-            PlatformError::InvalidConfig(errors) => serde_json::to_value(errors).ok(),
-            _ => None,
-        };
         return ErrorReport {
-            exit_code: u8::try_from(platform.exit_code()).unwrap_or(1),
-            kind: platform_kind(platform),
+            exit_code: exit_code(platform.kind()),
+            kind: platform.kind().as_str(),
             message,
-            fields,
+            fields: platform
+                .field_errors()
+                .and_then(|errors| serde_json::to_value(errors).ok()),
         };
     }
     if error.chain().any(|e| e.is::<UsageError>()) {
@@ -145,16 +90,16 @@ pub fn classify(error: &anyhow::Error) -> ErrorReport {
     }
 }
 
-pub fn platform_kind(error: &PlatformError) -> &'static str {
-    match error {
-        PlatformError::InvalidInput(_) => "invalid_input",
-        PlatformError::InvalidConfig(_) => "invalid_config",
-        PlatformError::NotFound(_) => "not_found",
-        PlatformError::Plugin(_) => "plugin",
-        PlatformError::Sandbox(_) => "sandbox",
-        PlatformError::Refused(_) => "refused",
-        PlatformError::Store(_) => "store",
-        PlatformError::Internal(_) => "internal",
+/// 2 for bad usage or input (the operator can fix the command), 1 for an
+/// operation that failed.
+pub fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::InvalidInput | ErrorKind::InvalidConfig | ErrorKind::NotFound => 2,
+        ErrorKind::Plugin
+        | ErrorKind::Sandbox
+        | ErrorKind::Refused
+        | ErrorKind::Store
+        | ErrorKind::Internal => 1,
     }
 }
 
@@ -171,63 +116,9 @@ pub fn print_error(report: &ErrorReport, json: bool) {
     }
 }
 
-/// `2024-05-01T12:34:56.789Z` for a Unix time in milliseconds (UTC, no
-/// dependency on a date crate: days-to-civil after Howard Hinnant).
-pub fn rfc3339_from_ms(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{millis:03}Z")
-}
-
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
-pub fn opt(value: Option<&str>) -> String {
-    value.unwrap_or("-").to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_known_instants() {
-        assert_eq!(rfc3339_from_ms(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(
-            rfc3339_from_ms(1_714_566_896_789),
-            "2024-05-01T12:34:56.789Z"
-        );
-        // Leap day and a pre-epoch instant.
-        assert_eq!(rfc3339_from_ms(951_782_400_000), "2000-02-29T00:00:00.000Z");
-        assert_eq!(rfc3339_from_ms(-1), "1969-12-31T23:59:59.999Z");
-    }
-
-    #[test]
-    fn table_pads_columns() {
-        let mut t = Table::new(["ID", "NAME"]);
-        t.row(["duo", "Duo Security"]);
-        t.row(["misbehaving-plugin", "x"]);
-        assert_eq!(
-            t.render(),
-            "ID                  NAME\nduo                 Duo Security\nmisbehaving-plugin  x\n"
-        );
-    }
 
     #[test]
     fn platform_errors_map_to_exit_codes_and_kinds() {

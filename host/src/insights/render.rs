@@ -4,29 +4,10 @@ use std::fmt::Write;
 
 use super::draft::Severity;
 use super::{NamedCount, Report};
+use crate::clock::minute_from_ms;
 
 fn pct(x: Option<f64>) -> String {
     x.map_or("n/a".to_owned(), |v| format!("{:.1}%", v * 100.0))
-}
-
-fn iso(ms: i64) -> String {
-    // Civil-from-days (Howard Hinnant's algorithm): no date crate needed for UTC.
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60
-    )
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -92,7 +73,7 @@ pub fn render_text(report: &Report) -> String {
                 truncate(&g.title, 44),
                 truncate(&g.subjects.join(", "), 28),
                 g.evidence.len(),
-                iso(g.last_seen_ms),
+                minute_from_ms(g.last_seen_ms),
                 g.suggested_action.as_deref().unwrap_or("-")
             );
             let _ = writeln!(out, "{:>5}  {}", "", g.detail);
@@ -105,7 +86,7 @@ pub fn render_text(report: &Report) -> String {
         out,
         "\nMFA POSTURE (auth metrics over the last {} days, as of {})",
         p.window_days,
-        iso(p.generated_at_ms)
+        minute_from_ms(p.generated_at_ms)
     );
     let _ = writeln!(
         out,
@@ -182,16 +163,4 @@ pub fn render_text(report: &Report) -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn iso_dates() {
-        assert_eq!(iso(0), "1970-01-01 00:00Z");
-        assert_eq!(iso(1_700_000_000_000), "2023-11-14 22:13Z");
-        assert_eq!(iso(951_782_400_000), "2000-02-29 00:00Z");
-    }
 }

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, Store};
@@ -14,39 +13,9 @@ use crate::capabilities::{InvocationContext, InvocationState};
 use crate::model as m;
 use crate::runtime::bindings::{Integration, IntegrationPre};
 use crate::runtime::cache::{CacheOutcome, ComponentCache, sha256_hex};
+use crate::runtime::calls::{self, ExportCall};
 use crate::runtime::error::SandboxError;
-use crate::runtime::{SandboxLimits, convert, install};
-
-/// One export call, with its inputs.
-pub enum Call<'a> {
-    Manifest,
-    ValidateConfig(&'a [(String, String)]),
-    TestConnectivity(&'a [(String, String)]),
-    Collect(&'a [(String, String)], &'a m::CollectOptions),
-    RunAction(&'a [(String, String)], &'a m::ActionRequest),
-}
-
-impl Call<'_> {
-    pub fn operation(&self) -> &'static str {
-        match self {
-            Call::Manifest => "manifest",
-            Call::ValidateConfig(_) => "validate-config",
-            Call::TestConnectivity(_) => "test-connectivity",
-            Call::Collect(..) => "collect",
-            Call::RunAction(..) => "run-action",
-        }
-    }
-}
-
-/// What an export returned.
-#[derive(Debug)]
-pub enum CallOutput {
-    Manifest(m::Manifest),
-    FieldErrors(Vec<m::FieldError>),
-    Checks(Vec<m::Check>),
-    Collected(Result<m::CollectSummary, m::PluginError>),
-    ActionDone(Result<m::ActionOutcome, m::PluginError>),
-}
+use crate::runtime::{SandboxLimits, install};
 
 /// A compiled, link-checked plugin, ready to instantiate.
 #[derive(Clone)]
@@ -145,11 +114,10 @@ impl PluginRuntime {
     pub async fn inspect(&self, wasm: &[u8]) -> Result<Inspected, String> {
         let prepared = self.prepare(wasm)?;
         let ctx = InvocationContext::inert("(installing)");
-        let manifest = match self.invoke(&prepared, ctx, Call::Manifest).await {
-            Ok(CallOutput::Manifest(manifest)) => manifest,
-            Ok(other) => return Err(format!("unexpected result from manifest(): {other:?}")),
-            Err(e) => return Err(format!("calling manifest() failed: {e}")),
-        };
+        let manifest = self
+            .invoke(&prepared, ctx, calls::Manifest)
+            .await
+            .map_err(|e| format!("calling manifest() failed: {e}"))?;
         install::check_manifest(&manifest)?;
         Ok(Inspected { prepared, manifest })
     }
@@ -169,13 +137,13 @@ impl PluginRuntime {
     }
 
     /// Runs one export call in a fresh sandbox.
-    pub async fn invoke(
+    pub async fn invoke<C: ExportCall>(
         &self,
         prepared: &Prepared,
         ctx: InvocationContext,
-        call: Call<'_>,
-    ) -> Result<CallOutput, SandboxError> {
-        let operation = call.operation();
+        call: C,
+    ) -> Result<C::Output, SandboxError> {
+        let operation = C::OPERATION.name();
         let plugin = ctx.tags.plugin.clone();
         let _slot = SLOTS
             .acquire()
@@ -184,12 +152,8 @@ impl PluginRuntime {
                 plugin: plugin.clone(),
                 message: e.to_string(),
             })?;
-        let deadline = self.deadline(operation);
-        let http_budget = if matches!(call, Call::Manifest) {
-            0
-        } else {
-            self.limits.max_http_requests
-        };
+        let deadline = C::OPERATION.deadline(&self.limits);
+        let http_budget = C::OPERATION.http_budget(&self.limits);
         let state = InvocationState::new(ctx, &self.limits, self.http.clone(), http_budget);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -207,25 +171,26 @@ impl PluginRuntime {
         // otherwise succeeded (a call that failed keeps its own error).
         let staged = store.data_mut().staged.flush().await;
         let outcome = match (outcome, staged) {
-            (Ok(Ok(output)), Err(e)) if !output_is_failure(&output) => {
-                Ok(Ok(staged_write_failed(output, e)))
-            }
+            (Ok(Ok(output)), Err(e)) => Ok(Ok(C::staged_write_failed(
+                output,
+                m::PluginError::Host(format!(
+                    "a staged write failed after the plugin finished ({e}); the checkpoint stays at the last batch written"
+                )),
+            ))),
             (outcome, _) => outcome,
         };
         let state = store.data();
         state.flush_stdio();
         let (budget, exhausted) = state.http.budget();
         let error = match outcome {
-            Ok(Ok(output)) => {
-                if exhausted && output_is_failure(&output) {
-                    return Err(SandboxError::HttpBudget {
-                        plugin,
-                        limit: budget,
-                        outcome: format!("then {operation} failed: {}", failure_text(&output)),
-                    });
-                }
-                return Ok(output);
-            }
+            Ok(Ok(output)) => match C::failure(&output) {
+                Some(failure) if exhausted => SandboxError::HttpBudget {
+                    plugin,
+                    limit: budget,
+                    outcome: format!("then {operation} failed: {failure}"),
+                },
+                _ => return Ok(output),
+            },
             Err(_elapsed) => SandboxError::Deadline {
                 plugin,
                 limit: deadline,
@@ -262,41 +227,6 @@ impl PluginRuntime {
         drop(store);
         Err(error)
     }
-
-    fn deadline(&self, operation: &str) -> Duration {
-        match operation {
-            "test-connectivity" => self.limits.test_timeout,
-            "collect" => self.limits.collect_timeout,
-            "run-action" => self.limits.action_timeout,
-            _ => self.limits.validate_timeout,
-        }
-    }
-}
-
-/// A call whose last staged batch could not be written did not do its job.
-fn staged_write_failed(output: CallOutput, e: crate::store::StoreError) -> CallOutput {
-    let error = m::PluginError::Host(format!(
-        "a staged write failed after the plugin finished ({e}); the checkpoint stays at the last batch written"
-    ));
-    match output {
-        CallOutput::Collected(_) => CallOutput::Collected(Err(error)),
-        CallOutput::ActionDone(_) => CallOutput::ActionDone(Err(error)),
-        other => other,
-    }
-}
-
-fn output_is_failure(output: &CallOutput) -> bool {
-    matches!(
-        output,
-        CallOutput::Collected(Err(_)) | CallOutput::ActionDone(Err(_))
-    )
-}
-
-fn failure_text(output: &CallOutput) -> String {
-    match output {
-        CallOutput::Collected(Err(e)) | CallOutput::ActionDone(Err(e)) => e.to_string(),
-        _ => String::new(),
-    }
 }
 
 /// Whether wasmtime stopped copying a call's data at the hostcall fuel
@@ -316,48 +246,11 @@ fn trap_message(e: &wasmtime::Error) -> String {
     }
 }
 
-async fn run(
+async fn run<C: ExportCall>(
     pre: &IntegrationPre<InvocationState>,
     store: &mut Store<InvocationState>,
-    call: Call<'_>,
-) -> wasmtime::Result<CallOutput> {
+    call: C,
+) -> wasmtime::Result<C::Output> {
     let instance = pre.instantiate_async(&mut *store).await?;
-    let plugin = instance.oort_integration_plugin();
-    Ok(match call {
-        Call::Manifest => {
-            CallOutput::Manifest(convert::manifest(plugin.call_manifest(&mut *store).await?))
-        }
-        Call::ValidateConfig(config) => {
-            let entries = convert::config_entries(config);
-            let errors = plugin.call_validate_config(&mut *store, &entries).await?;
-            CallOutput::FieldErrors(errors.into_iter().map(convert::field_error).collect())
-        }
-        Call::TestConnectivity(config) => {
-            let entries = convert::config_entries(config);
-            let checks = plugin.call_test_connectivity(&mut *store, &entries).await?;
-            CallOutput::Checks(checks.into_iter().map(convert::check).collect())
-        }
-        Call::Collect(config, options) => {
-            let entries = convert::config_entries(config);
-            let result = plugin
-                .call_collect(&mut *store, &entries, &convert::collect_options(options))
-                .await?;
-            CallOutput::Collected(
-                result
-                    .map(convert::collect_summary)
-                    .map_err(convert::plugin_error),
-            )
-        }
-        Call::RunAction(config, request) => {
-            let entries = convert::config_entries(config);
-            let result = plugin
-                .call_run_action(&mut *store, &entries, &convert::action_request(request))
-                .await?;
-            CallOutput::ActionDone(
-                result
-                    .map(convert::action_outcome)
-                    .map_err(convert::plugin_error),
-            )
-        }
-    })
+    call.call(instance.oort_integration_plugin(), store).await
 }

@@ -3,6 +3,7 @@
 
 pub mod bindings;
 pub mod cache;
+pub mod calls;
 pub mod config_check;
 pub mod convert;
 pub mod engine;
@@ -13,6 +14,7 @@ pub mod lifted;
 pub mod limiter;
 pub mod limits;
 
+pub use calls::{ExportCall, Operation};
 pub use error::SandboxError;
-pub use invoke::{Call, CallOutput, Inspected, PluginRuntime, Prepared};
+pub use invoke::{Inspected, PluginRuntime, Prepared};
 pub use limits::SandboxLimits;

@@ -357,13 +357,7 @@ fn create_data_dir(data_dir: &Path) -> Result<()> {
         })
 }
 
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub(crate) use crate::clock::now_ms;
 
 /// Serializes a value the store itself produced; cannot fail for our types.
 fn to_json<T: Serialize>(value: &T) -> String {

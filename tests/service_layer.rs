@@ -1,0 +1,124 @@
+//! The service layer's audited operations: every change an operator can
+//! make through the CLI, the API or the demo leaves one audit entry naming
+//! who asked and through what, and the run of every plugin call is ended
+//! exactly once.
+
+use oort_e2e::TestEnv;
+use oort_e2e::env::MisbehavingSpec;
+use oort_host::model::Role;
+use oort_host::platform::{ErrorKind, Requester};
+use oort_host::store::{AuditEntry, RunStatus};
+
+fn entries(env: &TestEnv, action: &str) -> Vec<AuditEntry> {
+    env.platform
+        .store()
+        .audit(None)
+        .expect("read the audit trail")
+        .into_iter()
+        .filter(|e| e.action == action)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_an_operator_is_audited_with_its_requester() {
+    let env = TestEnv::open();
+    let by = Requester::local("oort-host demo");
+    let operator = env
+        .platform
+        .add_operator(&by, "  alice ", Role::Admin)
+        .expect("add alice");
+    assert_eq!(operator.name, "alice", "the name is trimmed");
+    let added = entries(&env, "operator.add");
+    assert_eq!(added.len(), 1, "{added:?}");
+    assert_eq!(added[0].actor, "system");
+    assert_eq!(added[0].target.as_deref(), Some("alice"));
+    assert_eq!(added[0].reason.as_deref(), Some("oort-host demo"));
+    assert_eq!(added[0].outcome, "succeeded: role admin");
+    assert_eq!(added[0].integration_id, None);
+
+    // A refused add changes nothing and writes no success entry.
+    let err = env
+        .platform
+        .add_operator(&by, "alice", Role::Viewer)
+        .expect_err("the name is taken");
+    assert_eq!(err.kind(), ErrorKind::Store);
+    let err = env
+        .platform
+        .add_operator(&by, "   ", Role::Viewer)
+        .expect_err("an empty name");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(entries(&env, "operator.add").len(), 1);
+    assert_eq!(
+        env.platform.operator("alice").unwrap().map(|o| o.role),
+        Some(Role::Admin)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_and_removing_an_integration_are_audited() {
+    let env = TestEnv::open();
+    let integration = env
+        .misbehaving("corp", "well-behaved", "GoodToken000")
+        .await;
+    let added = entries(&env, "integration.add");
+    assert_eq!(added.len(), 1, "{added:?}");
+    assert_eq!(added[0].integration_id, Some(integration.id));
+    assert_eq!(added[0].target.as_deref(), Some("corp"));
+    assert_eq!(added[0].outcome, "succeeded: plugin misbehaving");
+
+    // A configuration the plugin refuses is stored nowhere and audited as
+    // no addition.
+    let bad = MisbehavingSpec::new("bad", "no-such-mode", "GoodToken000");
+    let err = env.add_misbehaving(bad).await.expect_err("an unknown mode");
+    assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+    assert!(err.field_errors().is_some_and(|f| !f.is_empty()));
+    assert_eq!(entries(&env, "integration.add").len(), 1);
+
+    let by = Requester {
+        actor: "ana".into(),
+        role: Some(Role::Admin),
+        via: "test".into(),
+    };
+    env.platform
+        .remove_integration(&by, &integration)
+        .expect("remove");
+    let removed = entries(&env, "integration.remove");
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert_eq!(removed[0].actor, "ana");
+    assert_eq!(removed[0].role, Some(Role::Admin));
+    assert_eq!(removed[0].reason.as_deref(), Some("test"));
+    let err = env
+        .platform
+        .integration("default", "corp")
+        .expect_err("removed");
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_collection_does_not_stay_running() {
+    let env = TestEnv::open();
+    let looping = env
+        .misbehaving("looping", "endless-loop", "LoopToken000")
+        .await;
+    // The caller gives up (a client hanging up, a timeout) long before the
+    // sandbox's own deadline: the run must not be left `running`.
+    let collect = env.platform.collect(
+        &looping,
+        Default::default(),
+        &oort_host::platform::NoProgress,
+    );
+    let gave_up = tokio::time::timeout(std::time::Duration::from_millis(300), collect).await;
+    assert!(gave_up.is_err(), "the endless loop cannot finish in time");
+    let runs = env.platform.store().runs(looping.id, 5).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, RunStatus::Failed);
+    assert!(
+        runs[0]
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("interrupted"),
+        "{:?}",
+        runs[0].error
+    );
+}
