@@ -1,9 +1,11 @@
 //! The `log` capability: plugin log lines go to the host's tracing log,
 //! tagged with tenant, integration and plugin, with bounded size and count.
 
-use crate::runtime::bindings::log::{Host, Level};
+use wasmtime::component::{HasSelf, Linker};
 
-use super::InvocationState;
+use crate::runtime::bindings::log::{self as wit, Host, Level};
+
+use super::{InvocationState, LogTags};
 
 /// Longest message kept, in characters.
 const MAX_MESSAGE_CHARS: usize = 2048;
@@ -13,13 +15,33 @@ const MAX_FIELD_CHARS: usize = 256;
 /// Lines accepted per invocation; the rest are counted and dropped.
 const MAX_LINES: u32 = 10_000;
 
+/// The `log` capability's state for one invocation: who is logging, and
+/// how many lines it wrote and had dropped.
 #[derive(Debug, Default)]
-pub struct LogBudget {
+pub struct LogState {
+    tags: LogTags,
     written: u32,
     dropped: u32,
 }
 
-impl LogBudget {
+/// Links the `log` interface over the state `get` returns.
+pub fn add_to_linker(
+    linker: &mut Linker<InvocationState>,
+    get: fn(&mut InvocationState) -> &mut LogState,
+) -> anyhow::Result<()> {
+    Ok(wit::add_to_linker::<InvocationState, HasSelf<LogState>>(
+        linker, get,
+    )?)
+}
+
+impl LogState {
+    pub fn new(tags: LogTags) -> LogState {
+        LogState {
+            tags,
+            ..LogState::default()
+        }
+    }
+
     /// True if one more line may be written.
     fn admit(&mut self) -> bool {
         if self.written < MAX_LINES {
@@ -69,17 +91,17 @@ pub fn render_message(message: &str) -> String {
         .to_string()
 }
 
-impl Host for InvocationState {
+impl Host for LogState {
     async fn write(
         &mut self,
         level: Level,
         message: String,
         fields: Vec<(String, String)>,
     ) -> wasmtime::Result<()> {
-        if !self.log.admit() {
+        if !self.admit() {
             return Ok(());
         }
-        let tags = &self.ctx.tags;
+        let tags = &self.tags;
         let message = render_message(&message);
         let fields = render_fields(&fields);
         macro_rules! emit {
@@ -131,9 +153,9 @@ mod tests {
 
     #[test]
     fn budget_drops_lines_beyond_the_limit() {
-        let mut budget = LogBudget {
+        let mut budget = LogState {
             written: MAX_LINES - 1,
-            dropped: 0,
+            ..LogState::default()
         };
         assert!(budget.admit());
         assert!(!budget.admit());

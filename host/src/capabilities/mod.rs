@@ -2,7 +2,10 @@
 //!
 //! Every capability acts only on behalf of the invocation's own integration;
 //! the per-invocation [`InvocationState`] is the sole source of that identity,
-//! so there is no way for a plugin to name another integration.
+//! so there is no way for a plugin to name another integration. Each
+//! capability owns its state (`HttpState`, `SecretsState`, `StorageState`,
+//! `LogState`) and links its interface with its own `add_to_linker`, in the
+//! shape of wasmtime-wasi's per-interface contexts; none reaches another's.
 
 pub mod http;
 pub mod log;
@@ -12,7 +15,7 @@ pub mod storage;
 
 use std::sync::Arc;
 
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::model::Manifest;
@@ -78,17 +81,19 @@ pub(crate) fn empty_manifest() -> Manifest {
     }
 }
 
-/// The data of one wasmtime `Store`: lives exactly as long as one invocation.
+/// The data of one wasmtime `Store`: lives exactly as long as one
+/// invocation. Each capability keeps its own state here and reaches only
+/// that (plus the resource table where it holds handles), through the view
+/// its `add_to_linker` was given.
 pub struct InvocationState {
-    pub(crate) ctx: InvocationContext,
-    pub(crate) http: http::HttpCapability,
-    pub(crate) log: log::LogBudget,
+    pub(crate) tags: LogTags,
+    pub(crate) http: http::HttpState,
+    pub(crate) secrets: secrets::SecretsState,
+    pub(crate) storage: storage::StorageState,
+    pub(crate) log: log::LogState,
     pub(crate) limiter: crate::runtime::limiter::MemoryLimiter,
     pub(crate) stdout: stdio::CappedOutput,
     pub(crate) stderr: stdio::CappedOutput,
-    pub(crate) secret_handles: usize,
-    /// `storage.stage` writes not yet waited for; drained when the call ends.
-    pub(crate) staged: storage::StagedWrites,
     wasi: WasiCtx,
     table: ResourceTable,
 }
@@ -110,30 +115,43 @@ impl InvocationState {
             .allow_tcp(false)
             .allow_udp(false)
             .build();
-        let http = http::HttpCapability::new(&ctx, client, http_budget);
         InvocationState {
-            http,
-            log: log::LogBudget::default(),
+            http: http::HttpState::new(&ctx, client, http_budget),
+            secrets: secrets::SecretsState::new(
+                ctx.manifest.clone(),
+                ctx.secrets,
+                ctx.granted_capabilities,
+            ),
+            storage: storage::StorageState::new(ctx.manifest, ctx.storage, ctx.progress),
+            log: log::LogState::new(ctx.tags.clone()),
             limiter: crate::runtime::limiter::MemoryLimiter::new(limits.memory_bytes),
             stdout,
             stderr,
-            secret_handles: 0,
-            staged: storage::StagedWrites::default(),
             wasi,
             table: ResourceTable::new(),
-            ctx,
+            tags: ctx.tags,
         }
     }
 
-    pub(crate) fn table(&mut self) -> &mut ResourceTable {
-        &mut self.table
+    fn http_view(&mut self) -> http::HttpView<'_> {
+        http::HttpView {
+            state: &mut self.http,
+            table: &mut self.table,
+        }
+    }
+
+    fn secrets_view(&mut self) -> secrets::SecretsView<'_> {
+        secrets::SecretsView {
+            state: &mut self.secrets,
+            table: &mut self.table,
+        }
     }
 
     /// Writes what the plugin printed to the host log, tagged with the
     /// integration; called once the invocation is over.
     pub fn flush_stdio(&self) {
-        self.stdout.flush_to_log(&self.ctx.tags, "stdout");
-        self.stderr.flush_to_log(&self.ctx.tags, "stderr");
+        self.stdout.flush_to_log(&self.tags, "stdout");
+        self.stderr.flush_to_log(&self.tags, "stderr");
     }
 }
 
@@ -146,4 +164,17 @@ impl WasiView for InvocationState {
     }
 }
 
+/// The contract's `types` interface has no functions: nothing to reach.
 impl types::Host for InvocationState {}
+
+/// Links WASI (locked down by each invocation's `WasiCtx`) and every
+/// capability into `linker`, each over its own state.
+pub fn add_to_linker(linker: &mut Linker<InvocationState>) -> anyhow::Result<()> {
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    types::add_to_linker::<InvocationState, HasSelf<InvocationState>>(linker, |s| s)?;
+    http::add_to_linker(linker, InvocationState::http_view)?;
+    secrets::add_to_linker(linker, InvocationState::secrets_view)?;
+    storage::add_to_linker(linker, |s| &mut s.storage)?;
+    log::add_to_linker(linker, |s| &mut s.log)?;
+    Ok(())
+}

@@ -4,14 +4,69 @@
 //! Plaintext (`reveal`) needs the capability requested by the manifest AND
 //! granted by the operator for this integration.
 
+use std::sync::Arc;
+
 use hmac::{Hmac, Mac};
-use wasmtime::component::Resource;
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 use crate::model::{Capability, FieldType, Manifest};
-use crate::runtime::bindings::secrets::{Host, HostSecret, SecretError};
+use crate::runtime::bindings::secrets::{self as wit, Host, HostSecret, Secret, SecretError};
 use crate::store::{IntegrationId, SecretValue, Store};
 
 use super::InvocationState;
+
+/// The `secrets` capability's state for one invocation.
+pub struct SecretsState {
+    manifest: Arc<Manifest>,
+    source: Arc<dyn SecretSource>,
+    granted: Vec<String>,
+    /// Handles the plugin holds now.
+    handles: usize,
+}
+
+impl SecretsState {
+    pub fn new(
+        manifest: Arc<Manifest>,
+        source: Arc<dyn SecretSource>,
+        granted: Vec<String>,
+    ) -> SecretsState {
+        SecretsState {
+            manifest,
+            source,
+            granted,
+            handles: 0,
+        }
+    }
+}
+
+/// What the `secrets` interface reaches of an invocation: its own state and
+/// the resource table holding the handles.
+pub struct SecretsView<'a> {
+    pub state: &'a mut SecretsState,
+    pub table: &'a mut ResourceTable,
+}
+
+struct HasSecrets;
+impl HasData for HasSecrets {
+    type Data<'a> = SecretsView<'a>;
+}
+
+/// Links the `secrets` interface over the view `get` returns.
+pub fn add_to_linker(
+    linker: &mut Linker<InvocationState>,
+    get: fn(&mut InvocationState) -> SecretsView<'_>,
+) -> anyhow::Result<()> {
+    Ok(wit::add_to_linker::<InvocationState, HasSecrets>(
+        linker, get,
+    )?)
+}
+
+/// The table entry behind a `secret` handle: the generated type only names
+/// the resource, the host keeps a [`SecretHandle`] under the same index (the
+/// table checks the entry's type on every access).
+fn entry(handle: &Resource<Secret>) -> Resource<SecretHandle> {
+    Resource::new_own(handle.rep())
+}
 
 /// The grant name operators use for [`Capability::SecretReveal`].
 pub const SECRET_REVEAL: &str = "secret-reveal";
@@ -116,73 +171,76 @@ pub fn hmac_sha512(key: &[u8], data: &[u8]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-impl Host for InvocationState {
+impl Host for SecretsView<'_> {
     async fn get(
         &mut self,
         name: String,
-    ) -> wasmtime::Result<Result<Resource<SecretHandle>, SecretError>> {
-        let resolved = resolve(&self.ctx.manifest, self.ctx.secrets.as_ref(), &name)
-            .map_err(wasmtime::Error::msg)?;
+    ) -> wasmtime::Result<Result<Resource<Secret>, SecretError>> {
+        let state = &mut *self.state;
+        let resolved =
+            resolve(&state.manifest, state.source.as_ref(), &name).map_err(wasmtime::Error::msg)?;
         match resolved {
             Ok(handle) => {
-                if self.secret_handles >= MAX_HANDLES {
+                if state.handles >= MAX_HANDLES {
                     wasmtime::bail!(
                         "plugin holds more than {MAX_HANDLES} secret handles; drop them after use"
                     );
                 }
-                let resource = self.table().push(handle)?;
-                self.secret_handles += 1;
-                Ok(Ok(resource))
+                let resource = self.table.push(handle)?;
+                state.handles += 1;
+                Ok(Ok(Resource::new_own(resource.rep())))
             }
             Err(e) => Ok(Err(e)),
         }
     }
 }
 
-impl HostSecret for InvocationState {
-    async fn name(&mut self, secret: Resource<SecretHandle>) -> wasmtime::Result<String> {
-        Ok(self.table().get(&secret)?.name.clone())
+impl HostSecret for SecretsView<'_> {
+    async fn name(&mut self, secret: Resource<Secret>) -> wasmtime::Result<String> {
+        Ok(self.table.get(&entry(&secret))?.name.clone())
     }
 
     async fn hmac_sha1(
         &mut self,
-        secret: Resource<SecretHandle>,
+        secret: Resource<Secret>,
         data: Vec<u8>,
     ) -> wasmtime::Result<Vec<u8>> {
-        Ok(hmac_sha1(self.table().get(&secret)?.value.expose(), &data))
+        Ok(hmac_sha1(
+            self.table.get(&entry(&secret))?.value.expose(),
+            &data,
+        ))
     }
 
     async fn hmac_sha512(
         &mut self,
-        secret: Resource<SecretHandle>,
+        secret: Resource<Secret>,
         data: Vec<u8>,
     ) -> wasmtime::Result<Vec<u8>> {
         Ok(hmac_sha512(
-            self.table().get(&secret)?.value.expose(),
+            self.table.get(&entry(&secret))?.value.expose(),
             &data,
         ))
     }
 
     async fn reveal(
         &mut self,
-        secret: Resource<SecretHandle>,
+        secret: Resource<Secret>,
     ) -> wasmtime::Result<Result<String, SecretError>> {
-        let handle = self.table().get(&secret)?;
-        let name = handle.name.clone();
-        if !may_reveal(&self.ctx.manifest, &self.ctx.granted_capabilities) {
+        let handle = self.table.get(&entry(&secret))?;
+        if !may_reveal(&self.state.manifest, &self.state.granted) {
             return Ok(Err(SecretError::NotGranted(format!(
-                "revealing `{name}` needs the `{SECRET_REVEAL}` capability, requested in the manifest and granted by the operator"
+                "revealing `{}` needs the `{SECRET_REVEAL}` capability, requested in the manifest and granted by the operator",
+                handle.name
             ))));
         }
-        let handle = self.table().get(&secret)?;
         Ok(Ok(
             String::from_utf8_lossy(handle.value.expose()).into_owned()
         ))
     }
 
-    async fn drop(&mut self, secret: Resource<SecretHandle>) -> wasmtime::Result<()> {
-        self.table().delete(secret)?;
-        self.secret_handles = self.secret_handles.saturating_sub(1);
+    async fn drop(&mut self, secret: Resource<Secret>) -> wasmtime::Result<()> {
+        self.table.delete(entry(&secret))?;
+        self.state.handles = self.state.handles.saturating_sub(1);
         Ok(())
     }
 }

@@ -4,20 +4,17 @@
 //!
 //! Imports are async (host I/O must not block the executor) and trappable (a
 //! host-side failure such as a database error ends the invocation instead of
-//! being disguised as a plugin-visible error). The `secret` resource is backed
-//! by [`crate::capabilities::secrets::SecretHandle`] in the store's
-//! `ResourceTable`, so secret bytes never enter guest memory; so is the
-//! `pending-response` resource, by [`crate::capabilities::http::PendingRequest`].
+//! being disguised as a plugin-visible error). The bindings import nothing
+//! from the capabilities: the resources `secret` and `pending-response` are
+//! the generated placeholder types, and each capability keeps its own entry
+//! (a secret handle, a request in flight) in the store's `ResourceTable`
+//! under the handle's index, so secret bytes never enter guest memory.
 
 wasmtime::component::bindgen!({
     world: "integration",
     path: "../wit/v0.1.3",
     imports: { default: async | trappable },
     exports: { default: async },
-    with: {
-        "oort:integration/secrets.secret": crate::capabilities::secrets::SecretHandle,
-        "oort:integration/http.pending-response": crate::capabilities::http::PendingRequest,
-    },
 });
 
 pub use exports::oort::integration::plugin as plugin_exports;

@@ -5,13 +5,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Engine, Store};
 
 use crate::capabilities::http::HttpClient;
 use crate::capabilities::{InvocationContext, InvocationState};
 use crate::model as m;
-use crate::runtime::bindings::{Integration, IntegrationPre};
+use crate::runtime::bindings::IntegrationPre;
 use crate::runtime::cache::{CacheOutcome, ComponentCache, sha256_hex};
 use crate::runtime::calls::{self, ExportCall};
 use crate::runtime::error::SandboxError;
@@ -56,12 +56,7 @@ impl PluginRuntime {
         limits: SandboxLimits,
     ) -> anyhow::Result<PluginRuntime> {
         let mut linker = Linker::<InvocationState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        Integration::add_to_linker::<InvocationState, HasSelf<InvocationState>>(
-            &mut linker,
-            |s| s,
-        )?;
-        crate::capabilities::storage::link_borrowed_records(&mut linker)?;
+        crate::capabilities::add_to_linker(&mut linker)?;
         let http = Arc::new(HttpClient::new(limits.max_response_bytes)?);
         Ok(PluginRuntime {
             engine,
@@ -169,7 +164,7 @@ impl PluginRuntime {
         // Batches the plugin staged are written whatever became of the call
         // (each with its own checkpoint); a failed one fails a call that
         // otherwise succeeded (a call that failed keeps its own error).
-        let staged = store.data_mut().staged.flush().await;
+        let staged = store.data_mut().storage.staged.flush().await;
         let outcome = match (outcome, staged) {
             (Ok(Ok(output)), Err(e)) => Ok(Ok(C::staged_write_failed(
                 output,

@@ -14,14 +14,43 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
-use wasmtime::component::Resource;
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
-use crate::runtime::bindings::http::{Host, HostPendingResponse, HttpError, Request, Response};
+use crate::runtime::bindings::http::{
+    self as wit, Host, HostPendingResponse, HttpError, PendingResponse, Request, Response,
+};
 
 pub use client::HttpClient;
 pub use policy::EgressPolicy;
 
 use super::{InvocationContext, InvocationState, LogTags};
+
+/// What the `http` interface reaches of an invocation: its own state and the
+/// resource table holding its pending requests.
+pub struct HttpView<'a> {
+    pub state: &'a mut HttpState,
+    pub table: &'a mut ResourceTable,
+}
+
+struct HasHttp;
+impl HasData for HasHttp {
+    type Data<'a> = HttpView<'a>;
+}
+
+/// Links the `http` interface over the view `get` returns.
+pub fn add_to_linker(
+    linker: &mut Linker<InvocationState>,
+    get: fn(&mut InvocationState) -> HttpView<'_>,
+) -> anyhow::Result<()> {
+    Ok(wit::add_to_linker::<InvocationState, HasHttp>(linker, get)?)
+}
+
+/// The table entry behind a `pending-response` handle: the generated type
+/// only names the resource, the host keeps a [`PendingRequest`] under the
+/// same index (the table checks the entry's type on every access).
+fn entry(handle: &Resource<PendingResponse>) -> Resource<PendingRequest> {
+    Resource::new_own(handle.rep())
+}
 
 /// Checks an operator `api_base_url`: plain http or https to a loopback
 /// address only (the simulator and tests); anything else would let an
@@ -54,7 +83,9 @@ pub fn rewrite_to_base(url: &Url, base: &Url) -> Url {
     out
 }
 
-pub struct HttpCapability {
+/// The `http` capability's state for one invocation.
+pub struct HttpState {
+    tags: LogTags,
     client: Arc<HttpClient>,
     policy: EgressPolicy,
     base_override: Option<Result<Url, String>>,
@@ -68,9 +99,10 @@ pub struct HttpCapability {
 /// Requests one invocation may have in flight through `start`.
 pub const MAX_IN_FLIGHT: usize = 4;
 
-impl HttpCapability {
-    pub fn new(ctx: &InvocationContext, client: Arc<HttpClient>, budget: u32) -> HttpCapability {
-        HttpCapability {
+impl HttpState {
+    pub fn new(ctx: &InvocationContext, client: Arc<HttpClient>, budget: u32) -> HttpState {
+        HttpState {
+            tags: ctx.tags.clone(),
             client,
             policy: EgressPolicy::from_manifest(&ctx.manifest, &ctx.config),
             base_override: ctx.api_base_url.as_deref().map(check_base_url_override),
@@ -89,7 +121,8 @@ impl HttpCapability {
     /// The one place that decides whether a request goes out: the egress
     /// policy, then the budget (a denied request costs nothing), then the
     /// operator's loopback override.
-    fn admit(&mut self, request: Request, tags: &LogTags) -> Result<Admitted, HttpError> {
+    fn admit(&mut self, request: Request) -> Result<Admitted, HttpError> {
+        let tags = &self.tags;
         let url = match self.policy.check(&request.url) {
             Ok(url) => url,
             Err(reason) => {
@@ -258,31 +291,33 @@ fn to_wit(e: client::ClientError) -> HttpError {
     }
 }
 
-impl Host for InvocationState {
+impl Host for HttpView<'_> {
     async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, HttpError>> {
-        let admitted = match self.http.admit(request, &self.ctx.tags) {
+        let http = &mut *self.state;
+        let admitted = match http.admit(request) {
             Ok(admitted) => admitted,
             Err(e) => return Ok(Err(e)),
         };
-        let result = self.http.client.send(admitted.outgoing).await;
+        let result = http.client.send(admitted.outgoing).await;
         let latency = admitted.audit.admitted.elapsed();
-        Ok(admitted.audit.log(&self.ctx.tags, result, latency))
+        Ok(admitted.audit.log(&http.tags, result, latency))
     }
 
     async fn start(
         &mut self,
         request: Request,
-    ) -> wasmtime::Result<Result<Resource<PendingRequest>, HttpError>> {
-        if self.http.in_flight >= MAX_IN_FLIGHT {
+    ) -> wasmtime::Result<Result<Resource<PendingResponse>, HttpError>> {
+        let http = &mut *self.state;
+        if http.in_flight >= MAX_IN_FLIGHT {
             return Ok(Err(HttpError::InvalidRequest(format!(
                 "{MAX_IN_FLIGHT} requests are already in flight; finish or drop one first"
             ))));
         }
-        let admitted = match self.http.admit(request, &self.ctx.tags) {
+        let admitted = match http.admit(request) {
             Ok(admitted) => admitted,
             Err(e) => return Ok(Err(e)),
         };
-        let client = self.http.client.clone();
+        let client = http.client.clone();
         let task = tokio::spawn(async move {
             let sent_at = Instant::now();
             let result = client.send(admitted.outgoing).await;
@@ -291,27 +326,27 @@ impl Host for InvocationState {
         let pending = PendingRequest {
             task: Some(task),
             audit: admitted.audit,
-            tags: self.ctx.tags.clone(),
+            tags: http.tags.clone(),
         };
-        let pending = self.table().push(pending)?;
-        self.http.in_flight += 1;
-        Ok(Ok(pending))
+        let pending = self.table.push(pending)?;
+        http.in_flight += 1;
+        Ok(Ok(Resource::new_own(pending.rep())))
     }
 }
 
-impl HostPendingResponse for InvocationState {
+impl HostPendingResponse for HttpView<'_> {
     async fn finish(
         &mut self,
-        pending: Resource<PendingRequest>,
+        pending: Resource<PendingResponse>,
     ) -> wasmtime::Result<Result<Response, HttpError>> {
-        let pending = self.table().delete(pending)?;
-        self.http.in_flight = self.http.in_flight.saturating_sub(1);
+        let pending = self.table.delete(entry(&pending))?;
+        self.state.in_flight = self.state.in_flight.saturating_sub(1);
         Ok(pending.finish().await)
     }
 
-    async fn drop(&mut self, pending: Resource<PendingRequest>) -> wasmtime::Result<()> {
-        self.table().delete(pending)?;
-        self.http.in_flight = self.http.in_flight.saturating_sub(1);
+    async fn drop(&mut self, pending: Resource<PendingResponse>) -> wasmtime::Result<()> {
+        self.table.delete(entry(&pending))?;
+        self.state.in_flight = self.state.in_flight.saturating_sub(1);
         Ok(())
     }
 }

@@ -93,8 +93,8 @@ fn get(url: &str) -> Request {
 async fn start(
     state: &mut InvocationState,
     url: &str,
-) -> Result<Resource<PendingRequest>, HttpError> {
-    Host::start(state, get(url)).await.unwrap()
+) -> Result<Resource<PendingResponse>, HttpError> {
+    Host::start(&mut state.http_view(), get(url)).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,7 +110,7 @@ async fn started_requests_travel_while_the_plugin_goes_on() {
     server.seen(MAX_IN_FLIGHT as u32).await;
     server.release();
     for p in pending {
-        let response = HostPendingResponse::finish(&mut state, p)
+        let response = HostPendingResponse::finish(&mut state.http_view(), p)
             .await
             .unwrap()
             .expect("answered");
@@ -138,13 +138,13 @@ async fn a_request_past_the_in_flight_limit_waits_for_a_slot() {
     server.seen(MAX_IN_FLIGHT as u32).await;
     // Dropping a pending response cancels it and frees its slot; so does
     // finishing one.
-    HostPendingResponse::drop(&mut state, pending.pop().unwrap())
+    HostPendingResponse::drop(&mut state.http_view(), pending.pop().unwrap())
         .await
         .unwrap();
     pending.push(start(&mut state, url).await.expect("a slot was freed"));
     server.seen(MAX_IN_FLIGHT as u32 + 1).await;
     server.release();
-    HostPendingResponse::finish(&mut state, pending.pop().unwrap())
+    HostPendingResponse::finish(&mut state.http_view(), pending.pop().unwrap())
         .await
         .unwrap()
         .expect("answered");
@@ -205,10 +205,13 @@ async fn nothing_started_outlives_its_handle_or_its_invocation() {
     let done = Arc::new(AtomicU32::new(0));
     // The plugin drops the handle.
     let mut state = state("http://127.0.0.1:9", 10);
-    let handle = state.table().push(slow_pending(&done)).unwrap();
-    HostPendingResponse::drop(&mut state, handle).await.unwrap();
+    let handle = state.table.push(slow_pending(&done)).unwrap();
+    let handle = Resource::new_own(handle.rep());
+    HostPendingResponse::drop(&mut state.http_view(), handle)
+        .await
+        .unwrap();
     // The invocation ends with a request still in flight.
-    state.table().push(slow_pending(&done)).unwrap();
+    state.table.push(slow_pending(&done)).unwrap();
     drop(state);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(done.load(Ordering::SeqCst), 0, "both requests were aborted");
@@ -228,7 +231,7 @@ async fn a_started_request_that_fails_finishes_with_the_error_send_would_give() 
     drop(listener);
     let mut state = state(&closed, 10);
     let pending = start(&mut state, "https://api.example.com/").await.unwrap();
-    match HostPendingResponse::finish(&mut state, pending)
+    match HostPendingResponse::finish(&mut state.http_view(), pending)
         .await
         .unwrap()
     {

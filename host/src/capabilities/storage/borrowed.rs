@@ -6,7 +6,7 @@
 use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, WasmList};
 
-use super::{CheckedBatch, check_record_count};
+use super::{CheckedBatch, StorageState, check_record_count};
 use crate::capabilities::InvocationState;
 use crate::runtime::bindings::SUPPORTED_WIT_VERSIONS;
 use crate::runtime::lifted::LiftedRecord;
@@ -18,7 +18,10 @@ type Batch = (String, WasmList<LiftedRecord>, String);
 /// (call after the generated `add_to_linker`). Plugins of every supported
 /// 0.1.x version link to these: wasmtime matches an import of
 /// `storage@0.1.2` to the newest compatible `storage@0.1.x` defined.
-pub fn link_borrowed_records(linker: &mut Linker<InvocationState>) -> anyhow::Result<()> {
+pub(super) fn link_borrowed_records(
+    linker: &mut Linker<InvocationState>,
+    get: fn(&mut InvocationState) -> &mut StorageState,
+) -> anyhow::Result<()> {
     let newest = SUPPORTED_WIT_VERSIONS
         .last()
         .expect("the host supports at least one WIT version");
@@ -26,7 +29,7 @@ pub fn link_borrowed_records(linker: &mut Linker<InvocationState>) -> anyhow::Re
     let mut storage = linker.instance(&format!("oort:integration/storage@{newest}"))?;
     storage.func_wrap_async(
         "commit",
-        |mut store, (source, records, checkpoint): Batch| {
+        move |mut store, (source, records, checkpoint): Batch| {
             Box::new(async move {
                 let checked = check(
                     &mut store,
@@ -35,7 +38,7 @@ pub fn link_borrowed_records(linker: &mut Linker<InvocationState>) -> anyhow::Re
                     &records,
                     &checkpoint,
                 )?;
-                let result = store.data_mut().commit_checked(source, checked, checkpoint);
+                let result = get(store.data_mut()).commit_checked(source, checked, checkpoint);
                 Ok((result.await?,))
             })
         },
@@ -49,7 +52,7 @@ pub fn link_borrowed_records(linker: &mut Linker<InvocationState>) -> anyhow::Re
             move |mut store, (source, records, checkpoint): Batch| {
                 Box::new(async move {
                     let checked = check(&mut store, &source, class, &records, &checkpoint)?;
-                    let result = store.data_mut().stage_checked(source, checked, checkpoint);
+                    let result = get(store.data_mut()).stage_checked(source, checked, checkpoint);
                     Ok((result.await,))
                 })
             },
@@ -85,6 +88,9 @@ fn check(
     let lifted = lift_all(store, records);
     store.set_hostcall_fuel(budget);
     let lifted = lifted?;
+    // The records borrow the plugin's memory through `store`, so the state
+    // is read through a shared borrow of the same store (the `get` of
+    // `add_to_linker` needs a unique one).
     let store = &*store;
     let mut resolved = Vec::with_capacity(lifted.len());
     for record in lifted {
@@ -92,6 +98,7 @@ fn check(
     }
     Ok(store
         .data()
+        .storage
         .check_batch(source, class, &resolved, checkpoint))
 }
 

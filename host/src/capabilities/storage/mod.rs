@@ -2,11 +2,14 @@
 //! invocation's own integration. Records are checked here before they reach
 //! the database, because everything a plugin hands over is untrusted.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use tokio::sync::mpsc::UnboundedSender;
+use wasmtime::component::{HasSelf, Linker};
 
 use crate::model::{CollectedRecord, Manifest};
-use crate::runtime::bindings::storage::{CommitResult, Host, StorageError};
+use crate::runtime::bindings::storage::{self as wit, CommitResult, Host, StorageError};
 use crate::runtime::bindings::types::CollectedRecord as WitRecord;
 use crate::store::{CheckedRecords, IntegrationId, MAX_SOURCE_LEN, RecordClass, Store, StoreError};
 
@@ -15,8 +18,44 @@ use super::InvocationState;
 mod borrowed;
 mod staged;
 
-pub use borrowed::link_borrowed_records;
 pub use staged::StagedWrites;
+
+/// The `storage` capability's state for one invocation.
+pub struct StorageState {
+    /// The record kinds a plugin may write are the ones it declares.
+    manifest: Arc<Manifest>,
+    /// `None` while no integration exists yet (install, validate-config).
+    target: Option<StorageTarget>,
+    progress: Option<ProgressSender>,
+    /// `stage` writes not yet waited for; drained when the call ends.
+    pub(crate) staged: StagedWrites,
+}
+
+impl StorageState {
+    pub fn new(
+        manifest: Arc<Manifest>,
+        target: Option<StorageTarget>,
+        progress: Option<ProgressSender>,
+    ) -> StorageState {
+        StorageState {
+            manifest,
+            target,
+            progress,
+            staged: StagedWrites::default(),
+        }
+    }
+}
+
+/// Links the `storage` interface over the state `get` returns, with
+/// `commit`, `stage` and `stage-events` over borrowed records
+/// ([`borrowed`]) in place of the generated ones.
+pub fn add_to_linker(
+    linker: &mut Linker<InvocationState>,
+    get: fn(&mut InvocationState) -> &mut StorageState,
+) -> anyhow::Result<()> {
+    wit::add_to_linker::<InvocationState, HasSelf<StorageState>>(linker, get)?;
+    borrowed::link_borrowed_records(linker, get)
+}
 
 pub const MAX_CHECKPOINT_BYTES: usize = 64 * 1024;
 pub const MAX_RECORDS_PER_COMMIT: usize = 10_000;
@@ -102,9 +141,9 @@ fn storage_error(e: StoreError) -> StorageError {
     }
 }
 
-impl InvocationState {
+impl StorageState {
     fn storage_target(&self) -> Result<StorageTarget, StorageError> {
-        self.ctx.storage.clone().ok_or_else(|| {
+        self.target.clone().ok_or_else(|| {
             StorageError::Unavailable(
                 "storage is not available in this call (only collect and run-action may use it)"
                     .into(),
@@ -125,7 +164,7 @@ async fn blocking<T: Send + 'static>(
 /// A batch that passed every check, with where it is to be written.
 type CheckedBatch = Result<(StorageTarget, CheckedRecords), StorageError>;
 
-impl InvocationState {
+impl StorageState {
     /// Checks a batch for `commit` or `stage`: first what only the sandbox
     /// knows, then the store's checks (most of a commit's CPU; every core
     /// for a large batch). On the calling thread, because the records may
@@ -140,7 +179,7 @@ impl InvocationState {
     ) -> CheckedBatch {
         let target = self.storage_target()?;
         check_source(source).and_then(|_| check_checkpoint(checkpoint))?;
-        check_records(&self.ctx.manifest, records)?;
+        check_records(&self.manifest, records)?;
         let checked = CheckedRecords::check(class, records).map_err(storage_error)?;
         Ok((target, checked))
     }
@@ -176,7 +215,7 @@ fn write_batch(
     Ok(result)
 }
 
-impl InvocationState {
+impl StorageState {
     /// `stage` and `stage-events` once checked: write in the background.
     async fn stage_checked(
         &mut self,
@@ -185,7 +224,7 @@ impl InvocationState {
         checkpoint: String,
     ) -> Result<(), StorageError> {
         let (target, batch) = checked?;
-        let progress = self.ctx.progress.clone();
+        let progress = self.progress.clone();
         self.staged
             .start(move || write_batch(&target, source, &batch, &checkpoint, progress.as_ref()))
             .await
@@ -206,7 +245,7 @@ impl InvocationState {
         if let Err(e) = self.settle_staged().await {
             return Ok(Err(e));
         }
-        let progress = self.ctx.progress.clone();
+        let progress = self.progress.clone();
         let result =
             blocking(move || write_batch(&target, source, &batch, &checkpoint, progress.as_ref()))
                 .await?;
@@ -221,11 +260,11 @@ impl InvocationState {
 fn not_linked(call: &str) -> wasmtime::Error {
     wasmtime::Error::msg(format!(
         "storage.{call} reached the generated binding: the linker must be built with \
-         capabilities::storage::link_borrowed_records"
+         capabilities::storage::add_to_linker"
     ))
 }
 
-impl Host for InvocationState {
+impl Host for StorageState {
     async fn get_checkpoint(&mut self, source: String) -> wasmtime::Result<Option<String>> {
         let Ok(target) = self.storage_target() else {
             return Ok(None);
@@ -320,7 +359,7 @@ impl Host for InvocationState {
             Ok(t) => t,
             Err(e) => return Ok(Err(e)),
         };
-        if !is_declared(&self.ctx.manifest, &kind) {
+        if !is_declared(&self.manifest, &kind) {
             return Ok(Err(StorageError::Invalid(format!(
                 "kind `{}` is not declared in the manifest",
                 kind.chars().take(64).collect::<String>()
