@@ -12,22 +12,11 @@ use crate::insights::{self, Report, Thresholds};
 use crate::model::{Check, CheckStatus, CollectOptions, CollectSummary};
 use crate::runtime::calls;
 use crate::runtime::config_check::{check_config, check_grants, effective_config};
-use crate::store::{
-    Integration, NewIntegration, RunKind, RunStatus, SecretValue, StoreError, StoredRecord,
-};
+use crate::store::{Integration, NewIntegration, RunKind, RunStatus, StoreError, StoredRecord};
 
-/// What adding an integration needs.
-pub struct AddIntegration {
-    pub tenant: String,
-    pub name: String,
-    pub plugin_id: String,
-    /// Non-secret config values by field name (as typed by the operator).
-    pub config: Vec<(String, String)>,
-    /// Secret values by field name.
-    pub secrets: Vec<(String, SecretValue)>,
-    pub api_base_url: Option<String>,
-    pub granted_capabilities: Vec<String>,
-}
+/// What adding an integration needs: the store's own request, checked
+/// here before it is stored.
+pub type AddIntegration = NewIntegration;
 
 /// Progress of a collection, reported as pages are committed.
 pub trait CollectProgress: Send + Sync {
@@ -100,16 +89,7 @@ impl Platform {
             return Err(PlatformError::InvalidConfig(errors));
         }
 
-        let new = NewIntegration {
-            tenant: req.tenant,
-            name: req.name,
-            plugin_id: plugin.id,
-            config: req.config,
-            secrets: req.secrets,
-            api_base_url: req.api_base_url,
-            granted_capabilities: req.granted_capabilities,
-        };
-        let integration = self.store.create_integration(&new)?;
+        let integration = self.store.create_integration(&req)?;
         self.audit_change(
             by,
             Some(&integration),

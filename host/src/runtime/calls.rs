@@ -168,7 +168,7 @@ impl ExportCall for Collect<'_> {
     }
 
     fn failure(output: &Self::Output) -> Option<String> {
-        output.as_ref().err().map(ToString::to_string)
+        plugin_failure(output)
     }
 
     fn staged_write_failed(output: Self::Output, error: m::PluginError) -> Self::Output {
@@ -194,12 +194,17 @@ impl ExportCall for RunAction<'_> {
     }
 
     fn failure(output: &Self::Output) -> Option<String> {
-        output.as_ref().err().map(ToString::to_string)
+        plugin_failure(output)
     }
 
     fn staged_write_failed(output: Self::Output, error: m::PluginError) -> Self::Output {
         output.and(Err(error))
     }
+}
+
+/// The text of a plugin's typed failure (`collect`, `run-action`).
+fn plugin_failure<T>(output: &Result<T, m::PluginError>) -> Option<String> {
+    output.as_ref().err().map(ToString::to_string)
 }
 
 #[cfg(test)]
