@@ -1,5 +1,5 @@
 //! The host's own copy of the plugin contract's data types (see
-//! `wit/v0.1.3/integration.wit`), as plain serde structs.
+//! `wit/integration/`), as plain serde structs.
 //!
 //! The generated WIT bindings live in `runtime::bindings` and are converted to
 //! these at the sandbox boundary, so storage, insights, actions and the CLI

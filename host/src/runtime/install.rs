@@ -8,7 +8,7 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use crate::model::{FieldType, Manifest};
-use crate::runtime::bindings::SUPPORTED_WIT_VERSIONS;
+use crate::runtime::bindings::{supported_wit_versions, supports_wit_version};
 
 pub const PACKAGE: &str = "oort:integration";
 const PLUGIN_INTERFACE: &str = "plugin";
@@ -31,7 +31,7 @@ fn split(name: &str) -> Option<(&str, &str, &str)> {
 }
 
 fn supported() -> String {
-    SUPPORTED_WIT_VERSIONS.join(", ")
+    supported_wit_versions().join(", ")
 }
 
 /// The import and export names of a compiled component.
@@ -59,7 +59,7 @@ pub fn check_interfaces(imports: &[String], exports: &[String]) -> Result<String
                 supported()
             ));
         }
-        [v] if SUPPORTED_WIT_VERSIONS.contains(v) => v.to_string(),
+        [v] if supports_wit_version(v) => v.to_string(),
         [v] => {
             return Err(format!(
                 "plugin built against {PACKAGE}@{v}; this host supports {}",

@@ -11,7 +11,7 @@ use crate::model;
 
 wit_bindgen::generate!({
     world: "integration",
-    path: "../wit/v0.1.3",
+    path: "../wit/integration",
     // Imports take borrowed records: a page of events goes to the host
     // straight from the answer's body; the plugin copies none of its strings.
     ownership: Borrowing {

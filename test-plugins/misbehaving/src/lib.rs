@@ -10,7 +10,7 @@ mod modes;
 
 wit_bindgen::generate!({
     world: "integration",
-    path: "../../wit/v0.1.0",
+    path: "../../wit/released/0.1.0",
 });
 
 use exports::oort::integration::plugin::Guest;

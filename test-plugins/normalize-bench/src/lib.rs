@@ -11,7 +11,7 @@
 
 wit_bindgen::generate!({
     world: "integration",
-    path: "../../wit/v0.1.0",
+    path: "../../wit/released/0.1.0",
 });
 
 use std::hint::black_box;

@@ -8,7 +8,7 @@ use wasmtime::component::{Linker, WasmList};
 
 use super::{CheckedBatch, StorageState, check_record_count};
 use crate::capabilities::InvocationState;
-use crate::runtime::bindings::SUPPORTED_WIT_VERSIONS;
+use crate::runtime::bindings::WIT_VERSION;
 use crate::runtime::lifted::LiftedRecord;
 use crate::store::RecordClass;
 
@@ -22,11 +22,8 @@ pub(super) fn link_borrowed_records(
     linker: &mut Linker<InvocationState>,
     get: fn(&mut InvocationState) -> &mut StorageState,
 ) -> anyhow::Result<()> {
-    let newest = SUPPORTED_WIT_VERSIONS
-        .last()
-        .expect("the host supports at least one WIT version");
     linker.allow_shadowing(true);
-    let mut storage = linker.instance(&format!("oort:integration/storage@{newest}"))?;
+    let mut storage = linker.instance(&format!("oort:integration/storage@{WIT_VERSION}"))?;
     storage.func_wrap_async(
         "commit",
         move |mut store, (source, records, checkpoint): Batch| {
