@@ -2,6 +2,7 @@
 //! the same platform operations as the individual commands (audited alike).
 
 use std::collections::BTreeSet;
+use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Instant;
 
@@ -11,7 +12,7 @@ use duo_sim::{PushAnswer, SimConfig, Simulator};
 use oort_host::actions::ActRequest;
 use oort_host::model::{CollectOptions, Role};
 use oort_host::platform::views::{ActReport, CollectReport, TestReport};
-use oort_host::platform::{AddIntegration, ErrorKind, NoProgress, Platform, Requester};
+use oort_host::platform::{AddIntegration, ErrorKind, Platform, Requester};
 use oort_host::store::{Integration, SecretValue, StoredFinding};
 
 use crate::human;
@@ -158,10 +159,11 @@ pub async fn run(platform: &Platform, tenant: &str, data_dir: &Path) -> anyhow::
 }
 
 async fn collect(platform: &Platform, integration: &Integration) -> anyhow::Result<CollectReport> {
-    let summary = platform
-        .collect(integration, CollectOptions::default(), &NoProgress)
-        .await
-        .context("collecting from `duo-demo`")?;
+    let show_bar = std::io::stderr().is_terminal();
+    let summary =
+        human::collect_with_progress(platform, integration, CollectOptions::default(), show_bar)
+            .await
+            .context("collecting from `duo-demo`")?;
     let report = CollectReport::new(&integration.name, summary);
     human::collected(&report);
     Ok(report)

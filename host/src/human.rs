@@ -1,13 +1,20 @@
 //! How results read for people: plain tables and text for the views of
-//! `oort_host::platform::views`, shared by the CLI (without `--json`) and
-//! the demo.
+//! `oort_host::platform::views` and the collect progress spinner, shared by
+//! the CLI (without `--json`) and the demo.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
 
 use oort_host::clock::rfc3339_from_ms;
 use oort_host::insights::{self, Report};
-use oort_host::model::{ActionStatus, CheckStatus};
+use oort_host::model::{ActionStatus, CheckStatus, CollectOptions, CollectSummary};
 use oort_host::platform::views::{
     ActReport, ActionView, AuditLine, CollectReport, IntegrationDetail, TestReport,
 };
+use oort_host::platform::{CollectProgress, NoProgress, Platform, PlatformError};
 use oort_host::store::{InstalledPlugin, Integration, Operator};
 
 /// A plain text table: columns padded to the widest cell, two spaces apart.
@@ -242,6 +249,57 @@ pub fn collected(report: &CollectReport) {
     }
     for note in &report.notes {
         println!("note: {note}");
+    }
+}
+
+/// Runs Collect Now, with a spinner on stderr fed by committed pages when
+/// `show_bar` (a person is watching a terminal).
+pub async fn collect_with_progress(
+    platform: &Platform,
+    integration: &Integration,
+    options: CollectOptions,
+    show_bar: bool,
+) -> Result<CollectSummary, PlatformError> {
+    if !show_bar {
+        return platform.collect(integration, options, &NoProgress).await;
+    }
+    let bar = Bar::start();
+    let result = platform.collect(integration, options, &bar).await;
+    bar.bar.finish_and_clear();
+    result
+}
+
+/// A spinner fed by committed pages.
+struct Bar {
+    bar: ProgressBar,
+    per_source: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Bar {
+    fn start() -> Bar {
+        let bar = ProgressBar::new_spinner();
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed} collecting: {msg}") {
+            bar.set_style(style);
+        }
+        bar.set_message("starting…");
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Bar {
+            bar,
+            per_source: Mutex::new(BTreeMap::new()),
+        }
+    }
+}
+
+impl CollectProgress for Bar {
+    fn committed(&self, source: &str, records: u64) {
+        let Ok(mut counts) = self.per_source.lock() else {
+            return;
+        };
+        *counts.entry(source.to_owned()).or_default() += records;
+        let total: u64 = counts.values().sum();
+        let parts: Vec<String> = counts.iter().map(|(s, n)| format!("{s} {n}")).collect();
+        self.bar
+            .set_message(format!("{total} records ({})", parts.join(", ")));
     }
 }
 
