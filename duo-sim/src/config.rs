@@ -83,13 +83,6 @@ pub enum PushAnswer {
     NoAnswer,
 }
 
-pub(crate) fn system_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 /// Fixed clocks hold absolute ms; the system clock holds an offset added by `advance`.
 pub(crate) struct SimClock {
     fixed: bool,
@@ -112,7 +105,11 @@ impl SimClock {
 
     pub fn now_ms(&self) -> i64 {
         let v = self.value.load(Ordering::SeqCst);
-        if self.fixed { v } else { system_ms() + v }
+        if self.fixed {
+            v
+        } else {
+            oort_time::now_ms() + v
+        }
     }
 
     pub fn advance(&self, ms: i64) {

@@ -1,51 +1,11 @@
-//! Date handling without a date crate: Duo only needs RFC 2822 request dates
-//! (English names, numeric or GMT zone) and ISO-8601 `isotimestamp`s.
+//! The date forms Duo reads and writes: RFC 2822 request dates (English
+//! names, numeric or GMT zone) and ISO-8601 `isotimestamp`s, over
+//! `oort-time`'s calendar.
 
-const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
-/// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
+use oort_time::{MONTHS, WEEKDAYS, civil_from_days, days_from_civil};
 
 /// `Tue, 21 Aug 2012 17:29:18 -0000`, the form Python's `email.utils.formatdate()` produces.
-pub fn format_rfc2822(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{}, {:02} {} {:04} {:02}:{:02}:{:02} -0000",
-        DAYS[days.rem_euclid(7) as usize],
-        d,
-        MONTHS[(m - 1) as usize],
-        y,
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
+pub use oort_time::rfc2822 as format_rfc2822;
 
 /// Parses an RFC 2822 / RFC 1123 date into Unix seconds. Non-English day or month
 /// names are rejected, as Duo does (it answers 40104 for them).
@@ -53,7 +13,7 @@ pub fn parse_rfc2822(s: &str) -> Option<i64> {
     let s = s.trim();
     let rest = match s.split_once(',') {
         Some((day, rest)) => {
-            if !DAYS.contains(&day.trim()) {
+            if !WEEKDAYS.contains(&day.trim()) {
                 return None;
             }
             rest

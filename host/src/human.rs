@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use oort_host::clock::rfc3339_from_ms;
 use oort_host::insights::{self, Report};
 use oort_host::model::{ActionStatus, CheckStatus, CollectOptions, CollectSummary};
 use oort_host::platform::views::{
@@ -16,6 +15,7 @@ use oort_host::platform::views::{
 };
 use oort_host::platform::{CollectProgress, NoProgress, Platform, PlatformError};
 use oort_host::store::{InstalledPlugin, Integration, Operator};
+use oort_time::rfc3339_from_ms;
 
 /// A plain text table: columns padded to the widest cell, two spaces apart.
 pub struct Table {

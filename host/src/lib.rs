@@ -4,7 +4,6 @@
 
 pub mod actions;
 pub mod capabilities;
-pub mod clock;
 pub mod insights;
 pub mod model;
 pub mod platform;

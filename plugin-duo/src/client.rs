@@ -6,12 +6,12 @@ use std::cell::Cell;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::date::rfc2822;
 use crate::error::{DuoError, classify_failure};
 use crate::host_api::{
     Clock, HttpRequest, HttpTransport, LogLevel, Logger, PendingResponse, Signer, TransportError,
 };
 use crate::signing::{self, SigVersion, Target};
+use oort_time::rfc2822;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {

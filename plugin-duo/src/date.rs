@@ -1,54 +1,7 @@
-//! Calendar arithmetic without a time crate: the RFC 2822 `Date` header Duo
-//! signs (English names whatever the locale, or Duo answers 40104) and the ISO
-//! 8601 timestamps Duo returns.
+//! The ISO 8601 timestamps Duo returns, read without a time crate (the
+//! calendar, and the RFC 2822 `Date` header Duo signs, are `oort-time`'s).
 
-const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
-/// (year, month 1-12, day 1-31) of a day count since 1970-01-01
-/// (Howard Hinnant's civil_from_days).
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// Days since 1970-01-01 of a civil date (inverse of [`civil_from_days`]).
-pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// `Tue, 21 Aug 2012 17:29:18 -0000` for a Unix time in seconds (UTC).
-pub fn rfc2822(unix_secs: i64) -> String {
-    let days = unix_secs.div_euclid(86_400);
-    let secs = unix_secs.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{}, {:02} {} {:04} {:02}:{:02}:{:02} -0000",
-        DAYS[days.rem_euclid(7) as usize],
-        day,
-        MONTHS[(month - 1) as usize],
-        year,
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
+use oort_time::days_from_civil;
 
 fn digits(s: &[u8], at: usize, n: usize) -> Option<i64> {
     let part = s.get(at..at + n)?;
@@ -114,24 +67,6 @@ pub fn parse_iso8601_ms(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc2822_matches_duo_examples() {
-        assert_eq!(rfc2822(1_345_570_158), "Tue, 21 Aug 2012 17:29:18 -0000");
-        assert_eq!(rfc2822(1_354_900_680), "Fri, 07 Dec 2012 17:18:00 -0000");
-        assert_eq!(rfc2822(0), "Thu, 01 Jan 1970 00:00:00 -0000");
-        // leap day, and a date before the epoch
-        assert_eq!(rfc2822(951_782_400), "Tue, 29 Feb 2000 00:00:00 -0000");
-        assert_eq!(rfc2822(-86_400), "Wed, 31 Dec 1969 00:00:00 -0000");
-    }
-
-    #[test]
-    fn civil_round_trips_over_centuries() {
-        for days in (-800_000..800_000).step_by(997) {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
-        }
-    }
 
     #[test]
     fn iso8601_variants() {

@@ -1,53 +1,50 @@
-//! What the plugin declares: config fields, egress, record kinds, actions.
+//! What the plugin declares: config fields, egress, record kinds, actions,
+//! as `oort-model`'s `Manifest` (the guest glue converts it to the WIT's).
+
+use oort_model::{
+    ActionParam, ActionSpec, Charset, ConfigField, EgressRule, FieldType, Manifest, RecordKind,
+    Role, TextConstraints,
+};
 
 use crate::config::*;
 use crate::normalize::*;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldType {
-    Text,
-    Boolean,
-    Integer,
-    Secret,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Viewer,
-    Helpdesk,
-    Admin,
-}
-
-#[derive(Debug, Clone)]
-pub struct Field {
-    pub name: &'static str,
-    pub label: &'static str,
-    pub field_type: FieldType,
-    pub required: bool,
-    pub description: &'static str,
-    pub validation_hint: &'static str,
-    pub default_value: Option<&'static str>,
-    /// (min length, max length, alphanumeric only) checked by the host.
-    pub secret_constraints: Option<(u32, u32)>,
-    pub advanced: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct Action {
-    pub id: &'static str,
-    pub title: &'static str,
-    pub description: &'static str,
-    /// (name, description, required)
-    pub params: &'static [(&'static str, &'static str, bool)],
-    pub required_permission: &'static str,
-    pub minimum_role: Role,
-    pub enabled_by: Option<&'static str>,
-}
 
 pub const ID: &str = "duo";
 pub const NAME: &str = "Duo Security";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const DESCRIPTION: &str = "Collects Duo authentication, administrator and telephony logs, users, phones, endpoints and the account summary through the Duo Admin API; remediates and verifies users through the Admin and Auth APIs.";
+
+/// Everything the host reads of the plugin (the `manifest` export).
+pub fn manifest() -> Manifest {
+    Manifest {
+        id: ID.into(),
+        name: NAME.into(),
+        version: VERSION.into(),
+        description: DESCRIPTION.into(),
+        config: fields(),
+        egress: vec![EgressRule {
+            host_field: API_HOSTNAME.into(),
+            purpose: EGRESS_PURPOSE.into(),
+        }],
+        record_kinds: record_kinds(),
+        actions: actions(),
+        capabilities: Vec::new(),
+    }
+}
+
+/// An optional field; the builders below fill in the rest.
+struct Field {
+    name: &'static str,
+    label: &'static str,
+    field_type: FieldType,
+    required: bool,
+    description: &'static str,
+    validation_hint: &'static str,
+    default_value: Option<&'static str>,
+    /// (min length, max length) of an alphanumeric secret, checked by the host.
+    secret_constraints: Option<(u32, u32)>,
+    advanced: bool,
+}
 
 const fn field(name: &'static str, label: &'static str, field_type: FieldType) -> Field {
     Field {
@@ -63,7 +60,29 @@ const fn field(name: &'static str, label: &'static str, field_type: FieldType) -
     }
 }
 
-pub fn fields() -> Vec<Field> {
+impl Field {
+    fn declared(self) -> ConfigField {
+        ConfigField {
+            name: self.name.into(),
+            label: self.label.into(),
+            field_type: self.field_type,
+            required: self.required,
+            description: self.description.into(),
+            validation_hint: self.validation_hint.into(),
+            default_value: self.default_value.map(str::to_string),
+            constraints: self
+                .secret_constraints
+                .map(|(min_length, max_length)| TextConstraints {
+                    min_length,
+                    max_length,
+                    charset: Charset::Alphanumeric,
+                }),
+            advanced: self.advanced,
+        }
+    }
+}
+
+fn fields() -> Vec<ConfigField> {
     vec![
         Field {
             required: true,
@@ -163,12 +182,15 @@ pub fn fields() -> Vec<Field> {
             )
         },
     ]
+    .into_iter()
+    .map(Field::declared)
+    .collect()
 }
 
 pub const EGRESS_PURPOSE: &str = "Duo Admin API and Auth API calls (https)";
 
-pub fn record_kinds() -> Vec<(&'static str, &'static str)> {
-    vec![
+fn record_kinds() -> Vec<RecordKind> {
+    [
         (
             KIND_AUTH,
             "Authentication log v2 event (id = txid); normalized as an auth-event.",
@@ -198,13 +220,52 @@ pub fn record_kinds() -> Vec<(&'static str, &'static str)> {
             "Account summary: user, admin and integration counts, telephony credits (id = summary).",
         ),
     ]
+    .into_iter()
+    .map(|(name, description)| RecordKind {
+        name: name.into(),
+        description: description.into(),
+    })
+    .collect()
 }
 
 const WRITE: &str = "Grant write resource";
 const USERNAME: (&str, &str, bool) = ("username", "The Duo username (or alias) of the user.", true);
 
-pub fn actions() -> Vec<Action> {
-    vec![
+/// An action as written below: its parameters as (name, description, required).
+struct Action {
+    id: &'static str,
+    title: &'static str,
+    description: &'static str,
+    params: &'static [(&'static str, &'static str, bool)],
+    required_permission: &'static str,
+    minimum_role: Role,
+    enabled_by: Option<&'static str>,
+}
+
+impl Action {
+    fn declared(self) -> ActionSpec {
+        ActionSpec {
+            id: self.id.into(),
+            title: self.title.into(),
+            description: self.description.into(),
+            params: self
+                .params
+                .iter()
+                .map(|&(name, description, required)| ActionParam {
+                    name: name.into(),
+                    description: description.into(),
+                    required,
+                })
+                .collect(),
+            required_permission: self.required_permission.into(),
+            minimum_role: self.minimum_role,
+            enabled_by: self.enabled_by.map(str::to_string),
+        }
+    }
+}
+
+fn actions() -> Vec<ActionSpec> {
+    [
         Action {
             id: "disable-user",
             title: "Disable user",
@@ -281,6 +342,9 @@ pub fn actions() -> Vec<Action> {
             enabled_by: Some(PUSH_VERIFICATION),
         },
     ]
+    .into_iter()
+    .map(Action::declared)
+    .collect()
 }
 
 #[cfg(test)]
@@ -289,7 +353,8 @@ mod tests {
 
     #[test]
     fn declares_the_fixed_action_ids_and_kinds() {
-        let ids: Vec<&str> = actions().iter().map(|a| a.id).collect();
+        let m = manifest();
+        let ids: Vec<&str> = m.actions.iter().map(|a| a.id.as_str()).collect();
         assert_eq!(
             ids,
             [
@@ -301,18 +366,19 @@ mod tests {
                 "push-verify"
             ]
         );
-        assert_eq!(record_kinds().len(), 7);
-        let secrets: Vec<&str> = fields()
+        assert_eq!(m.record_kinds.len(), 7);
+        let secrets: Vec<&ConfigField> = m
+            .config
             .iter()
             .filter(|f| f.field_type == FieldType::Secret)
-            .map(|f| f.name)
             .collect();
-        assert_eq!(secrets, [SECRET_KEY, AUTH_SECRET_KEY]);
-        assert!(
-            fields()
-                .iter()
-                .filter(|f| f.field_type == FieldType::Secret)
-                .all(|f| f.secret_constraints == Some((40, 40)))
-        );
+        let names: Vec<&str> = secrets.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, [SECRET_KEY, AUTH_SECRET_KEY]);
+        let forty = TextConstraints {
+            min_length: 40,
+            max_length: 40,
+            charset: Charset::Alphanumeric,
+        };
+        assert!(secrets.iter().all(|f| f.constraints == Some(forty.clone())));
     }
 }

@@ -328,10 +328,10 @@ fn auth_record(raw: &str) -> Result<CollectedRecord<'_>, String> {
         auth_device,
     };
     Ok(CollectedRecord {
-        kind: KIND_AUTH,
+        kind: Cow::Borrowed(KIND_AUTH),
         id: txid,
         occurred_at_ms: Some(ms),
-        normalized: Normalized::AuthEvent(Box::new(event)),
+        normalized: Normalized::AuthEvent(event),
         raw_json: Cow::Borrowed(raw),
     })
 }
@@ -428,7 +428,7 @@ fn telephony_record(raw: &str) -> Result<CollectedRecord<'_>, String> {
         .ok_or("a telephony event has no telephony_id")?;
     let ms = ms.ok_or_else(|| format!("telephony event {id} has no time"))?;
     Ok(CollectedRecord {
-        kind: KIND_TELEPHONY,
+        kind: Cow::Borrowed(KIND_TELEPHONY),
         id,
         occurred_at_ms: Some(ms),
         normalized: Normalized::None,
@@ -463,7 +463,7 @@ pub fn parse_admin_log_page(body: &[u8]) -> Result<Vec<CollectedRecord<'_>>, Str
                 .or_else(|| ev.isotimestamp.get().and_then(parse_iso8601_ms))
                 .ok_or("an administrator log event has no time")?;
             Ok(CollectedRecord {
-                kind: KIND_ADMIN_LOG,
+                kind: Cow::Borrowed(KIND_ADMIN_LOG),
                 id: Cow::Owned(hex::encode(&Sha256::digest(raw.get().as_bytes())[..16])),
                 occurred_at_ms: Some(ms),
                 normalized: Normalized::None,
@@ -523,40 +523,42 @@ struct RawUser<'a> {
     webauthncredentials: Vec<RawDeviceRef<'a>>,
 }
 
-fn user_status(s: Option<&str>) -> String {
+fn user_status(s: Option<&str>) -> &'static str {
     match s.map(|s| snake(Cow::Borrowed(s))).as_deref() {
-        Some(st @ ("active" | "bypass" | "disabled" | "locked_out" | "pending_deletion")) => {
-            st.to_string()
-        }
-        _ => "unknown".to_string(),
+        Some("active") => "active",
+        Some("bypass") => "bypass",
+        Some("disabled") => "disabled",
+        Some("locked_out") => "locked_out",
+        Some("pending_deletion") => "pending_deletion",
+        _ => "unknown",
     }
 }
 
 fn user_record(raw: &RawValue) -> Result<CollectedRecord<'_>, String> {
     let u: RawUser = serde_json::from_str(raw.get()).map_err(|e| format!("user: {e}"))?;
-    let user_id = u.user_id.owned().ok_or("a user has no user_id")?;
-    let device_ids = [&u.phones, &u.tokens, &u.u2ftokens, &u.webauthncredentials]
+    let user_id = u.user_id.text().ok_or("a user has no user_id")?;
+    let device_ids = [u.phones, u.tokens, u.u2ftokens, u.webauthncredentials]
         .into_iter()
         .flatten()
-        .filter_map(|d| d.phone_id.owned())
+        .filter_map(|d| d.phone_id.text())
         .collect();
     let account = UserAccount {
         user_id: user_id.clone(),
-        user_name: u.username.owned().unwrap_or_default(),
-        email: u.email.owned(),
-        real_name: u.realname.owned(),
-        status: user_status(u.status.get()),
+        user_name: u.username.text().unwrap_or_default(),
+        email: u.email.text(),
+        real_name: u.realname.text(),
+        status: Cow::Borrowed(user_status(u.status.get())),
         is_enrolled: u.is_enrolled.0.unwrap_or(false),
         last_login_ms: u.last_login.0.map(|s| s.saturating_mul(1000)),
         created_ms: u.created.0.map(|s| s.saturating_mul(1000)),
-        groups: u.groups.iter().filter_map(|g| g.name.owned()).collect(),
+        groups: u.groups.into_iter().filter_map(|g| g.name.text()).collect(),
         device_ids,
     };
     Ok(CollectedRecord {
-        kind: KIND_USER,
-        id: Cow::Owned(user_id),
+        kind: Cow::Borrowed(KIND_USER),
+        id: user_id,
         occurred_at_ms: None,
-        normalized: Normalized::UserAccount(Box::new(account)),
+        normalized: Normalized::UserAccount(account),
         raw_json: Cow::Borrowed(raw.get()),
     })
 }
@@ -605,10 +607,11 @@ pub fn phone_number_hash(number: &str) -> Option<String> {
 
 fn phone_record(raw: &RawValue) -> Result<CollectedRecord<'_>, String> {
     let p: RawPhone = serde_json::from_str(raw.get()).map_err(|e| format!("phone: {e}"))?;
-    let phone_id = p.phone_id.owned().ok_or("a phone has no phone_id")?;
+    let phone_id = p.phone_id.text().ok_or("a phone has no phone_id")?;
     let kind = match p.kind.text().map(snake).as_deref() {
-        Some(k @ ("mobile" | "landline")) => k.to_string(),
-        _ => "unknown".to_string(),
+        Some("mobile") => "mobile",
+        Some("landline") => "landline",
+        _ => "unknown",
     };
     let last_seen_ms = p
         .last_seen
@@ -616,25 +619,29 @@ fn phone_record(raw: &RawValue) -> Result<CollectedRecord<'_>, String> {
         .and_then(|s| parse_iso8601_ms(s).or_else(|| s.parse::<i64>().ok().map(|v| v * 1000)));
     let device = MfaDevice {
         device_id: phone_id.clone(),
-        kind,
-        platform: p.platform.owned(),
-        model: p.model.owned(),
-        os_version: p.os_version.owned(),
+        kind: Cow::Borrowed(kind),
+        platform: p.platform.text(),
+        model: p.model.text(),
+        os_version: p.os_version.text(),
         activated: p.activated.0.unwrap_or(false),
         capabilities: p
             .capabilities
-            .iter()
-            .filter_map(|c| c.get().map(|c| snake(Cow::Borrowed(c)).into_owned()))
+            .into_iter()
+            .filter_map(|c| c.text().map(snake))
             .collect(),
-        user_ids: p.users.iter().filter_map(|u| u.user_id.owned()).collect(),
+        user_ids: p
+            .users
+            .into_iter()
+            .filter_map(|u| u.user_id.text())
+            .collect(),
         last_seen_ms,
-        number_hash: p.number.get().and_then(phone_number_hash),
+        number_hash: p.number.get().and_then(phone_number_hash).map(Cow::Owned),
     };
     Ok(CollectedRecord {
-        kind: KIND_PHONE,
-        id: Cow::Owned(phone_id),
+        kind: Cow::Borrowed(KIND_PHONE),
+        id: phone_id,
         occurred_at_ms: None,
-        normalized: Normalized::MfaDevice(Box::new(device)),
+        normalized: Normalized::MfaDevice(device),
         raw_json: Cow::Borrowed(raw.get()),
     })
 }
@@ -650,7 +657,7 @@ struct RawEndpoint<'a> {
 fn endpoint_record(raw: &RawValue) -> Result<CollectedRecord<'_>, String> {
     let e: RawEndpoint = serde_json::from_str(raw.get()).map_err(|e| format!("endpoint: {e}"))?;
     Ok(CollectedRecord {
-        kind: KIND_ENDPOINT,
+        kind: Cow::Borrowed(KIND_ENDPOINT),
         id: e.epkey.text().ok_or("an endpoint has no epkey")?,
         occurred_at_ms: None,
         normalized: Normalized::None,
@@ -721,7 +728,7 @@ pub fn parse_info_summary(body: &[u8], now_ms: i64) -> Result<CollectedRecord<'_
         return Err("the info summary is not an object".into());
     }
     Ok(CollectedRecord {
-        kind: KIND_INFO,
+        kind: Cow::Borrowed(KIND_INFO),
         id: Cow::Borrowed("summary"),
         occurred_at_ms: Some(now_ms),
         normalized: Normalized::None,

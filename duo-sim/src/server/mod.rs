@@ -19,7 +19,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 
-use crate::config::{Edition, SimClock, system_ms};
+use crate::config::{Edition, SimClock};
 use crate::data::Dataset;
 use crate::data::rng::Rng;
 use envelope::{ApiError, ApiResult};
@@ -308,7 +308,7 @@ fn serve(s: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8
         headers,
         body,
     };
-    let key = verify::authenticate(&s.keys, &s.hostname, &incoming, system_ms() / 1000)?;
+    let key = verify::authenticate(&s.keys, &s.hostname, &incoming, oort_time::now_ms() / 1000)?;
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let (need, handler) = route(method, &segs)?;
     if !permitted(key, need) {

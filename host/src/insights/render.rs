@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::draft::Severity;
 use super::{NamedCount, Report};
-use crate::clock::minute_from_ms;
+use oort_time::minute_from_ms;
 
 fn pct(x: Option<f64>) -> String {
     x.map_or("n/a".to_owned(), |v| format!("{:.1}%", v * 100.0))

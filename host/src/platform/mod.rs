@@ -20,12 +20,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::capabilities::{InvocationContext, LogTags, StorageTarget, StoreSecrets};
-use crate::clock::{Clock, SystemClock};
 use crate::model::{Manifest, Role};
 use crate::runtime::cache::{self, ComponentCache, sha256_hex};
 use crate::runtime::config_check::effective_config;
 use crate::runtime::{PluginRuntime, Prepared, SandboxLimits, engine};
 use crate::store::{AuditEntry, InstalledPlugin, Integration, Store};
+use oort_time::{Clock, SystemClock};
 
 pub use error::{ErrorKind, PlatformError, Result};
 pub use integrations::{AddIntegration, CollectProgress, NoProgress};

@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::clock::rfc3339_from_ms;
 use crate::model::{
     ActionOutcome, ActionParam, ActionStatus, Check, CheckStatus, CollectSummary, Role,
 };
 use crate::store::{AuditEntry, Integration, Run, StoredRecord};
+use oort_time::rfc3339_from_ms;
 
 /// Records of one kind.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

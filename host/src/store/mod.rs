@@ -357,7 +357,7 @@ fn create_data_dir(data_dir: &Path) -> Result<()> {
         })
 }
 
-pub(crate) use crate::clock::now_ms;
+pub(crate) use oort_time::now_ms;
 
 /// Serializes a value the store itself produced; cannot fail for our types.
 fn to_json<T: Serialize>(value: &T) -> String {

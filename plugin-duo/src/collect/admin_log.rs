@@ -128,7 +128,7 @@ mod tests {
                 .filter(|(s, _)| *s >= mintime_s)
                 .take(PAGE_LIMIT)
                 .map(|(s, id)| CollectedRecord {
-                    kind: "duo.administrator_log",
+                    kind: "duo.administrator_log".into(),
                     id: id.clone().into(),
                     occurred_at_ms: Some(s * 1000),
                     normalized: Normalized::None,

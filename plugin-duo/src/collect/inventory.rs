@@ -200,7 +200,7 @@ mod tests {
                 records: self.ids[start..end]
                     .iter()
                     .map(|id| CollectedRecord {
-                        kind: "duo.user",
+                        kind: "duo.user".into(),
                         id: id.clone().into(),
                         occurred_at_ms: None,
                         normalized: Normalized::None,

@@ -1,7 +1,6 @@
 //! Native model -> WIT types.
 
 use super::oort::integration::types as t;
-use crate::manifest as m;
 use crate::model;
 
 fn geo<'a>(g: &'a model::GeoLocation) -> t::GeoLocation<'a> {
@@ -30,8 +29,8 @@ pub fn with_records<R>(
 }
 
 fn string_lists<'a>(r: &'a model::CollectedRecord) -> [Vec<&'a str>; 2] {
-    fn strs(list: &[String]) -> Vec<&str> {
-        list.iter().map(String::as_str).collect()
+    fn strs<'a>(list: &'a [model::Text]) -> Vec<&'a str> {
+        list.iter().map(|text| &**text).collect()
     }
     match &r.normalized {
         model::Normalized::UserAccount(u) => [strs(&u.groups), strs(&u.device_ids)],
@@ -107,7 +106,7 @@ fn record<'a>(
         }),
     };
     t::CollectedRecord {
-        kind: r.kind,
+        kind: &r.kind,
         id: &r.id,
         occurred_at_ms: r.occurred_at_ms,
         normalized,
@@ -170,76 +169,94 @@ pub fn outcome(o: model::ActionOutcome) -> t::ActionOutcome {
     }
 }
 
-fn role(r: m::Role) -> t::Role {
+fn role(r: oort_model::Role) -> t::Role {
     match r {
-        m::Role::Viewer => t::Role::Viewer,
-        m::Role::Helpdesk => t::Role::Helpdesk,
-        m::Role::Admin => t::Role::Admin,
+        oort_model::Role::Viewer => t::Role::Viewer,
+        oort_model::Role::Helpdesk => t::Role::Helpdesk,
+        oort_model::Role::Admin => t::Role::Admin,
     }
 }
 
-pub fn manifest() -> t::Manifest {
-    let config = m::fields()
+pub fn manifest(m: oort_model::Manifest) -> t::Manifest {
+    use oort_model::{Charset, FieldType};
+    let config = m
+        .config
         .into_iter()
         .map(|f| t::ConfigField {
-            name: f.name.into(),
-            label: f.label.into(),
+            name: f.name,
+            label: f.label,
             field_type: match f.field_type {
-                m::FieldType::Text => t::FieldType::Text,
-                m::FieldType::Boolean => t::FieldType::Boolean,
-                m::FieldType::Integer => t::FieldType::Integer,
-                m::FieldType::Secret => t::FieldType::Secret,
+                FieldType::Text => t::FieldType::Text,
+                FieldType::Boolean => t::FieldType::Boolean,
+                FieldType::Integer => t::FieldType::Integer,
+                FieldType::Secret => t::FieldType::Secret,
             },
             required: f.required,
-            description: f.description.into(),
-            validation_hint: f.validation_hint.into(),
-            default_value: f.default_value.map(str::to_string),
-            constraints: f.secret_constraints.map(|(min, max)| t::TextConstraints {
-                min_length: min,
-                max_length: max,
-                charset: t::Charset::Alphanumeric,
+            description: f.description,
+            validation_hint: f.validation_hint,
+            default_value: f.default_value,
+            constraints: f.constraints.map(|c| t::TextConstraints {
+                min_length: c.min_length,
+                max_length: c.max_length,
+                charset: match c.charset {
+                    Charset::Any => t::Charset::Any,
+                    Charset::Alphanumeric => t::Charset::Alphanumeric,
+                    Charset::Hex => t::Charset::Hex,
+                },
             }),
             advanced: f.advanced,
         })
         .collect();
-    let actions = m::actions()
+    let actions = m
+        .actions
         .into_iter()
         .map(|a| t::ActionSpec {
-            id: a.id.into(),
-            title: a.title.into(),
-            description: a.description.into(),
+            id: a.id,
+            title: a.title,
+            description: a.description,
             params: a
                 .params
-                .iter()
-                .map(|(name, description, required)| t::ActionParam {
-                    name: name.to_string(),
-                    description: description.to_string(),
-                    required: *required,
+                .into_iter()
+                .map(|p| t::ActionParam {
+                    name: p.name,
+                    description: p.description,
+                    required: p.required,
                 })
                 .collect(),
-            required_permission: a.required_permission.into(),
+            required_permission: a.required_permission,
             minimum_role: role(a.minimum_role),
-            enabled_by: a.enabled_by.map(str::to_string),
+            enabled_by: a.enabled_by,
         })
         .collect();
     t::Manifest {
-        id: m::ID.into(),
-        name: m::NAME.into(),
-        version: m::VERSION.into(),
-        description: m::DESCRIPTION.into(),
+        id: m.id,
+        name: m.name,
+        version: m.version,
+        description: m.description,
         config,
-        egress: vec![t::EgressRule {
-            host_field: crate::config::API_HOSTNAME.into(),
-            purpose: m::EGRESS_PURPOSE.into(),
-        }],
-        record_kinds: m::record_kinds()
+        egress: m
+            .egress
             .into_iter()
-            .map(|(name, description)| t::RecordKind {
-                name: name.into(),
-                description: description.into(),
+            .map(|e| t::EgressRule {
+                host_field: e.host_field,
+                purpose: e.purpose,
+            })
+            .collect(),
+        record_kinds: m
+            .record_kinds
+            .into_iter()
+            .map(|k| t::RecordKind {
+                name: k.name,
+                description: k.description,
             })
             .collect(),
         actions,
-        capabilities: Vec::new(),
+        capabilities: m
+            .capabilities
+            .into_iter()
+            .map(|c| match c {
+                oort_model::Capability::SecretReveal => t::Capability::SecretReveal,
+            })
+            .collect(),
     }
 }

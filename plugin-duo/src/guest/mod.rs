@@ -3,7 +3,7 @@
 
 mod convert;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::config::Config;
 use crate::host_api::{self, Env};
@@ -172,9 +172,7 @@ struct WallClock;
 
 impl host_api::Clock for WallClock {
     fn now_ms(&self) -> i64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64)
+        oort_time::now_ms()
     }
     fn sleep_ms(&self, ms: u64) {
         std::thread::sleep(Duration::from_millis(ms));
@@ -223,7 +221,7 @@ struct Plugin;
 
 impl Guest for Plugin {
     fn manifest() -> types::Manifest {
-        convert::manifest()
+        convert::manifest(crate::manifest::manifest())
     }
 
     fn validate_config(config: Vec<types::ConfigEntry>) -> Vec<types::FieldError> {

@@ -22,7 +22,7 @@ fn auth_event_is_normalized_and_kept_verbatim() {
     );
     let r = &p.records[0];
     assert_eq!(
-        (r.kind, &*r.id, r.occurred_at_ms),
+        (&*r.kind, &*r.id, r.occurred_at_ms),
         (
             KIND_AUTH,
             "340a23e3-23f3-4b8d-8e44-5ae4b1a1c0c4",
@@ -129,7 +129,10 @@ fn phones_never_expose_the_number() {
     assert_eq!(d.kind, "mobile");
     assert_eq!(d.capabilities, ["auto", "push"]);
     assert_eq!(d.user_ids, ["DU1"]);
-    assert_eq!(d.number_hash, phone_number_hash("+15555550100"));
+    assert_eq!(
+        d.number_hash.as_deref(),
+        phone_number_hash("+15555550100").as_deref()
+    );
     assert!(
         !format!("{d:?}").contains("555"),
         "the number must not be in the normalized view"

@@ -69,7 +69,7 @@ impl LogApi for FakeDuo {
         let records = served
             .iter()
             .map(|(ms, id)| CollectedRecord {
-                kind: KIND_AUTH,
+                kind: KIND_AUTH.into(),
                 id: id.clone().into(),
                 occurred_at_ms: Some(*ms),
                 normalized: Normalized::None,
