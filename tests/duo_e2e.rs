@@ -584,6 +584,19 @@ async fn the_full_operator_flow_through_the_binary() {
         .next()
         .unwrap_or_else(|| sim.usernames()[0].clone());
     cli.ok(&["operators", "add", "alice", "--role", "admin"]);
+    // A taken name is the operator's to fix: exit 2, a `conflict`, a message.
+    let taken = cli.fails(&["--json", "operators", "add", "alice", "--role", "viewer"]);
+    assert_eq!(taken.code, Some(2), "{taken:?}");
+    let report: serde_json::Value = serde_json::from_str(taken.stderr.trim())
+        .or_else(|_| serde_json::from_str(taken.stdout.trim()))
+        .expect("a JSON error report");
+    assert_eq!(report["kind"], "conflict", "{report}");
+    assert!(
+        report["error"]
+            .as_str()
+            .is_some_and(|m| m.contains("alice")),
+        "{report}"
+    );
     cli.ok(&["operators", "add", "victor", "--role", "viewer"]);
     let refused = cli.fails(&[
         "act",

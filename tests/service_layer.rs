@@ -41,7 +41,9 @@ async fn adding_an_operator_is_audited_with_its_requester() {
         .platform
         .add_operator(&by, "alice", Role::Viewer)
         .expect_err("the name is taken");
-    assert_eq!(err.kind(), ErrorKind::Store);
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert_eq!(err.kind().as_str(), "conflict");
+    assert!(err.to_string().contains("alice"), "{err}");
     let err = env
         .platform
         .add_operator(&by, "   ", Role::Viewer)

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use oort_host::insights::{Thresholds, evaluate, evaluate_with_posture, posture};
+use oort_host::insights::{Source, Thresholds, evaluate, evaluate_with_posture, posture};
 use oort_host::model::{
     AccessDevice, AuthDevice, AuthEvent, GeoLocation, MfaDevice, Normalized, UserAccount,
 };
@@ -165,6 +165,11 @@ fn main() {
         t.elapsed()
     );
     let thresholds = Thresholds::default();
+    // The whole catalogue runs on Duo's records.
+    let duo = Source {
+        plugin_id: "duo",
+        actions: vec!["disable-user", "remove-phone", "send-enrollment"],
+    };
 
     // Warm the gazetteer once so the first timed run does not pay its parse.
     let _ = oort_host::insights::geo::gazetteer();
@@ -181,13 +186,13 @@ fn main() {
         black_box(by_user.len())
     });
     let (full, findings) = median_of_3(|| {
-        let f = evaluate(black_box(&records), NOW, &thresholds);
+        let f = evaluate(black_box(&records), &duo, NOW, &thresholds);
         let p = posture(black_box(&records), NOW);
         black_box(&p);
         f.len()
     });
     let (shared, _) = median_of_3(|| {
-        let (f, p) = evaluate_with_posture(black_box(&records), NOW, &thresholds);
+        let (f, p) = evaluate_with_posture(black_box(&records), &duo, NOW, &thresholds);
         black_box(&p);
         f.len()
     });

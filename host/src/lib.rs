@@ -4,8 +4,9 @@
 
 pub mod actions;
 pub mod capabilities;
-pub mod insights;
 pub mod model;
 pub mod platform;
 pub mod runtime;
-pub mod store;
+
+pub use oort_insights as insights;
+pub use oort_store as store;

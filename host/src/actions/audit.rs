@@ -2,7 +2,8 @@
 
 use crate::model::{ActionOutcome, ActionStatus, Role};
 use crate::platform::PlatformError;
-use crate::store::{AuditEntry, IntegrationId, Store, now_ms};
+use crate::store::{AuditEntry, IntegrationId, Store};
+use oort_time::now_ms;
 
 /// Longest outcome text kept; plugin messages are untrusted and unbounded.
 const MAX_OUTCOME_CHARS: usize = 500;

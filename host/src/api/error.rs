@@ -41,6 +41,8 @@ impl From<PlatformError> for ApiError {
         let status = match e.kind() {
             ErrorKind::InvalidInput | ErrorKind::InvalidConfig => StatusCode::BAD_REQUEST,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Refused => StatusCode::FORBIDDEN,
             // The plugin refused what the operator asked for.
             ErrorKind::Plugin
@@ -81,5 +83,38 @@ impl IntoResponse for ApiError {
             body["fields"] = fields;
         }
         (self.status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_errors_answer_by_their_kind() {
+        let status = |e: StoreError| ApiError::from(e).status;
+        assert_eq!(
+            status(StoreError::Conflict("operator `ana` exists".into())),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            status(StoreError::NotFound("no integration `x`".into())),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            status(StoreError::Invalid("bad name".into())),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(StoreError::Unavailable("database is locked".into())),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            status(StoreError::Corrupt("unreadable".into())),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let conflict = ApiError::from(StoreError::Conflict("operator `ana` exists".into()));
+        assert_eq!(conflict.kind, "conflict");
+        assert!(conflict.message.contains("ana"));
     }
 }

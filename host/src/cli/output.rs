@@ -94,8 +94,12 @@ pub fn classify(error: &anyhow::Error) -> ErrorReport {
 /// operation that failed.
 pub fn exit_code(kind: ErrorKind) -> u8 {
     match kind {
-        ErrorKind::InvalidInput | ErrorKind::InvalidConfig | ErrorKind::NotFound => 2,
+        ErrorKind::InvalidInput
+        | ErrorKind::InvalidConfig
+        | ErrorKind::NotFound
+        | ErrorKind::Conflict => 2,
         ErrorKind::Plugin
+        | ErrorKind::Unavailable
         | ErrorKind::Sandbox
         | ErrorKind::Refused
         | ErrorKind::Store

@@ -42,9 +42,15 @@ pub enum ErrorKind {
     InvalidInput,
     InvalidConfig,
     NotFound,
+    /// It exists already, or the store refused the change (a name taken).
+    Conflict,
     Plugin,
     Sandbox,
     Refused,
+    /// The store cannot serve the request now (busy, disk full, I/O).
+    Unavailable,
+    /// What the store holds cannot be read back (damaged file, another
+    /// master key).
     Store,
     Internal,
 }
@@ -55,9 +61,11 @@ impl ErrorKind {
             ErrorKind::InvalidInput => "invalid_input",
             ErrorKind::InvalidConfig => "invalid_config",
             ErrorKind::NotFound => "not_found",
+            ErrorKind::Conflict => "conflict",
             ErrorKind::Plugin => "plugin",
             ErrorKind::Sandbox => "sandbox",
             ErrorKind::Refused => "refused",
+            ErrorKind::Unavailable => "unavailable",
             ErrorKind::Store => "store",
             ErrorKind::Internal => "internal",
         }
@@ -73,7 +81,13 @@ impl PlatformError {
             PlatformError::Plugin(_) => ErrorKind::Plugin,
             PlatformError::Sandbox(_) => ErrorKind::Sandbox,
             PlatformError::Refused(_) => ErrorKind::Refused,
-            PlatformError::Store(_) => ErrorKind::Store,
+            PlatformError::Store(e) => match e {
+                StoreError::NotFound(_) => ErrorKind::NotFound,
+                StoreError::Conflict(_) => ErrorKind::Conflict,
+                StoreError::Invalid(_) => ErrorKind::InvalidInput,
+                StoreError::Unavailable(_) => ErrorKind::Unavailable,
+                StoreError::Corrupt(_) => ErrorKind::Store,
+            },
             PlatformError::Internal(_) => ErrorKind::Internal,
         }
     }

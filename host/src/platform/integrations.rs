@@ -234,12 +234,16 @@ impl Platform {
     /// Evaluates the insight catalogue over the integration's records,
     /// stores the findings (upserted, never duplicated) and returns them
     /// with the MFA posture. CPU-bound: runs on a blocking thread.
+    /// Only the rules that apply to the integration's plugin run, and a
+    /// finding suggests only an action that plugin declares.
     pub async fn refresh_insights(&self, integration: &Integration) -> Result<Report> {
         let store = self.store.clone();
         let id = integration.id;
         let now = self.now_ms();
+        let manifest = self.plugin(&integration.plugin_id)?.manifest;
         tokio::task::spawn_blocking(move || {
-            insights::refresh(&store, id, now, &Thresholds::default())
+            let source = insights::Source::of(&manifest);
+            insights::refresh(&store, id, &source, now, &Thresholds::default())
         })
         .await
         .map_err(|e| PlatformError::Internal(format!("the insights task failed: {e}")))?

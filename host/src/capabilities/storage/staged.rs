@@ -38,7 +38,7 @@ impl StagedWrites {
                 }
                 Ok(Err(e)) => self.failed = Some(e),
                 Err(join) => {
-                    self.failed = Some(StoreError::Invalid(format!(
+                    self.failed = Some(StoreError::Unavailable(format!(
                         "a staged write did not complete ({join})"
                     )))
                 }
@@ -46,7 +46,7 @@ impl StagedWrites {
         }
         match &self.failed {
             None => Ok(()),
-            Some(e) => Err(same_error(e)),
+            Some(e) => Err(e.clone()),
         }
     }
 
@@ -64,15 +64,6 @@ impl StagedWrites {
     pub async fn flush(&mut self) -> Result<CommitResult, StoreError> {
         self.settle().await?;
         Ok(std::mem::take(&mut self.done))
-    }
-}
-
-/// `StoreError` is not `Clone` (it wraps rusqlite and I/O errors); the
-/// plugin and the operator only need its text and its class.
-fn same_error(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::Invalid(m) => StoreError::Invalid(m.clone()),
-        other => StoreError::Conflict(format!("a staged write failed: {other}")),
     }
 }
 

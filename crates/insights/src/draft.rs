@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::store::Finding;
+use oort_store::Finding;
 
 use super::index::Dataset;
 

@@ -1,6 +1,13 @@
 //! The insights engine: the Duo insight catalogue (DUO-01..DUO-24 of
 //! `/work/shared/insights.md`) and the MFA posture summary, computed only from
-//! the normalized model (`model::Normalized`), never from vendor JSON.
+//! the normalized model (`oort_model::Normalized`), never from vendor JSON.
+//!
+//! Every rule declares what it applies to ([`Applies`]): the catalogue's
+//! rules are Duo's (their ids, thresholds and remedies are Duo's), so they
+//! run only on a Duo integration's records; the posture summary reads any
+//! plugin's normalized auth events. A finding suggests an action only if
+//! the integration's plugin declares it ([`Source`]), so another plugin's
+//! user is never offered a Duo remediation.
 //!
 //! `evaluate` and `posture` are pure and deterministic: the same records and
 //! `now_ms` give the same findings in the same order whatever order the store
@@ -30,8 +37,8 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
-use crate::model::Normalized;
-use crate::store::{Finding, IntegrationId, Store, StoreError, StoredFinding};
+use oort_model::{Manifest, Normalized};
+use oort_store::{Finding, IntegrationId, Store, StoreError, StoredFinding};
 
 pub use draft::Severity;
 pub use factors::Tier;
@@ -51,11 +58,115 @@ pub struct Report {
     pub posture: Posture,
 }
 
-/// Runs the whole catalogue over the records. Findings are sorted by
-/// (insight id, dedupe key).
-pub fn evaluate(records: &[Normalized], now_ms: i64, t: &Thresholds) -> Vec<Finding> {
+/// What a rule applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applies {
+    /// The records of one source plugin (its manifest id): the rule reads
+    /// that vendor's vocabulary and suggests that vendor's remedies.
+    Plugin(&'static str),
+    /// Any plugin's normalized auth events, users and devices.
+    AnySource,
+}
+
+impl Applies {
+    pub fn covers(self, source: &Source<'_>) -> bool {
+        match self {
+            Applies::Plugin(id) => source.plugin_id == id,
+            Applies::AnySource => true,
+        }
+    }
+}
+
+/// The integration an evaluation is for, as far as the catalogue cares:
+/// which plugin collected the records, and which actions it can run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source<'a> {
+    pub plugin_id: &'a str,
+    /// Action ids the plugin's manifest declares.
+    pub actions: Vec<&'a str>,
+}
+
+impl Source<'_> {
+    pub fn of(manifest: &Manifest) -> Source<'_> {
+        Source {
+            plugin_id: &manifest.id,
+            actions: manifest.actions.iter().map(|a| a.id.as_str()).collect(),
+        }
+    }
+
+    fn offers(&self, action: &str) -> bool {
+        self.actions.contains(&action)
+    }
+}
+
+type RuleFn = fn(&Dataset<'_>, &Thresholds, &mut Vec<Draft>);
+
+/// One group of the catalogue and what it applies to.
+struct Rule {
+    applies: Applies,
+    run: RuleFn,
+}
+
+const DUO: Applies = Applies::Plugin("duo");
+
+/// The catalogue in evaluation order. The second half runs on a thread of
+/// its own: the location walk (geo lookups) is the heaviest single rule.
+const RULES: [Rule; 10] = [
+    Rule {
+        applies: DUO,
+        run: rules::push::run,
+    },
+    Rule {
+        applies: DUO,
+        run: rules::bypass::run,
+    },
+    Rule {
+        applies: DUO,
+        run: rules::inventory::run,
+    },
+    Rule {
+        applies: DUO,
+        run: rules::probing::run,
+    },
+    Rule {
+        applies: DUO,
+        run: rules::apps::run,
+    },
+    Rule {
+        applies: DUO,
+        run: rules::location::run,
+    },
+    Rule {
+        applies: DUO,
+        run: rules::anonymizer::run,
+    },
+    Rule {
+        applies: DUO,
+        run: rules::attack::run,
+    },
+    Rule {
+        applies: DUO,
+        run: rules::device::run,
+    },
+    Rule {
+        applies: DUO,
+        run: rules::volume::run,
+    },
+];
+
+/// The MFA posture summary reads only the normalized model's fields.
+pub const POSTURE_APPLIES: Applies = Applies::AnySource;
+
+/// Runs the rules of the catalogue that apply to `source` over the records.
+/// Findings are sorted by (insight id, dedupe key).
+pub fn evaluate(
+    records: &[Normalized],
+    source: &Source<'_>,
+    now_ms: i64,
+    t: &Thresholds,
+) -> Vec<Finding> {
     let ds = Dataset::build(records, now_ms);
-    evaluate_dataset(&ds, t)
+    evaluate_dataset(&ds, source, t)
 }
 
 /// The MFA posture summary over the same records (default thresholds).
@@ -66,11 +177,12 @@ pub fn posture(records: &[Normalized], now_ms: i64) -> Posture {
 /// `evaluate` and `posture` over one shared index (what `refresh` does).
 pub fn evaluate_with_posture(
     records: &[Normalized],
+    source: &Source<'_>,
     now_ms: i64,
     t: &Thresholds,
 ) -> (Vec<Finding>, Posture) {
     let ds = Dataset::build(records, now_ms);
-    (evaluate_dataset(&ds, t), posture::compute(&ds, t))
+    (evaluate_dataset(&ds, source, t), posture::compute(&ds, t))
 }
 
 /// Loads the integration's normalized records, evaluates them, upserts the
@@ -79,11 +191,12 @@ pub fn evaluate_with_posture(
 pub fn refresh(
     store: &Store,
     integration: IntegrationId,
+    source: &Source<'_>,
     now_ms: i64,
     t: &Thresholds,
 ) -> Result<Report, StoreError> {
     let records = store.normalized_records(integration)?;
-    let (findings, posture) = evaluate_with_posture(&records, now_ms, t);
+    let (findings, posture) = evaluate_with_posture(&records, source, now_ms, t);
     store.upsert_findings(integration, &findings)?;
     Ok(Report {
         findings: store.findings(integration)?,
@@ -91,41 +204,31 @@ pub fn refresh(
     })
 }
 
-fn evaluate_dataset(ds: &Dataset<'_>, t: &Thresholds) -> Vec<Finding> {
-    type Rule = fn(&Dataset<'_>, &Thresholds, &mut Vec<Draft>);
-    const RULES: [Rule; 10] = [
-        rules::push::run,
-        rules::bypass::run,
-        rules::inventory::run,
-        rules::probing::run,
-        rules::apps::run,
-        rules::location::run,
-        rules::anonymizer::run,
-        rules::attack::run,
-        rules::device::run,
-        rules::volume::run,
-    ];
-    // Two halves of the catalogue on two threads: the location walk (geo
-    // lookups) is the heaviest single rule.
-    let (mut drafts, other) = std::thread::scope(|s| {
-        let heavy = s.spawn(|| {
-            let mut out = Vec::new();
-            for rule in &RULES[5..] {
-                rule(ds, t, &mut out);
-            }
-            out
-        });
+fn evaluate_dataset(ds: &Dataset<'_>, source: &Source<'_>, t: &Thresholds) -> Vec<Finding> {
+    let run_half = |half: &[Rule]| {
         let mut out = Vec::new();
-        for rule in &RULES[..5] {
-            rule(ds, t, &mut out);
+        for rule in half.iter().filter(|r| r.applies.covers(source)) {
+            (rule.run)(ds, t, &mut out);
         }
-        (out, heavy.join().expect("insight rule panicked"))
+        out
+    };
+    let (mut drafts, other) = std::thread::scope(|s| {
+        let heavy = s.spawn(|| run_half(&RULES[5..]));
+        (
+            run_half(&RULES[..5]),
+            heavy.join().expect("insight rule panicked"),
+        )
     });
     drafts.extend(other);
     escalate(ds, &mut drafts);
     let mut findings: Vec<Finding> = drafts
         .into_iter()
-        .map(|d| d.into_finding(ds, t.max_evidence))
+        .map(|mut d| {
+            if d.action.is_some_and(|a| !source.offers(a)) {
+                d.action = None;
+            }
+            d.into_finding(ds, t.max_evidence)
+        })
         .collect();
     findings.sort_by(|a, b| (&a.insight_id, &a.dedupe_key).cmp(&(&b.insight_id, &b.dedupe_key)));
     findings

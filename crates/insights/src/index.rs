@@ -4,7 +4,7 @@
 
 use super::fxhash::FxHashMap;
 
-use crate::model::{AuthEvent, MfaDevice, Normalized, UserAccount};
+use oort_model::{AuthEvent, MfaDevice, Normalized, UserAccount};
 
 use super::factors::{NO_MFA_REASONS, Tier, WEAK_FACTORS, factor_tier, reason_tier};
 use super::geo::{GeoPoint, gazetteer};
@@ -380,13 +380,13 @@ fn country_key(c: &str) -> Option<CountryKey<'_>> {
 }
 
 impl<'a> Locator<'a> {
-    pub fn country(&mut self, loc: &'a crate::model::GeoLocation) -> Option<CountryKey<'a>> {
+    pub fn country(&mut self, loc: &'a oort_model::GeoLocation) -> Option<CountryKey<'a>> {
         let c = raw(&loc.country);
         *self.countries.entry(c).or_insert_with(|| country_key(c))
     }
 
     /// The country key and, when the city resolves, its centroid.
-    pub fn resolve(&mut self, loc: &'a crate::model::GeoLocation) -> Resolved<'a> {
+    pub fn resolve(&mut self, loc: &'a oort_model::GeoLocation) -> Resolved<'a> {
         let key = (raw(&loc.city), raw(&loc.state), raw(&loc.country));
         *self.places.entry(key).or_insert_with(|| {
             let (city, state, country) = key;

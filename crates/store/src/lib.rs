@@ -36,7 +36,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Manifest, Role};
+use oort_model::{Manifest, Role};
 
 pub use crypto::{MasterKey, SecretValue};
 pub use records::{CheckedRecords, MAX_ID_LEN, MAX_KIND_LEN, MAX_SOURCE_LEN, RecordClass};
@@ -44,23 +44,57 @@ pub use records::{CheckedRecords, MAX_ID_LEN, MAX_KIND_LEN, MAX_SOURCE_LEN, Reco
 pub type IntegrationId = i64;
 pub type RunId = i64;
 
-#[derive(Debug, thiserror::Error)]
+/// What went wrong in the store, by what the caller can do about it. No
+/// backend's own error type crosses this boundary: a backend classifies its
+/// errors into these kinds and keeps its words in the message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
-    #[error("database error: {0}")]
-    Database(#[from] rusqlite::Error),
+    /// What was asked for does not exist (integration, operator, run...).
     #[error("{0}")]
     NotFound(String),
+    /// It exists already, or a rule of the store refused the change (a name
+    /// taken, the append-only audit trail).
     #[error("{0}")]
     Conflict(String),
+    /// The caller's input was refused (a name, a record batch, the master
+    /// key's form or file mode).
     #[error("{0}")]
     Invalid(String),
-    #[error("master key: {0}")]
-    MasterKey(String),
-    #[error("I/O error on {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    /// The database or the disk cannot serve the request now (busy, full,
+    /// I/O, cannot open): retrying or fixing the machine may help.
+    #[error("{0}")]
+    Unavailable(String),
+    /// What the store holds cannot be read back: an altered or damaged
+    /// file, or secrets sealed with another master key.
+    #[error("{0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    fn io(path: &Path, source: std::io::Error) -> StoreError {
+        StoreError::Unavailable(format!("I/O error on {}: {source}", path.display()))
+    }
+}
+
+/// SQLite's errors by kind. Only this crate sees `rusqlite`.
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        use rusqlite::ErrorCode as Code;
+        let message = format!("database error: {e}");
+        match e.sqlite_error_code() {
+            Some(Code::DatabaseCorrupt | Code::NotADatabase) => StoreError::Corrupt(message),
+            Some(Code::ConstraintViolation) => StoreError::Conflict(message),
+            Some(_) => StoreError::Unavailable(message),
+            None => match e {
+                rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound(message),
+                rusqlite::Error::FromSqlConversionFailure(..)
+                | rusqlite::Error::IntegralValueOutOfRange(..)
+                | rusqlite::Error::InvalidColumnType(..)
+                | rusqlite::Error::Utf8Error(..) => StoreError::Corrupt(message),
+                _ => StoreError::Unavailable(message),
+            },
+        }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -351,10 +385,7 @@ fn create_data_dir(data_dir: &Path) -> Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(data_dir)
-        .map_err(|source| StoreError::Io {
-            path: data_dir.display().to_string(),
-            source,
-        })
+        .map_err(|source| StoreError::io(data_dir, source))
 }
 
 pub(crate) use oort_time::now_ms;
@@ -367,7 +398,7 @@ fn to_json<T: Serialize>(value: &T) -> String {
 /// Parses JSON the store wrote; a failure means the file was altered.
 fn from_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|e| {
-        StoreError::Invalid(format!(
+        StoreError::Corrupt(format!(
             "stored {what} is not valid JSON ({e}); the database may be corrupted"
         ))
     })

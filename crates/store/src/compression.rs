@@ -20,7 +20,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use zstd::dict::{DecoderDictionary, EncoderDictionary};
 
 use super::{IntegrationId, Result, StoreError, now_ms};
-use crate::model::CollectedRecord;
+use oort_model::CollectedRecord;
 
 /// Records of one kind in one batch needed to train its dictionary.
 pub const TRAIN_MIN_RECORDS: usize = 256;

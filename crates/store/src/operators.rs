@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Operator, Result, Store, StoreError, now_ms};
-use crate::model::Role;
+use oort_model::Role;
 
 const MAX_NAME_LEN: usize = 64;
 
