@@ -11,11 +11,11 @@ use oort_e2e::duo::{
     settled_now_ms, small_sim, sync_clock,
 };
 use oort_e2e::{Cli, TestEnv, duo_limits};
-use oort_host::actions::ActRequest;
-use oort_host::model::{CheckStatus, CollectOptions, PluginError, Role};
-use oort_host::platform::views::ActReport;
-use oort_host::platform::{NoProgress, PlatformError, Requester};
-use oort_host::store::{Integration, Store};
+use oort_platform::ActRequest;
+use oort_platform::model::{CheckStatus, CollectOptions, PluginError, Role};
+use oort_platform::views::ActReport;
+use oort_platform::{NoProgress, PlatformError, Requester};
+use oort_store::{Integration, Store};
 
 const AUTH: &[&str] = &["authentication_log"];
 
@@ -29,7 +29,9 @@ async fn after_previous_run() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
 }
 
-fn was_rate_limited(outcomes: &[Result<oort_host::model::CollectSummary, PlatformError>]) -> bool {
+fn was_rate_limited(
+    outcomes: &[Result<oort_platform::model::CollectSummary, PlatformError>],
+) -> bool {
     outcomes.iter().any(|o| match o {
         Ok(s) => s.more_remaining && s.notes.iter().any(|n| n.contains("rate limited")),
         Err(PlatformError::Plugin(PluginError::RateLimited(_))) => true,
@@ -41,7 +43,7 @@ fn was_rate_limited(outcomes: &[Result<oort_host::model::CollectSummary, Platfor
 async fn every_settled_event_is_collected_once_through_bursts_and_faults() {
     let sim = start(small_sim(40, 3_000)).await;
     let (env, corp) = corp_env(&sim, &sim.admin_read_only()).await;
-    let store = env.platform.store();
+    let store = env.store();
 
     // First run: the whole history, all sources.
     collect_until_caught_up(&env.platform, &sim, &corp, &[], 5).await;
@@ -101,7 +103,7 @@ async fn every_settled_event_is_collected_once_through_bursts_and_faults() {
 async fn events_that_are_not_settled_yet_are_picked_up_by_a_later_run() {
     let sim = start(small_sim(10, 500)).await;
     let (env, corp) = corp_env(&sim, &sim.admin_read_only()).await;
-    let store = env.platform.store();
+    let store = env.store();
     collect_until_caught_up(&env.platform, &sim, &corp, AUTH, 5).await;
 
     // Events 45 s old: Duo may still deliver more for that moment, so a
@@ -139,7 +141,7 @@ async fn events_that_are_not_settled_yet_are_picked_up_by_a_later_run() {
 async fn incremental_runs_fetch_only_what_is_new() {
     let sim = start(small_sim(20, 2_500)).await;
     let (env, corp) = corp_env(&sim, &sim.admin_read_only()).await;
-    let store = env.platform.store();
+    let store = env.store();
     let before = sim.request_count();
     collect_until_caught_up(&env.platform, &sim, &corp, AUTH, 5).await;
     let first_run_requests = sim.request_count() - before;
@@ -203,7 +205,7 @@ const REMOVED_ONE_USER: &str =
     "user: removed 1 record(s) that Duo no longer lists (missing from two complete passes)";
 
 /// The notes of the last run of a pass.
-fn last_notes(runs: &[Result<oort_host::model::CollectSummary, PlatformError>]) -> Vec<String> {
+fn last_notes(runs: &[Result<oort_platform::model::CollectSummary, PlatformError>]) -> Vec<String> {
     runs.last()
         .expect("at least one run")
         .as_ref()
@@ -217,7 +219,7 @@ async fn a_user_deleted_in_duo_is_deleted_once_two_collections_miss_it() {
     // 700 users: three pages of 300, so the pass spans commits.
     let sim = start(small_sim(700, 10)).await;
     let (env, corp) = corp_env(&sim, &sim.admin_read_only()).await;
-    let store = env.platform.store();
+    let store = env.store();
     collect_until_caught_up(&env.platform, &sim, &corp, &["user"], 3).await;
     let before = stored_users(store, &corp);
     assert_eq!(before.len(), sim.usernames().len());
@@ -243,7 +245,7 @@ async fn a_user_deleted_in_duo_is_deleted_once_two_collections_miss_it() {
 async fn a_user_skipped_by_offset_paging_after_a_deletion_mid_pass_stays() {
     let sim = start(small_sim(700, 10)).await;
     let (env, corp) = corp_env(&sim, &sim.admin_read_only()).await;
-    let store = env.platform.store();
+    let store = env.store();
     collect_until_caught_up(&env.platform, &sim, &corp, &["user"], 3).await;
     let before = stored_users(store, &corp);
     let names = sim.usernames();
@@ -319,11 +321,7 @@ async fn a_hostname_with_a_scheme_is_refused_and_nothing_is_stored() {
         Err(PlatformError::NotFound(_))
     ));
     assert!(
-        env.platform
-            .store()
-            .integrations(None)
-            .expect("list")
-            .is_empty(),
+        env.store().integrations(None).expect("list").is_empty(),
         "nothing stored"
     );
     assert_eq!(sim.request_count(), 0, "nothing was sent to Duo");
@@ -381,7 +379,7 @@ async fn a_wrong_secret_key_fails_the_check_naming_the_secret_key() {
         matches!(err, PlatformError::Plugin(PluginError::Unauthorized(_))),
         "{err:?}"
     );
-    assert!(store_auth_rows(env.platform.store(), &corp) == 0);
+    assert!(store_auth_rows(env.store(), &corp) == 0);
 }
 
 fn store_auth_rows(store: &Store, integration: &Integration) -> usize {
@@ -453,7 +451,7 @@ async fn remediation_of_an_unknown_user_is_a_clear_error() {
         .expect("disable a real user");
     assert_eq!(
         outcome.status,
-        oort_host::model::ActionStatus::Succeeded,
+        oort_platform::model::ActionStatus::Succeeded,
         "{outcome:?}"
     );
     assert_eq!(sim.user_status(&user).as_deref(), Some("disabled"));
@@ -796,7 +794,7 @@ struct RemoveAfterFirstPage<'a> {
     pages: std::sync::atomic::AtomicU32,
 }
 
-impl oort_host::platform::CollectProgress for RemoveAfterFirstPage<'_> {
+impl oort_platform::CollectProgress for RemoveAfterFirstPage<'_> {
     fn committed(&self, _source: &str, _records: u64) {
         if self.pages.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
             self.store
@@ -810,7 +808,7 @@ impl oort_host::platform::CollectProgress for RemoveAfterFirstPage<'_> {
 async fn a_staged_page_that_cannot_be_written_fails_the_collection() {
     let sim = start(small_sim(10, 5_000)).await;
     let (env, corp) = corp_env(&sim, &sim.admin_read_only()).await;
-    let store = env.platform.store();
+    let store = env.store();
     let progress = RemoveAfterFirstPage {
         store,
         integration: corp.id,

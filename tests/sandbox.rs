@@ -5,12 +5,12 @@ use oort_e2e::{
     MisbehavingSpec, Stub, TestEnv, expected_signature, misbehaving_wasm, note, sandbox_limits,
     stub,
 };
-use oort_host::model::{
+use oort_platform::model::{
     AccessDevice, AuthDevice, AuthEvent, CollectOptions, GeoLocation, MfaDevice, Normalized,
     UserAccount,
 };
-use oort_host::platform::{NoProgress, PlatformError};
-use oort_host::store::{Integration, RunKind, RunStatus};
+use oort_platform::{NoProgress, PlatformError};
+use oort_store::{Integration, RunKind, RunStatus};
 
 const GOOD_TOKEN: &str = "GoodNeighbourToken42";
 const THIEF_TOKEN: &str = "ThiefOwnToken0042";
@@ -22,20 +22,15 @@ fn sandbox_message(result: Result<impl std::fmt::Debug, PlatformError>, what: &s
     }
 }
 
-fn last_run(env: &TestEnv, integration: &Integration) -> oort_host::store::Run {
-    let runs = env
-        .platform
-        .store()
-        .runs(integration.id, 10)
-        .expect("read runs");
+fn last_run(env: &TestEnv, integration: &Integration) -> oort_store::Run {
+    let runs = env.store().runs(integration.id, 10).expect("read runs");
     runs.into_iter()
         .max_by_key(|r| r.id)
         .unwrap_or_else(|| panic!("no run recorded for `{}`", integration.name))
 }
 
 fn item_count(env: &TestEnv, integration: &Integration) -> u64 {
-    env.platform
-        .store()
+    env.store()
         .record_counts(integration.id)
         .expect("count records")
         .into_iter()
@@ -45,8 +40,7 @@ fn item_count(env: &TestEnv, integration: &Integration) -> u64 {
 }
 
 fn checkpoint(env: &TestEnv, integration: &Integration) -> Option<String> {
-    env.platform
-        .store()
+    env.store()
         .checkpoint(integration.id, "items")
         .expect("read checkpoint")
 }
@@ -72,8 +66,7 @@ async fn hostile_plugins_are_stopped_while_a_neighbour_completes() {
 
     // A checkpoint from an earlier, successful run that failures must not move.
     for i in [&looping, &bomb, &trapper] {
-        env.platform
-            .store()
+        env.store()
             .set_checkpoint(i.id, "items", "7")
             .expect("seed checkpoint");
     }
@@ -198,8 +191,7 @@ async fn a_trap_after_a_commit_keeps_exactly_the_committed_page() {
     let partial = env
         .misbehaving("partial", "partial-then-trap", "PartialToken1")
         .await;
-    env.platform
-        .store()
+    env.store()
         .set_checkpoint(partial.id, "items", "10")
         .expect("seed checkpoint");
 
@@ -368,7 +360,6 @@ async fn every_field_a_plugin_commits_is_stored_under_its_own_name() {
         .await
         .expect("the every-field collect succeeds");
     let mut stored = env
-        .platform
         .store()
         .normalized_records(plugin.id)
         .expect("read the stored views");
@@ -619,8 +610,7 @@ async fn an_unsupported_wit_version_is_refused_at_install() {
         "the error must name both versions: {text}"
     );
     assert!(
-        env.platform
-            .store()
+        env.store()
             .plugin("misbehaving")
             .expect("read plugins")
             .is_none()

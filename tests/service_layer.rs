@@ -5,13 +5,12 @@
 
 use oort_e2e::TestEnv;
 use oort_e2e::env::MisbehavingSpec;
-use oort_host::model::Role;
-use oort_host::platform::{ErrorKind, Requester};
-use oort_host::store::{AuditEntry, RunStatus};
+use oort_platform::model::Role;
+use oort_platform::{ErrorKind, Requester};
+use oort_store::{AuditEntry, RunStatus};
 
 fn entries(env: &TestEnv, action: &str) -> Vec<AuditEntry> {
-    env.platform
-        .store()
+    env.store()
         .audit(None)
         .expect("read the audit trail")
         .into_iter()
@@ -104,14 +103,12 @@ async fn a_cancelled_collection_does_not_stay_running() {
         .await;
     // The caller gives up (a client hanging up, a timeout) long before the
     // sandbox's own deadline: the run must not be left `running`.
-    let collect = env.platform.collect(
-        &looping,
-        Default::default(),
-        &oort_host::platform::NoProgress,
-    );
+    let collect = env
+        .platform
+        .collect(&looping, Default::default(), &oort_platform::NoProgress);
     let gave_up = tokio::time::timeout(std::time::Duration::from_millis(300), collect).await;
     assert!(gave_up.is_err(), "the endless loop cannot finish in time");
-    let runs = env.platform.store().runs(looping.id, 5).unwrap();
+    let runs = env.store().runs(looping.id, 5).unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].status, RunStatus::Failed);
     assert!(

@@ -9,11 +9,11 @@ use std::time::Instant;
 use anyhow::Context as _;
 
 use duo_sim::{PushAnswer, SimConfig, Simulator};
-use oort_host::actions::ActRequest;
-use oort_host::model::{CollectOptions, Role};
-use oort_host::platform::views::{ActReport, CollectReport, TestReport};
-use oort_host::platform::{AddIntegration, ErrorKind, Platform, Requester};
-use oort_host::store::{Integration, SecretValue, StoredFinding};
+use oort_platform::ActRequest;
+use oort_platform::data::{Integration, SecretValue, StoredFinding};
+use oort_platform::model::{CollectOptions, Role};
+use oort_platform::views::{ActReport, CollectReport, TestReport};
+use oort_platform::{AddIntegration, ErrorKind, Platform, Requester};
 
 use crate::human;
 use crate::interrupt::finish_despite_ctrl_c;

@@ -1,5 +1,5 @@
 //! How results read for people: plain tables and text for the views of
-//! `oort_host::platform::views` and the collect progress spinner, shared by
+//! `oort_platform::views` and the collect progress spinner, shared by
 //! the CLI (without `--json`) and the demo.
 
 use std::collections::BTreeMap;
@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use oort_host::insights::{self, Report};
-use oort_host::model::{ActionStatus, CheckStatus, CollectOptions, CollectSummary};
-use oort_host::platform::views::{
+use oort_platform::data::{InstalledPlugin, Integration, Operator};
+use oort_platform::insights::{self, Report};
+use oort_platform::model::{ActionStatus, CheckStatus, CollectOptions, CollectSummary};
+use oort_platform::views::{
     ActReport, ActionView, AuditLine, CollectReport, IntegrationDetail, TestReport,
 };
-use oort_host::platform::{CollectProgress, NoProgress, Platform, PlatformError};
-use oort_host::store::{InstalledPlugin, Integration, Operator};
+use oort_platform::{CollectProgress, NoProgress, Platform, PlatformError};
 use oort_time::rfc3339_from_ms;
 
 /// A plain text table: columns padded to the widest cell, two spaces apart.

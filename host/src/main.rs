@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use oort_host::platform::Platform;
+use oort_platform::Platform;
 
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
@@ -171,7 +171,7 @@ mod layering {
                 for name in forbidden {
                     assert!(
                         !text.contains(name),
-                        "{} uses {name}: front ends go through oort_host::platform",
+                        "{} uses {name}: front ends go through oort_platform",
                         path.display()
                     );
                 }

@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use oort_host::platform::{AddIntegration, Platform, PlatformError, Requester};
-use oort_host::runtime::SandboxLimits;
-use oort_host::store::{InstalledPlugin, Integration, SecretValue};
+use oort_platform::SandboxLimits;
+use oort_platform::{AddIntegration, Platform, PlatformError, Requester};
+use oort_store::{InstalledPlugin, Integration, SecretValue, Store};
 use tempfile::TempDir;
 
 /// The tenant the tests create integrations in.
@@ -98,6 +98,7 @@ pub struct TestEnv {
     /// Kept so the directory lives as long as the platform.
     pub dir: TempDir,
     pub platform: Platform,
+    store: Store,
 }
 
 impl TestEnv {
@@ -110,7 +111,19 @@ impl TestEnv {
         let dir = tempfile::tempdir().expect("create a temporary data directory");
         let platform = Platform::open_with(dir.path(), limits)
             .unwrap_or_else(|e| panic!("open the platform in {}: {e:#}", dir.path().display()));
-        TestEnv { dir, platform }
+        // A second handle on the platform's database, for reading what the
+        // operations left behind: the platform hands out no store.
+        let store = Store::open(dir.path()).expect("open the platform's store for reading");
+        TestEnv {
+            dir,
+            platform,
+            store,
+        }
+    }
+
+    /// The data directory's store, to check what operations wrote.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Installs the misbehaving plugin (idempotent).
@@ -126,7 +139,6 @@ impl TestEnv {
         spec: MisbehavingSpec,
     ) -> Result<Integration, PlatformError> {
         if self
-            .platform
             .store()
             .plugin("misbehaving")
             .expect("read plugins")

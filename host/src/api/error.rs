@@ -5,9 +5,9 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use oort_host::model::PluginError;
-use oort_host::platform::{ErrorKind, PlatformError};
-use oort_host::store::StoreError;
+use oort_platform::data::StoreError;
+use oort_platform::model::PluginError;
+use oort_platform::{ErrorKind, PlatformError};
 
 #[derive(Debug)]
 pub struct ApiError {

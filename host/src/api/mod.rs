@@ -20,7 +20,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use oort_host::platform::Platform;
+use oort_platform::Platform;
 
 pub use error::ApiError;
 

@@ -9,11 +9,11 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use oort_host::actions::ActRequest;
-use oort_host::model::CollectOptions;
-use oort_host::platform::views::{CollectReport, TestReport};
-use oort_host::platform::{NoProgress, PlatformError};
-use oort_host::store::Integration;
+use oort_platform::ActRequest;
+use oort_platform::data::Integration;
+use oort_platform::model::CollectOptions;
+use oort_platform::views::{CollectReport, TestReport};
+use oort_platform::{NoProgress, PlatformError};
 
 use super::{ApiError, AppState};
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use oort_host::platform::{Platform, Requester};
+use oort_platform::{Platform, Requester};
 
 use super::{AppState, router};
 
@@ -159,9 +159,9 @@ fn loopback_host_headers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_action_whose_client_hangs_up_still_runs_and_is_audited() {
-    use oort_host::model::Role;
-    use oort_host::platform::AddIntegration;
-    use oort_host::store::SecretValue;
+    use oort_platform::AddIntegration;
+    use oort_platform::data::SecretValue;
+    use oort_platform::model::Role;
 
     let sim = duo_sim::Simulator::start(duo_sim::SimConfig {
         users: 5,
@@ -173,7 +173,7 @@ async fn an_action_whose_client_hangs_up_still_runs_and_is_audited() {
     let dir = tempfile::tempdir().unwrap();
     let platform = Arc::new(Platform::open(dir.path()).unwrap());
     let creds = sim.admin_read_write();
-    platform
+    let integration = platform
         .add_integration(
             &Requester::local("tests"),
             AddIntegration {
@@ -194,7 +194,9 @@ async fn an_action_whose_client_hangs_up_still_runs_and_is_audited() {
         )
         .await
         .unwrap();
-    platform.store().add_operator("ana", Role::Admin).unwrap();
+    platform
+        .add_operator(&Requester::local("tests"), "ana", Role::Admin)
+        .unwrap();
     let base = serve(platform.clone()).await;
 
     // Duo answers slowly; the client gives up long before.
@@ -217,9 +219,12 @@ async fn an_action_whose_client_hangs_up_still_runs_and_is_audited() {
 
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let entry = loop {
-        let entries = platform.store().audit(None).unwrap();
-        if let Some(e) = entries.into_iter().find(|e| e.action == "act:disable-user") {
-            break e;
+        let entries = platform.audit_trail(&integration).unwrap();
+        if let Some(line) = entries
+            .into_iter()
+            .find(|line| line.entry.action == "act:disable-user")
+        {
+            break line.entry;
         }
         assert!(
             std::time::Instant::now() < deadline,

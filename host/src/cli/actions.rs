@@ -2,8 +2,8 @@
 
 use anyhow::Context as _;
 
-use oort_host::actions::ActRequest;
-use oort_host::model::ActionStatus;
+use oort_platform::ActRequest;
+use oort_platform::model::ActionStatus;
 
 use super::{ActArgs, Ctx};
 use crate::human;

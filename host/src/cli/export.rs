@@ -3,8 +3,8 @@
 
 use std::io::{BufWriter, Write};
 
-use oort_host::platform::views::ExportLine;
-use oort_host::store::{StoreError, StoredRecord};
+use oort_platform::data::{StoreError, StoredRecord};
+use oort_platform::views::ExportLine;
 
 use super::Ctx;
 

@@ -4,10 +4,10 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use oort_host::model::{FieldType, Manifest};
-use oort_host::platform::AddIntegration;
-use oort_host::platform::views::Removed;
-use oort_host::store::SecretValue;
+use oort_platform::AddIntegration;
+use oort_platform::data::SecretValue;
+use oort_platform::model::{FieldType, Manifest};
+use oort_platform::views::Removed;
 
 use super::output::usage;
 use super::secret_input::{SecretReader, SecretSpec};

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
-use oort_host::platform::{Platform, Requester};
+use oort_platform::{Platform, Requester};
 
 pub use output::{Output, classify, print_error, usage as usage_error};
 
@@ -256,7 +256,7 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn integration(&self, name: &str) -> anyhow::Result<oort_host::store::Integration> {
+    pub fn integration(&self, name: &str) -> anyhow::Result<oort_platform::data::Integration> {
         Ok(self.platform.integration(&self.tenant, name)?)
     }
 }

@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 
-use oort_host::model::Role;
+use oort_platform::model::Role;
 
 use super::output::usage;
 use super::{Ctx, from_cli};

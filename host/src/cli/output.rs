@@ -5,7 +5,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use oort_host::platform::{ErrorKind, PlatformError};
+use oort_platform::{ErrorKind, PlatformError};
 
 /// Where a command's result goes and in which form.
 #[derive(Debug, Clone, Copy)]

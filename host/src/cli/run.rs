@@ -4,8 +4,8 @@ use std::io::IsTerminal;
 
 use anyhow::Context as _;
 
-use oort_host::model::CollectOptions;
-use oort_host::platform::views::{CollectReport, TestReport};
+use oort_platform::model::CollectOptions;
+use oort_platform::views::{CollectReport, TestReport};
 
 use super::Ctx;
 use crate::human;

@@ -5,7 +5,7 @@
 use std::io::{IsTerminal, Read};
 use std::path::Path;
 
-use oort_host::store::SecretValue;
+use oort_platform::data::SecretValue;
 
 use super::output::usage;
 

@@ -200,7 +200,7 @@ fn duo_flags_map_to_fields() {
     let manifest = duo_manifest();
     let secrets = vec![(
         "secret_key".to_owned(),
-        oort_host::store::SecretValue::new(b"k".to_vec()),
+        oort_platform::data::SecretValue::new(b"k".to_vec()),
     )];
     let req = integrations::build_request("default", &a, &manifest, secrets).unwrap();
     let config: Vec<(&str, &str)> = req
@@ -341,8 +341,8 @@ fn push_verification_needs_the_auth_secret() {
     }
 }
 
-fn duo_manifest() -> oort_host::model::Manifest {
-    use oort_host::model::{ConfigField, FieldType, Manifest};
+fn duo_manifest() -> oort_platform::model::Manifest {
+    use oort_platform::model::{ConfigField, FieldType, Manifest};
     let field = |name: &str, field_type: FieldType| ConfigField {
         name: name.into(),
         label: name.into(),

@@ -1,5 +1,5 @@
 //! Benchmark component: the Duo plugin's auth-page normalization, run inside
-//! the sandbox so `host/benches/duo_collect.rs` can compare it with the same
+//! the sandbox so `crates/platform/benches/duo_collect.rs` can compare it with the same
 //! code compiled natively.
 //!
 //! `collect` fetches one page body from `https://{api_hostname}/page` (the

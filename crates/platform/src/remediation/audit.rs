@@ -1,0 +1,112 @@
+//! One audit entry per action attempt, whatever its fate.
+
+use crate::PlatformError;
+use crate::model::{ActionOutcome, ActionStatus, Role};
+use oort_store::{AuditEntry, IntegrationId, Store};
+use oort_time::now_ms;
+
+/// Longest outcome text kept; plugin messages are untrusted and unbounded.
+const MAX_OUTCOME_CHARS: usize = 500;
+
+/// An attempt being decided; [`Attempt::record`] writes its single entry.
+pub struct Attempt<'a> {
+    store: &'a Store,
+    pub integration_id: IntegrationId,
+    pub actor: String,
+    pub role: Option<Role>,
+    /// The action id as far as it is known (may be empty before a finding
+    /// supplied it).
+    pub action: String,
+    pub target: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl<'a> Attempt<'a> {
+    pub fn new(
+        store: &'a Store,
+        integration_id: IntegrationId,
+        actor: &str,
+        reason: Option<&str>,
+    ) -> Attempt<'a> {
+        Attempt {
+            store,
+            integration_id,
+            actor: actor.to_owned(),
+            role: None,
+            action: String::new(),
+            target: None,
+            reason: reason.map(str::to_owned),
+        }
+    }
+
+    /// Appends the entry. Consumes the attempt: one entry per attempt.
+    pub fn record(self, outcome: &str) -> Result<(), PlatformError> {
+        let action = self.action.trim();
+        let action = if action.is_empty() {
+            "act:?".to_owned()
+        } else {
+            clean(&format!("act:{action}"))
+        };
+        // Targets can come from a finding, i.e. from plugin data: clean them too.
+        let entry = AuditEntry {
+            at_ms: now_ms(),
+            integration_id: Some(self.integration_id),
+            actor: clean(&self.actor),
+            role: self.role,
+            action,
+            target: self.target.as_deref().map(clean),
+            reason: self.reason.as_deref().map(clean),
+            outcome: clean(outcome),
+        };
+        self.store.append_audit(&entry).map_err(|e| {
+            PlatformError::Internal(format!(
+                "the audit entry could not be written ({e}); the outcome was: {}",
+                entry.outcome
+            ))
+        })
+    }
+
+    /// Audits a refusal (anything stopped before the plugin ran) and returns
+    /// the error to hand back. If the audit itself fails, that failure wins:
+    /// an unaudited refusal must not look like a normal one.
+    pub fn refuse(self, error: PlatformError) -> PlatformError {
+        let text = match &error {
+            // Its Display already starts with "refused: ".
+            PlatformError::Refused(_) => error.to_string(),
+            other => format!("refused: {other}"),
+        };
+        match self.record(&text) {
+            Ok(()) => error,
+            Err(audit_error) => audit_error,
+        }
+    }
+}
+
+/// The audit text of what the plugin reported.
+pub fn outcome_text(outcome: &ActionOutcome, dry_run_requested: bool) -> String {
+    match outcome.status {
+        ActionStatus::Succeeded if dry_run_requested => {
+            format!(
+                "succeeded (a dry run was requested but the plugin reported a real change): {}",
+                outcome.message
+            )
+        }
+        ActionStatus::Succeeded => format!("succeeded: {}", outcome.message),
+        ActionStatus::Failed => format!("failed: {}", outcome.message),
+        ActionStatus::DryRun => format!("dry-run: {}", outcome.message),
+    }
+}
+
+/// Bounded and free of control characters, so a hostile message can neither
+/// bloat the trail nor forge extra lines in a printed audit log.
+fn clean(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .take(MAX_OUTCOME_CHARS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().nth(MAX_OUTCOME_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}

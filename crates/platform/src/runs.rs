@@ -1,0 +1,125 @@
+//! Run bookkeeping: every plugin call on a stored integration is a run with
+//! a start and exactly one end, recorded by one guard.
+
+use serde::Serialize;
+
+use oort_store::{IntegrationId, RunId, RunKind, RunStatus, Store};
+
+/// The outcome given to a run that was dropped before it reported one: its
+/// future was cancelled (the caller went away) or the code panicked.
+pub(crate) const INTERRUPTED: &str = "interrupted: the run ended before its outcome was reported; the next run resumes from the last checkpoint";
+
+/// A `running` row in the store; ends it once, as succeeded or failed, and
+/// as failed ([`INTERRUPTED`]) if dropped unfinished.
+pub(crate) struct RunRecord {
+    store: Store,
+    id: RunId,
+    finished: bool,
+}
+
+impl RunRecord {
+    pub(crate) fn start(
+        store: &Store,
+        integration: IntegrationId,
+        kind: RunKind,
+    ) -> oort_store::Result<RunRecord> {
+        let id = store.start_run(integration, kind)?;
+        Ok(RunRecord {
+            store: store.clone(),
+            id,
+            finished: false,
+        })
+    }
+
+    /// Ends the run with `status`, keeping `summary` (serialized) and `error`.
+    pub(crate) fn finish<T: Serialize>(
+        mut self,
+        status: RunStatus,
+        summary: Option<&T>,
+        error: Option<&str>,
+    ) {
+        let summary = summary.and_then(|s| serde_json::to_value(s).ok());
+        self.write(status, summary.as_ref(), error);
+    }
+
+    pub(crate) fn succeeded<T: Serialize>(self, summary: &T) {
+        self.finish(RunStatus::Succeeded, Some(summary), None);
+    }
+
+    pub(crate) fn failed(self, error: impl std::fmt::Display) {
+        self.finish::<()>(RunStatus::Failed, None, Some(&error.to_string()));
+    }
+
+    /// A failure to record must not hide the operation's own result, so it
+    /// is logged.
+    fn write(
+        &mut self,
+        status: RunStatus,
+        summary: Option<&serde_json::Value>,
+        error: Option<&str>,
+    ) {
+        self.finished = true;
+        if let Err(e) = self.store.finish_run(self.id, status, summary, error) {
+            tracing::error!(run = self.id, "could not record the end of the run: {e}");
+        }
+    }
+}
+
+impl Drop for RunRecord {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.write(RunStatus::Failed, None, Some(INTERRUPTED));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oort_store::{MasterKey, NewIntegration};
+
+    fn fixture() -> (tempfile::TempDir, Store, IntegrationId) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_with_key(dir.path(), MasterKey::from_bytes([7; 32])).unwrap();
+        let integration = store
+            .create_integration(&NewIntegration {
+                tenant: "t".into(),
+                name: "i".into(),
+                plugin_id: "p".into(),
+                config: vec![],
+                secrets: vec![],
+                api_base_url: None,
+                granted_capabilities: vec![],
+            })
+            .unwrap();
+        (dir, store, integration.id)
+    }
+
+    #[test]
+    fn a_run_ends_once_with_its_result() {
+        let (_dir, store, id) = fixture();
+        RunRecord::start(&store, id, RunKind::Collect)
+            .unwrap()
+            .succeeded(&serde_json::json!({"pages": 2}));
+        RunRecord::start(&store, id, RunKind::Test)
+            .unwrap()
+            .failed("upstream said 401");
+        let runs = store.runs(id, 10).unwrap();
+        assert_eq!(runs[1].status, RunStatus::Succeeded);
+        assert_eq!(runs[1].summary, Some(serde_json::json!({"pages": 2})));
+        assert_eq!(runs[0].status, RunStatus::Failed);
+        assert_eq!(runs[0].error.as_deref(), Some("upstream said 401"));
+    }
+
+    #[test]
+    fn a_run_dropped_unfinished_is_marked_interrupted() {
+        let (_dir, store, id) = fixture();
+        let run = RunRecord::start(&store, id, RunKind::Collect).unwrap();
+        assert_eq!(store.runs(id, 1).unwrap()[0].status, RunStatus::Running);
+        drop(run);
+        let ended = &store.runs(id, 1).unwrap()[0];
+        assert_eq!(ended.status, RunStatus::Failed);
+        assert_eq!(ended.error.as_deref(), Some(INTERRUPTED));
+        assert!(ended.finished_at_ms.is_some());
+    }
+}

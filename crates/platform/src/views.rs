@@ -1,0 +1,340 @@
+//! What operations answer: the documents that `--json` prints and the HTTP
+//! API returns, defined once so the two cannot drift (the shapes are pinned
+//! by the tests below). Secret values never appear in any of them.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::{
+    ActionOutcome, ActionParam, ActionStatus, Check, CheckStatus, CollectSummary, Role,
+};
+use oort_store::{AuditEntry, Integration, Run, StoredRecord};
+use oort_time::rfc3339_from_ms;
+
+/// Records of one kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KindCount {
+    pub kind: String,
+    pub count: u64,
+}
+
+fn kind_counts(counts: &[(String, u64)]) -> Vec<KindCount> {
+    counts
+        .iter()
+        .map(|(kind, count)| KindCount {
+            kind: kind.clone(),
+            count: *count,
+        })
+        .collect()
+}
+
+/// `integrations show`: the integration with its record counts and latest
+/// runs; each secret field that has a value is shown as `"set"`.
+#[derive(Debug, Clone, Serialize)]
+pub struct IntegrationDetail {
+    #[serde(flatten)]
+    pub integration: Integration,
+    pub secrets: BTreeMap<String, &'static str>,
+    pub records: Vec<KindCount>,
+    pub runs: Vec<Run>,
+}
+
+impl IntegrationDetail {
+    pub fn new(integration: Integration, counts: &[(String, u64)], runs: Vec<Run>) -> Self {
+        let secrets = integration
+            .secret_fields
+            .iter()
+            .map(|field| (field.clone(), "set"))
+            .collect();
+        IntegrationDetail {
+            integration,
+            secrets,
+            records: kind_counts(counts),
+            runs,
+        }
+    }
+}
+
+/// `integrations remove`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Removed {
+    pub removed: String,
+}
+
+/// Test Connectivity: every check, and whether none failed.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestReport {
+    pub integration: String,
+    pub ok: bool,
+    pub checks: Vec<Check>,
+}
+
+impl TestReport {
+    pub fn new(integration: &str, checks: Vec<Check>) -> TestReport {
+        TestReport {
+            integration: integration.to_owned(),
+            ok: !checks.iter().any(|c| c.status == CheckStatus::Failed),
+            checks,
+        }
+    }
+
+    pub fn count(&self, status: CheckStatus) -> usize {
+        self.checks.iter().filter(|c| c.status == status).count()
+    }
+}
+
+/// Collect Now: what one run committed.
+#[derive(Debug, Clone, Serialize)]
+pub struct CollectReport {
+    pub integration: String,
+    pub records: Vec<KindCount>,
+    pub pages: u32,
+    pub more_remaining: bool,
+    pub notes: Vec<String>,
+}
+
+impl CollectReport {
+    pub fn new(integration: &str, summary: CollectSummary) -> CollectReport {
+        CollectReport {
+            integration: integration.to_owned(),
+            records: kind_counts(&summary.records),
+            pages: summary.pages,
+            more_remaining: summary.more_remaining,
+            notes: summary.notes,
+        }
+    }
+
+    pub fn total_records(&self) -> u64 {
+        self.records.iter().map(|k| k.count).sum()
+    }
+}
+
+/// One action of an integration's plugin and whether it is offered there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActionView {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub minimum_role: Role,
+    pub required_permission: String,
+    pub enabled_by: Option<String>,
+    pub params: Vec<ActionParam>,
+    pub enabled: bool,
+    pub why_not: Option<String>,
+}
+
+/// What an action did (or would do, on a dry run).
+#[derive(Debug, Clone, Serialize)]
+pub struct ActReport {
+    pub integration: String,
+    pub action: String,
+    pub status: ActionStatus,
+    pub message: String,
+    /// The plugin's detail names and values.
+    pub details: BTreeMap<String, String>,
+}
+
+impl ActReport {
+    pub fn new(integration: &str, action: &str, outcome: ActionOutcome) -> ActReport {
+        ActReport {
+            integration: integration.to_owned(),
+            action: action.to_owned(),
+            status: outcome.status,
+            message: outcome.message,
+            details: outcome.details.into_iter().collect(),
+        }
+    }
+}
+
+/// One entry of the audit trail, with its time also in RFC 3339.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditLine {
+    pub at: String,
+    #[serde(flatten)]
+    pub entry: AuditEntry,
+}
+
+impl AuditLine {
+    pub fn new(entry: AuditEntry) -> AuditLine {
+        AuditLine {
+            at: rfc3339_from_ms(entry.at_ms),
+            entry,
+        }
+    }
+}
+
+/// One exported record (a JSON line of `export`); the field order is part
+/// of the contract.
+#[derive(Debug, Serialize)]
+pub struct ExportLine<'a> {
+    pub kind: &'a str,
+    pub id: &'a str,
+    pub occurred_at: Option<String>,
+    pub normalized: &'a serde_json::Value,
+    pub raw: &'a serde_json::Value,
+}
+
+impl<'a> ExportLine<'a> {
+    pub fn of(record: &'a StoredRecord) -> ExportLine<'a> {
+        ExportLine {
+            kind: &record.kind,
+            id: &record.id,
+            occurred_at: record.occurred_at_ms.map(rfc3339_from_ms),
+            normalized: &record.normalized,
+            raw: &record.raw,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The documents exactly as clients see them: a change here is a change
+    //! to the CLI's `--json` output and to the HTTP API.
+
+    use super::*;
+    use oort_store::{RunKind, RunStatus};
+
+    fn text<T: Serialize>(value: &T) -> String {
+        serde_json::to_string(value).unwrap()
+    }
+
+    fn integration() -> Integration {
+        Integration {
+            id: 3,
+            tenant: "acme".into(),
+            name: "corp-duo".into(),
+            plugin_id: "duo".into(),
+            config: vec![("api_hostname".into(), "api-1.duosecurity.com".into())],
+            secret_fields: vec!["secret_key".into()],
+            api_base_url: None,
+            granted_capabilities: vec![],
+            created_at_ms: 1_000,
+        }
+    }
+
+    #[test]
+    fn integration_detail() {
+        let run = Run {
+            id: 9,
+            integration_id: 3,
+            kind: RunKind::Collect,
+            status: RunStatus::Succeeded,
+            started_at_ms: 5,
+            finished_at_ms: Some(6),
+            summary: Some(serde_json::json!({"pages": 1})),
+            error: None,
+        };
+        let detail = IntegrationDetail::new(integration(), &[("duo.user".into(), 4)], vec![run]);
+        assert_eq!(
+            text(&detail),
+            r#"{"id":3,"tenant":"acme","name":"corp-duo","plugin_id":"duo","config":[["api_hostname","api-1.duosecurity.com"]],"secret_fields":["secret_key"],"api_base_url":null,"granted_capabilities":[],"created_at_ms":1000,"secrets":{"secret_key":"set"},"records":[{"kind":"duo.user","count":4}],"runs":[{"id":9,"integration_id":3,"kind":"collect","status":"succeeded","started_at_ms":5,"finished_at_ms":6,"summary":{"pages":1},"error":null}]}"#
+        );
+    }
+
+    #[test]
+    fn test_and_collect_reports() {
+        let checks = vec![
+            Check {
+                name: "admin-api".into(),
+                status: CheckStatus::Ok,
+                detail: "reachable".into(),
+                remedy: None,
+            },
+            Check {
+                name: "auth-api".into(),
+                status: CheckStatus::Failed,
+                detail: "401".into(),
+                remedy: Some("check the key".into()),
+            },
+        ];
+        let report = TestReport::new("corp-duo", checks);
+        assert!(!report.ok);
+        assert_eq!(
+            text(&report),
+            r#"{"integration":"corp-duo","ok":false,"checks":[{"name":"admin-api","status":"ok","detail":"reachable","remedy":null},{"name":"auth-api","status":"failed","detail":"401","remedy":"check the key"}]}"#
+        );
+        let summary = CollectSummary {
+            records: vec![("duo.user".into(), 2), ("duo.authentication_log".into(), 5)],
+            pages: 3,
+            more_remaining: true,
+            notes: vec!["page cap".into()],
+        };
+        let report = CollectReport::new("corp-duo", summary);
+        assert_eq!(report.total_records(), 7);
+        assert_eq!(
+            text(&report),
+            r#"{"integration":"corp-duo","records":[{"kind":"duo.user","count":2},{"kind":"duo.authentication_log","count":5}],"pages":3,"more_remaining":true,"notes":["page cap"]}"#
+        );
+    }
+
+    #[test]
+    fn act_report_and_action_view() {
+        let outcome = ActionOutcome {
+            status: ActionStatus::DryRun,
+            message: "would disable".into(),
+            details: vec![
+                ("user_id".into(), "DU1".into()),
+                ("status".into(), "active".into()),
+            ],
+        };
+        assert_eq!(
+            text(&ActReport::new("corp-duo", "disable-user", outcome)),
+            r#"{"integration":"corp-duo","action":"disable-user","status":"dry_run","message":"would disable","details":{"status":"active","user_id":"DU1"}}"#
+        );
+        let view = ActionView {
+            id: "disable-user".into(),
+            title: "Disable user".into(),
+            description: "d".into(),
+            minimum_role: Role::Admin,
+            required_permission: "Grant write resource".into(),
+            enabled_by: None,
+            params: vec![ActionParam {
+                name: "username".into(),
+                description: "u".into(),
+                required: true,
+            }],
+            enabled: true,
+            why_not: None,
+        };
+        assert_eq!(
+            text(&view),
+            r#"{"id":"disable-user","title":"Disable user","description":"d","minimum_role":"admin","required_permission":"Grant write resource","enabled_by":null,"params":[{"name":"username","description":"u","required":true}],"enabled":true,"why_not":null}"#
+        );
+    }
+
+    #[test]
+    fn audit_export_and_removed() {
+        let line = AuditLine::new(AuditEntry {
+            at_ms: 1_714_566_896_789,
+            integration_id: Some(3),
+            actor: "alice".into(),
+            role: Some(Role::Admin),
+            action: "act:disable-user".into(),
+            target: Some("bob".into()),
+            reason: Some("phished".into()),
+            outcome: "succeeded: disabled".into(),
+        });
+        assert_eq!(
+            text(&line),
+            r#"{"at":"2024-05-01T12:34:56.789Z","at_ms":1714566896789,"integration_id":3,"actor":"alice","role":"admin","action":"act:disable-user","target":"bob","reason":"phished","outcome":"succeeded: disabled"}"#
+        );
+        let record = StoredRecord {
+            kind: "user".into(),
+            id: "DU1".into(),
+            occurred_at_ms: None,
+            normalized: serde_json::json!({"type": "user_account"}),
+            raw: serde_json::json!({"user_id": "DU1"}),
+        };
+        assert_eq!(
+            text(&ExportLine::of(&record)),
+            r#"{"kind":"user","id":"DU1","occurred_at":null,"normalized":{"type":"user_account"},"raw":{"user_id":"DU1"}}"#
+        );
+        assert_eq!(
+            text(&Removed {
+                removed: "corp-duo".into()
+            }),
+            r#"{"removed":"corp-duo"}"#
+        );
+    }
+}

@@ -1,8 +1,0 @@
-//! The plugin contract's data types: the `oort-model` crate, shared with the
-//! plugins (see `model/`).
-//!
-//! The generated WIT bindings live in `runtime::bindings` and are converted to
-//! these at the sandbox boundary, so storage, insights, actions and the front
-//! ends never depend on a particular WIT version.
-
-pub use oort_model::*;
