@@ -585,9 +585,10 @@ async fn the_full_operator_flow_through_the_binary() {
     // A taken name is the operator's to fix: exit 2, a `conflict`, a message.
     let taken = cli.fails(&["--json", "operators", "add", "alice", "--role", "viewer"]);
     assert_eq!(taken.code, Some(2), "{taken:?}");
-    let report: serde_json::Value = serde_json::from_str(taken.stderr.trim())
-        .or_else(|_| serde_json::from_str(taken.stdout.trim()))
-        .expect("a JSON error report");
+    // The report is stderr's last line (log lines may come before it).
+    let last_line = taken.stderr.lines().rev().find(|l| !l.trim().is_empty());
+    let report: serde_json::Value = serde_json::from_str(last_line.unwrap_or_default())
+        .unwrap_or_else(|e| panic!("a JSON error report on stderr ({e}): {taken:?}"));
     assert_eq!(report["kind"], "conflict", "{report}");
     assert!(
         report["error"]
