@@ -24,7 +24,7 @@ pub fn sign_v2(
     params: &[(&str, &str)],
     date_secs: i64,
 ) -> (String, String) {
-    let date = timefmt::format_rfc2822(date_secs);
+    let date = oort_time::rfc2822(date_secs);
     let canonical = signing::canonical_v2(&date, method, hostname, path, params);
     let sig = signing::hmac_hex(signing::Digest2::Sha512, &creds.skey, &canonical);
     (date, signing::authorization(&creds.ikey, &sig))

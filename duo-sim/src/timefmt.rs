@@ -4,9 +4,6 @@
 
 use oort_time::{MONTHS, WEEKDAYS, civil_from_days, days_from_civil};
 
-/// `Tue, 21 Aug 2012 17:29:18 -0000`, the form Python's `email.utils.formatdate()` produces.
-pub use oort_time::rfc2822 as format_rfc2822;
-
 /// Parses an RFC 2822 / RFC 1123 date into Unix seconds. Non-English day or month
 /// names are rejected, as Duo does (it answers 40104 for them).
 pub fn parse_rfc2822(s: &str) -> Option<i64> {
@@ -83,7 +80,7 @@ mod tests {
     #[test]
     fn round_trips_rfc2822() {
         let secs = 1_345_570_158; // Tue, 21 Aug 2012 17:29:18 UTC
-        assert_eq!(format_rfc2822(secs), "Tue, 21 Aug 2012 17:29:18 -0000");
+        assert_eq!(oort_time::rfc2822(secs), "Tue, 21 Aug 2012 17:29:18 -0000");
         assert_eq!(parse_rfc2822("Tue, 21 Aug 2012 17:29:18 -0000"), Some(secs));
         assert_eq!(parse_rfc2822("Tue, 21 Aug 2012 17:29:18 +0000"), Some(secs));
         assert_eq!(parse_rfc2822("Tue, 21 Aug 2012 17:29:18 GMT"), Some(secs));

@@ -18,10 +18,6 @@ impl<'a> Str<'a> {
         self.0.as_deref()
     }
 
-    pub fn owned(&self) -> Option<String> {
-        self.0.as_deref().map(str::to_string)
-    }
-
     /// A field given as this text (`""` is no value), borrowed from the page.
     pub fn borrowed(text: &'a str) -> Str<'a> {
         Str(non_empty(Cow::Borrowed(text)))

@@ -2,6 +2,7 @@
 //! plugin installed.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use oort_platform::SandboxLimits;
@@ -98,7 +99,7 @@ pub struct TestEnv {
     /// Kept so the directory lives as long as the platform.
     pub dir: TempDir,
     pub platform: Platform,
-    store: Store,
+    store: OnceLock<Store>,
 }
 
 impl TestEnv {
@@ -111,19 +112,19 @@ impl TestEnv {
         let dir = tempfile::tempdir().expect("create a temporary data directory");
         let platform = Platform::open_with(dir.path(), limits)
             .unwrap_or_else(|e| panic!("open the platform in {}: {e:#}", dir.path().display()));
-        // A second handle on the platform's database, for reading what the
-        // operations left behind: the platform hands out no store.
-        let store = Store::open(dir.path()).expect("open the platform's store for reading");
         TestEnv {
             dir,
             platform,
-            store,
+            store: OnceLock::new(),
         }
     }
 
-    /// The data directory's store, to check what operations wrote.
+    /// A second handle on the platform's database, to check what operations
+    /// wrote (the platform hands out no store); opened on first use.
     pub fn store(&self) -> &Store {
-        &self.store
+        self.store.get_or_init(|| {
+            Store::open(self.dir.path()).expect("open the platform's store for reading")
+        })
     }
 
     /// Installs the misbehaving plugin (idempotent).

@@ -2,12 +2,13 @@
 //! `/work/shared/insights.md`) and the MFA posture summary, computed only from
 //! the normalized model (`oort_model::Normalized`), never from vendor JSON.
 //!
-//! Every rule declares what it applies to ([`Applies`]): the catalogue's
-//! rules are Duo's (their ids, thresholds and remedies are Duo's), so they
-//! run only on a Duo integration's records; the posture summary reads any
-//! plugin's normalized auth events. A finding suggests an action only if
-//! the integration's plugin declares it ([`Source`]), so another plugin's
-//! user is never offered a Duo remediation.
+//! Every rule names the plugin whose records it reads: the catalogue's rules
+//! are Duo's (their ids, thresholds and remedies are Duo's), so they run
+//! only on a Duo integration's records, while the posture summary reads
+//! only the normalized model and is computed for any plugin. A finding
+//! suggests an action only if the integration's plugin declares it
+//! ([`Source`]), so another plugin's user is never offered a Duo
+//! remediation.
 //!
 //! `evaluate` and `posture` are pure and deterministic: the same records and
 //! `now_ms` give the same findings in the same order whatever order the store
@@ -58,25 +59,6 @@ pub struct Report {
     pub posture: Posture,
 }
 
-/// What a rule applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Applies {
-    /// The records of one source plugin (its manifest id): the rule reads
-    /// that vendor's vocabulary and suggests that vendor's remedies.
-    Plugin(&'static str),
-    /// Any plugin's normalized auth events, users and devices.
-    AnySource,
-}
-
-impl Applies {
-    pub fn covers(self, source: &Source<'_>) -> bool {
-        match self {
-            Applies::Plugin(id) => source.plugin_id == id,
-            Applies::AnySource => true,
-        }
-    }
-}
-
 /// The integration an evaluation is for, as far as the catalogue cares:
 /// which plugin collected the records, and which actions it can run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,61 +83,31 @@ impl Source<'_> {
 
 type RuleFn = fn(&Dataset<'_>, &Thresholds, &mut Vec<Draft>);
 
-/// One group of the catalogue and what it applies to.
+/// One group of the catalogue and the plugin whose records it reads: its
+/// ids, thresholds and remedies are that vendor's.
 struct Rule {
-    applies: Applies,
+    plugin: &'static str,
     run: RuleFn,
 }
 
-const DUO: Applies = Applies::Plugin("duo");
+const fn duo(run: RuleFn) -> Rule {
+    Rule { plugin: "duo", run }
+}
 
 /// The catalogue in evaluation order. The second half runs on a thread of
 /// its own: the location walk (geo lookups) is the heaviest single rule.
 const RULES: [Rule; 10] = [
-    Rule {
-        applies: DUO,
-        run: rules::push::run,
-    },
-    Rule {
-        applies: DUO,
-        run: rules::bypass::run,
-    },
-    Rule {
-        applies: DUO,
-        run: rules::inventory::run,
-    },
-    Rule {
-        applies: DUO,
-        run: rules::probing::run,
-    },
-    Rule {
-        applies: DUO,
-        run: rules::apps::run,
-    },
-    Rule {
-        applies: DUO,
-        run: rules::location::run,
-    },
-    Rule {
-        applies: DUO,
-        run: rules::anonymizer::run,
-    },
-    Rule {
-        applies: DUO,
-        run: rules::attack::run,
-    },
-    Rule {
-        applies: DUO,
-        run: rules::device::run,
-    },
-    Rule {
-        applies: DUO,
-        run: rules::volume::run,
-    },
+    duo(rules::push::run),
+    duo(rules::bypass::run),
+    duo(rules::inventory::run),
+    duo(rules::probing::run),
+    duo(rules::apps::run),
+    duo(rules::location::run),
+    duo(rules::anonymizer::run),
+    duo(rules::attack::run),
+    duo(rules::device::run),
+    duo(rules::volume::run),
 ];
-
-/// The MFA posture summary reads only the normalized model's fields.
-pub const POSTURE_APPLIES: Applies = Applies::AnySource;
 
 /// Runs the rules of the catalogue that apply to `source` over the records.
 /// Findings are sorted by (insight id, dedupe key).
@@ -207,7 +159,7 @@ pub fn refresh(
 fn evaluate_dataset(ds: &Dataset<'_>, source: &Source<'_>, t: &Thresholds) -> Vec<Finding> {
     let run_half = |half: &[Rule]| {
         let mut out = Vec::new();
-        for rule in half.iter().filter(|r| r.applies.covers(source)) {
+        for rule in half.iter().filter(|r| r.plugin == source.plugin_id) {
             (rule.run)(ds, t, &mut out);
         }
         out

@@ -26,9 +26,14 @@
 //! }
 //! ```
 //!
+//! The runtime and the store are not re-exported either (one doc-test each,
+//! so neither passes on the other's error):
+//!
 //! ```compile_fail
-//! // The runtime and the store are not re-exported either.
 //! use oort_platform::runtime::calls::RunAction;
+//! ```
+//!
+//! ```compile_fail
 //! use oort_platform::store::Store;
 //! ```
 

@@ -57,7 +57,7 @@ fn audit_row(row: &Row<'_>) -> rusqlite::Result<AuditRow> {
 
 fn decode((mut entry, role): AuditRow) -> Result<AuditEntry> {
     entry.role = role.map(|r| r.parse()).transpose().map_err(|e: String| {
-        StoreError::Invalid(format!("audit entry of `{}`: {e}", entry.actor))
+        StoreError::Corrupt(format!("audit entry of `{}`: {e}", entry.actor))
     })?;
     Ok(entry)
 }

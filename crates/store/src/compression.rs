@@ -81,7 +81,7 @@ impl BatchEncoders {
         let mut compressors = HashMap::new();
         for (kind, encoder) in &self.0 {
             let compressor = zstd::bulk::Compressor::with_prepared_dictionary(&encoder.dict)
-                .map_err(|e| StoreError::Invalid(format!("zstd: {e}")))?;
+                .map_err(|e| StoreError::Unavailable(format!("zstd: {e}")))?;
             compressors.insert(kind.as_str(), (encoder.id, compressor));
         }
         records
@@ -90,7 +90,7 @@ impl BatchEncoders {
                 None => Ok(StoredRaw::Text(&r.raw_json)),
                 Some((dict, compressor)) => {
                     let bytes = compressor.compress(r.raw_json.as_bytes()).map_err(|e| {
-                        StoreError::Invalid(format!("compressing record `{}`: {e}", r.id))
+                        StoreError::Unavailable(format!("compressing record `{}`: {e}", r.id))
                     })?;
                     Ok(StoredRaw::Compressed { dict: *dict, bytes })
                 }
@@ -214,7 +214,7 @@ impl Dictionaries {
         id: &str,
     ) -> Result<String> {
         let corrupt = |what: String| {
-            StoreError::Invalid(format!(
+            StoreError::Corrupt(format!(
                 "stored raw JSON of record `{id}` is unreadable ({what}); the database may be corrupted"
             ))
         };
@@ -251,7 +251,7 @@ impl Dictionaries {
             .query_row([id], |r| r.get(0))
             .optional()?
             .ok_or_else(|| {
-                StoreError::Invalid(format!(
+                StoreError::Corrupt(format!(
                     "compression dictionary {id} is missing; the database may be corrupted"
                 ))
             })?;

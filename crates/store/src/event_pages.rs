@@ -79,7 +79,8 @@ fn push(text: &mut Vec<u8>, s: &str) {
 }
 
 fn compress(text: &[u8], entries: Range<usize>) -> Result<EncodedPage> {
-    let failed = |e: std::io::Error| StoreError::Invalid(format!("compressing an event page: {e}"));
+    let failed =
+        |e: std::io::Error| StoreError::Unavailable(format!("compressing an event page: {e}"));
     let mut compressor = zstd::bulk::Compressor::new(LEVEL).map_err(failed)?;
     // A damaged byte inside a page must not read back as other JSON.
     compressor
@@ -97,7 +98,7 @@ struct DecodedPage {
 }
 
 fn corrupt(page: i64, what: &str) -> StoreError {
-    StoreError::Invalid(format!(
+    StoreError::Corrupt(format!(
         "event page {page} is unreadable ({what}); the database may be corrupted"
     ))
 }

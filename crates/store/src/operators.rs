@@ -86,7 +86,7 @@ fn operator_row(row: &Row<'_>) -> rusqlite::Result<(String, String, i64)> {
 fn decode((name, role, created_at_ms): (String, String, i64)) -> Result<Operator> {
     let role = role
         .parse()
-        .map_err(|e: String| StoreError::Invalid(format!("operator `{name}`: {e}")))?;
+        .map_err(|e: String| StoreError::Corrupt(format!("operator `{name}`: {e}")))?;
     Ok(Operator {
         name,
         role,

@@ -484,7 +484,7 @@ impl Store {
         let mut out = Vec::new();
         let mut keep = |text: &str, id: &dyn Fn() -> String| -> Result<()> {
             let normalized: Normalized = serde_json::from_str(text).map_err(|e| {
-                StoreError::Invalid(format!("stored normalized view of record `{}` is unreadable ({e}); the database may be corrupted", id()))
+                StoreError::Corrupt(format!("stored normalized view of record `{}` is unreadable ({e}); the database may be corrupted", id()))
             })?;
             if normalized != Normalized::None {
                 out.push(normalized);
@@ -499,7 +499,7 @@ impl Store {
         let mut rows = stmt.query(params![integration])?;
         while let Some(row) = rows.next()? {
             let text = row.get_ref(1)?.as_str().map_err(|e| {
-                StoreError::Invalid(format!("a stored normalized view is not text ({e})"))
+                StoreError::Corrupt(format!("a stored normalized view is not text ({e})"))
             })?;
             keep(text, &|| row.get(0).unwrap_or_default())?;
         }
@@ -671,7 +671,7 @@ fn prepare<S: AsRef<str> + Serialize>(
 
 fn parse_stored(text: &str, id: &str) -> Result<serde_json::Value> {
     serde_json::from_str(text).map_err(|e| {
-        StoreError::Invalid(format!(
+        StoreError::Corrupt(format!(
             "stored JSON of record `{id}` is unreadable ({e}); the database may be corrupted"
         ))
     })

@@ -1474,7 +1474,7 @@ fn a_damaged_event_page_is_reported_not_misread() {
         .for_each_record(id, None, &mut |_| Ok(()))
         .expect_err("a damaged page");
     assert!(
-        matches!(&err, StoreError::Invalid(m) if m.contains("event page") && m.contains("corrupted")),
+        matches!(&err, StoreError::Corrupt(m) if m.contains("event page") && m.contains("corrupted")),
         "{err}"
     );
     assert!(store.normalized_records(id).is_err());

@@ -3,14 +3,11 @@
 #![allow(dead_code)]
 
 use duo_sim::signing::{self, Digest2};
-use duo_sim::{Credentials, Simulator, timefmt};
+use duo_sim::{Credentials, Simulator};
 use serde_json::Value;
 
 pub fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    oort_time::now_ms() / 1000
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -106,7 +103,7 @@ impl Client {
         path: &str,
         params: &[(&str, &str)],
     ) -> reqwest::Result<reqwest::Response> {
-        let date = timefmt::format_rfc2822(now_secs() + self.skew);
+        let date = oort_time::rfc2822(now_secs() + self.skew);
         let encoded = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(params)
             .finish();
