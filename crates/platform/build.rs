@@ -46,13 +46,22 @@ fn main() {
             "test-plugins/normalize-bench/Cargo.toml",
             "plugin-duo/src",
             "plugin-duo/Cargo.toml",
+            "crates/model",
+            "crates/time",
             "wit",
         ],
         "OORT_NORMALIZE_BENCH_WASM",
     );
     build(
         "plugin-duo",
-        &["plugin-duo/src", "plugin-duo/Cargo.toml", "wit"],
+        // And the crates plugin-duo builds on.
+        &[
+            "plugin-duo/src",
+            "plugin-duo/Cargo.toml",
+            "crates/model",
+            "crates/time",
+            "wit",
+        ],
         "OORT_BUILTIN_DUO_WASM",
     );
     build(

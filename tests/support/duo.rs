@@ -4,10 +4,11 @@
 use std::collections::BTreeSet;
 
 use duo_sim::{Clock, Credentials, SimConfig, Simulator};
+use oort_platform::data::SecretValue;
 use oort_platform::model::CollectOptions;
 use oort_platform::model::{CollectSummary, PluginError};
 use oort_platform::{AddIntegration, NoProgress, Platform, PlatformError, Requester};
-use oort_store::{Integration, SecretValue, Store};
+use oort_store::{Integration, Store};
 
 use crate::env::{TENANT, TestEnv, duo_limits};
 

@@ -6,8 +6,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use oort_platform::SandboxLimits;
+use oort_platform::data::SecretValue;
 use oort_platform::{AddIntegration, Platform, PlatformError, Requester};
-use oort_store::{InstalledPlugin, Integration, SecretValue, Store};
+use oort_store::{InstalledPlugin, Integration, Store};
 use tempfile::TempDir;
 
 /// The tenant the tests create integrations in.

@@ -9,10 +9,14 @@
 //! `snake_case` where the WIT says `kebab-case`); see the WIT docs for
 //! meanings. `tests/wit_contract.rs` checks the two agree.
 
+#[cfg(feature = "host")]
+pub mod batch;
 mod manifest;
 mod records;
 mod results;
 mod role;
+#[cfg(feature = "host")]
+mod secret;
 
 pub use manifest::{
     ActionParam, ActionSpec, Capability, Charset, ConfigField, EgressRule, FieldType, Manifest,
@@ -27,3 +31,5 @@ pub use results::{
     FieldError, PluginError,
 };
 pub use role::Role;
+#[cfg(feature = "host")]
+pub use secret::{SecretValue, wipe};

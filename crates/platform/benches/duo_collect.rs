@@ -41,9 +41,10 @@
 use std::time::{Duration, Instant};
 
 use duo_sim::{Clock, Credentials, SimConfig, Simulator};
+use oort_model::SecretValue;
 use oort_platform::model::CollectOptions;
 use oort_platform::{AddIntegration, CollectProgress, NoProgress, Platform, Requester};
-use oort_store::{Integration, SecretValue};
+use oort_store::Integration;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 

@@ -44,14 +44,16 @@ pub mod model;
 mod operators;
 mod remediation;
 mod runs;
+mod sandbox_access;
 pub mod views;
 
 /// The stored things the operations answer with (data only: the store that
 /// keeps them stays inside the platform).
 pub mod data {
+    pub use oort_model::SecretValue;
     pub use oort_store::{
-        AuditEntry, InstalledPlugin, Integration, Operator, Run, RunKind, RunStatus, SecretValue,
-        StoreError, StoredFinding, StoredRecord,
+        AuditEntry, InstalledPlugin, Integration, Operator, Run, RunKind, RunStatus, StoreError,
+        StoredFinding, StoredRecord,
     };
 }
 
@@ -68,7 +70,7 @@ use std::sync::Arc;
 
 use crate::model::{Manifest, Role};
 use oort_runtime::cache::{self, ComponentCache, sha256_hex};
-use oort_runtime::capabilities::{InvocationContext, LogTags, StorageTarget, StoreSecrets};
+use oort_runtime::capabilities::{InvocationContext, LogTags};
 use oort_runtime::config_check::effective_config;
 use oort_runtime::{PluginRuntime, Prepared, engine};
 use oort_store::{AuditEntry, InstalledPlugin, Integration, Store};
@@ -295,6 +297,10 @@ impl Platform {
         let plugin = self.plugin(&integration.plugin_id)?;
         let prepared = self.prepared(&plugin)?;
         let manifest = Arc::new(plugin.manifest);
+        let access = Arc::new(sandbox_access::IntegrationAccess {
+            store: self.store.clone(),
+            integration: integration.id,
+        });
         let ctx = InvocationContext {
             tags: LogTags {
                 tenant: integration.tenant.clone(),
@@ -303,16 +309,10 @@ impl Platform {
             },
             manifest: manifest.clone(),
             config: effective_config(&manifest, &integration.config),
-            secrets: Arc::new(StoreSecrets {
-                store: self.store.clone(),
-                integration: integration.id,
-            }),
+            secrets: access.clone(),
             granted_capabilities: integration.granted_capabilities.clone(),
             api_base_url: integration.api_base_url.clone(),
-            storage: Some(StorageTarget {
-                store: self.store.clone(),
-                integration: integration.id,
-            }),
+            storage: Some(access),
             progress: None,
         };
         Ok((prepared, manifest, ctx))

@@ -32,7 +32,7 @@ pub struct ComponentCache {
     integrity_key: [u8; 32],
 }
 
-/// What [`oort_store::Store::derive_key`] is asked for.
+/// The purpose the integrity key is derived for (from the data directory's master key).
 pub const INTEGRITY_KEY_PURPOSE: &str = "oort compiled-plugin cache v1";
 
 /// Feeds `Hash` output into sha256, to turn wasmtime's compatibility hash

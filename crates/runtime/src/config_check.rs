@@ -4,8 +4,9 @@
 
 use std::collections::HashSet;
 
-use oort_model::{Capability, Charset, FieldError, FieldType, Manifest, TextConstraints};
-use oort_store::SecretValue;
+use oort_model::{
+    Capability, Charset, FieldError, FieldType, Manifest, SecretValue, TextConstraints,
+};
 
 fn err(field: &str, message: impl Into<String>) -> FieldError {
     FieldError {

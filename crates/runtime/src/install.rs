@@ -8,6 +8,7 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use crate::bindings::{supported_wit_versions, supports_wit_version};
+use oort_model::batch::MAX_KIND_LEN;
 use oort_model::{FieldType, Manifest};
 
 pub const PACKAGE: &str = "oort:integration";
@@ -218,8 +219,10 @@ pub fn check_manifest(m: &Manifest) -> Result<(), String> {
     }
     let mut kinds = HashSet::new();
     for k in &m.record_kinds {
-        if k.name.is_empty() || k.name.len() > oort_store::MAX_KIND_LEN {
-            problems.push("record kind names must be 1-128 characters".to_string());
+        if k.name.is_empty() || k.name.len() > MAX_KIND_LEN {
+            problems.push(format!(
+                "record kind names must be 1-{MAX_KIND_LEN} bytes long"
+            ));
         }
         if !kinds.insert(k.name.as_str()) {
             problems.push(format!("record kind `{}` is declared twice", k.name));

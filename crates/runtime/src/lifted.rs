@@ -6,7 +6,7 @@
 //! with [`WasmStr`]s instead (a checked pointer and length into the plugin's
 //! memory); [`LiftedRecord::resolve`] turns them into model records that
 //! borrow that memory while the host checks the batch. The store keeps only
-//! what it writes (see `store::CheckedRecords`).
+//! what it writes (see `oort_model::batch::CheckedRecords`).
 //!
 //! Field order and names must match `collected-record` in the WIT, as for
 //! any `#[derive(Lift)]`; wasmtime checks both against the plugin's types

@@ -15,6 +15,8 @@ use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::Engine;
 
 use super::{IntegrationId, StoreError};
+use oort_model::SecretValue;
+use oort_model::wipe;
 
 /// Environment variable that overrides the key file.
 pub const MASTER_KEY_ENV: &str = "OORT_MASTER_KEY";
@@ -25,44 +27,6 @@ const KEY_LEN: usize = 32;
 const NONCE_LEN: usize = 12;
 /// Versioned so a future scheme can coexist with this one.
 const AAD_DOMAIN: &str = "oort-secret-v1";
-
-/// A decrypted secret. No `Debug`/`Display` that could print it; the bytes
-/// are zeroed on drop.
-pub struct SecretValue(Vec<u8>);
-
-impl SecretValue {
-    pub fn new(bytes: Vec<u8>) -> Self {
-        SecretValue(bytes)
-    }
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl Clone for SecretValue {
-    fn clone(&self) -> Self {
-        SecretValue(self.0.clone())
-    }
-}
-
-impl std::fmt::Debug for SecretValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretValue(<redacted>)")
-    }
-}
-
-impl Drop for SecretValue {
-    fn drop(&mut self) {
-        wipe(&mut self.0);
-    }
-}
-
-fn wipe(bytes: &mut [u8]) {
-    for b in bytes.iter_mut() {
-        // volatile so the compiler keeps the wipe
-        unsafe { std::ptr::write_volatile(b, 0) };
-    }
-}
 
 /// The 256-bit key that encrypts every secret of a data directory.
 pub struct MasterKey([u8; KEY_LEN]);

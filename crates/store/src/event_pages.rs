@@ -17,17 +17,17 @@ use rusqlite::{Connection, OptionalExtension};
 
 use super::{Result, StoreError};
 use oort_model::CollectedRecord;
+use oort_model::batch::MAX_EVENT_BYTES;
 
 const FORMAT: u8 = 1;
 /// Uncompressed text per page; a larger batch is spread over several pages.
 const MAX_PAGE_TEXT: usize = 8 << 20;
-/// Raw JSON plus normalized view of one event (checked with the store's
-/// other record checks, so a plugin learns of it when it stages). Leaves
-/// room for the page's format byte and the entry's two lengths.
-pub const MAX_EVENT_BYTES: usize = MAX_PAGE_TEXT - 64;
+// A page holds any event the contract allows, with room for the page's
+// format byte and the entry's two lengths.
+const _: () = assert!(MAX_EVENT_BYTES + 64 <= MAX_PAGE_TEXT);
 
 /// Whether an event with these parts fits in a page (see [`MAX_EVENT_BYTES`]).
-pub fn fits(raw_json: &str, view: &str) -> bool {
+fn fits(raw_json: &str, view: &str) -> bool {
     raw_json.len() + view.len() <= MAX_EVENT_BYTES
 }
 /// Pages a reader keeps decoded: events of overlapping batches (late

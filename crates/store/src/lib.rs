@@ -36,10 +36,10 @@ use rusqlite::{Connection, OpenFlags};
 
 use serde::{Deserialize, Serialize};
 
-use oort_model::{Manifest, Role};
+use oort_model::batch::InvalidRecord;
+use oort_model::{Manifest, Role, SecretValue};
 
-pub use crypto::{MasterKey, SecretValue};
-pub use records::{CheckedRecords, MAX_ID_LEN, MAX_KIND_LEN, MAX_SOURCE_LEN, RecordClass};
+pub use crypto::MasterKey;
 
 pub type IntegrationId = i64;
 pub type RunId = i64;
@@ -77,6 +77,12 @@ impl StoreError {
 }
 
 /// SQLite's errors by kind. Only this crate sees `rusqlite`.
+impl From<InvalidRecord> for StoreError {
+    fn from(e: InvalidRecord) -> Self {
+        StoreError::Invalid(e.0)
+    }
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
         use rusqlite::ErrorCode as Code;
@@ -142,12 +148,6 @@ pub struct Integration {
     pub api_base_url: Option<String>,
     pub granted_capabilities: Vec<String>,
     pub created_at_ms: i64,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CommitResult {
-    pub inserted: u32,
-    pub updated: u32,
 }
 
 /// A record as stored (what `export` prints).

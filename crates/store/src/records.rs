@@ -1,21 +1,12 @@
 //! Collected records and the checkpoints that say how far collection got.
 
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
-use serde::de::IgnoredAny;
 
 use super::event_pages::{self, PageReader};
 use super::integrations::{ensure_exists, next_write_seq, write_seq};
-use super::{CommitResult, IntegrationId, Result, Store, StoreError, StoredRecord, now_ms};
+use super::{IntegrationId, Result, Store, StoreError, StoredRecord, now_ms};
+use oort_model::batch::{self, CheckedRecords, CommitResult, RecordClass};
 use oort_model::{CollectedRecord, Normalized};
-
-/// Upper bounds on what a plugin may use as a key; the bytes come from the
-/// sandbox and the keys end up in indexes and in every export line.
-/// The sandbox's storage capability and plugin installation check against
-/// these same limits, so a plugin learns of a bad kind at install time.
-pub const MAX_KIND_LEN: usize = 64;
-pub const MAX_ID_LEN: usize = 512;
-pub const MAX_SOURCE_LEN: usize = 128;
 
 const SELECT_ORDERED: &str =
     "SELECT kind, id, occurred_at_ms, normalized, raw, raw_dict FROM records
@@ -112,67 +103,6 @@ impl LegacyEvents {
     }
 }
 
-/// How the store recognizes a record it already holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecordClass {
-    /// By (kind, id); collecting it again updates it (users, phones).
-    State,
-    /// By (kind, time, id): an immutable event with a time; a copy collected
-    /// again is left as it is (counted neither inserted nor updated).
-    /// Written a page at a time (see `event_pages`); keying the index by time
-    /// keeps inserts local however random the ids. A kind should be written
-    /// one way only: a state record and an event of one kind and id are two
-    /// records.
-    Event,
-}
-
-/// Records that passed the store's checks (kind, id, raw JSON), with their
-/// normalized views serialized: ready for [`Store::commit_checked`]. Checking
-/// is most of a commit's CPU work and needs no lock, so callers can do it
-/// apart from the write. Only what is written is kept: each record's kind,
-/// id, time and raw JSON (its normalized fields are in the serialized view).
-pub struct CheckedRecords {
-    class: RecordClass,
-    records: Vec<CollectedRecord>,
-    normalized: Vec<String>,
-}
-
-impl CheckedRecords {
-    /// Checks every record (on all cores for large batches); the first bad
-    /// one is named by its position. The records may still borrow their
-    /// text from where they were read (a plugin's memory): what is kept is
-    /// copied out, once.
-    pub fn check<S>(class: RecordClass, records: &[CollectedRecord<S>]) -> Result<CheckedRecords>
-    where
-        S: AsRef<str> + Serialize + Sync,
-    {
-        let normalized = prepare_all(class, records)?;
-        let records = records
-            .iter()
-            .map(|r| CollectedRecord {
-                kind: r.kind.as_ref().to_owned(),
-                id: r.id.as_ref().to_owned(),
-                occurred_at_ms: r.occurred_at_ms,
-                normalized: Normalized::None,
-                raw_json: r.raw_json.as_ref().to_owned(),
-            })
-            .collect();
-        Ok(CheckedRecords {
-            class,
-            records,
-            normalized,
-        })
-    }
-
-    pub fn len(&self) -> usize {
-        self.records.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
-    }
-}
-
 impl Store {
     pub fn checkpoint(&self, integration: IntegrationId, source: &str) -> Result<Option<String>> {
         Ok(self
@@ -210,17 +140,8 @@ impl Store {
         records: &[CollectedRecord],
         checkpoint: &str,
     ) -> Result<CommitResult> {
-        validate_source(source)?;
-        // Outside the lock: the JSON work is most of the cost.
-        let normalized = prepare_all(RecordClass::State, records)?;
-        self.write_records(
-            integration,
-            source,
-            RecordClass::State,
-            records,
-            &normalized,
-            checkpoint,
-        )
+        let batch = CheckedRecords::check(RecordClass::State, records)?;
+        self.commit_checked(integration, source, &batch, checkpoint)
     }
 
     /// [`Store::commit_records`] for records checked beforehand.
@@ -235,9 +156,9 @@ impl Store {
         self.write_records(
             integration,
             source,
-            batch.class,
-            &batch.records,
-            &batch.normalized,
+            batch.class(),
+            batch.records(),
+            batch.normalized(),
             checkpoint,
         )
     }
@@ -377,9 +298,10 @@ impl Store {
     /// (a full inventory pass that began at `mark` did not see them again);
     /// events are never pruned. Returns how many were deleted.
     pub fn prune_records(&self, integration: IntegrationId, kind: &str, mark: u64) -> Result<u64> {
-        if kind.is_empty() || kind.len() > MAX_KIND_LEN {
+        if kind.is_empty() || kind.len() > batch::MAX_KIND_LEN {
             return Err(StoreError::Invalid(format!(
-                "kind must be 1 to {MAX_KIND_LEN} bytes long"
+                "kind must be 1 to {} bytes long",
+                batch::MAX_KIND_LEN
             )));
         }
         let mut conn = self.conn();
@@ -545,128 +467,7 @@ fn write_checkpoint(
 }
 
 fn validate_source(source: &str) -> Result<()> {
-    if source.is_empty() || source.len() > MAX_SOURCE_LEN {
-        return Err(StoreError::Invalid(format!(
-            "checkpoint source must be 1 to {MAX_SOURCE_LEN} bytes long (got {})",
-            source.len()
-        )));
-    }
-    Ok(())
-}
-
-/// Below this many records one thread prepares the batch; above it the
-/// work is split over the cores (the caller is waiting for the commit, so
-/// the other cores are otherwise idle).
-const PARALLEL_PREPARE_MIN: usize = 256;
-const PREPARE_THREADS_MAX: usize = 4;
-
-/// The normalized view of each record as JSON, after checking it.
-fn prepare_all<S>(class: RecordClass, records: &[CollectedRecord<S>]) -> Result<Vec<String>>
-where
-    S: AsRef<str> + Serialize + Sync,
-{
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(PREPARE_THREADS_MAX);
-    if records.len() < PARALLEL_PREPARE_MIN || threads < 2 {
-        return prepare_chunk(class, 0, records);
-    }
-    let chunk = records.len().div_ceil(threads);
-    let (first, rest) = records.split_at(chunk);
-    let parts = std::thread::scope(|scope| {
-        let helpers: Vec<_> = rest
-            .chunks(chunk)
-            .enumerate()
-            .map(|(n, part)| {
-                let first_index = (n + 1) * chunk;
-                std::thread::Builder::new()
-                    .spawn_scoped(scope, move || prepare_chunk(class, first_index, part))
-                    .map_err(|_| (first_index, part))
-            })
-            .collect();
-        // The calling thread takes the first chunk instead of waiting idle,
-        // and any chunk the OS would not give a thread.
-        let mut parts = vec![prepare_chunk(class, 0, first)];
-        parts.extend(helpers.into_iter().map(|helper| {
-            match helper {
-                Ok(h) => h
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                Err((first_index, part)) => prepare_chunk(class, first_index, part),
-            }
-        }));
-        parts
-    });
-    let mut prepared = Vec::with_capacity(records.len());
-    for part in parts {
-        prepared.extend(part?);
-    }
-    Ok(prepared)
-}
-
-fn prepare_chunk<S: AsRef<str> + Serialize>(
-    class: RecordClass,
-    first_index: usize,
-    records: &[CollectedRecord<S>],
-) -> Result<Vec<String>> {
-    records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| prepare(class, first_index + i, r))
-        .collect()
-}
-
-fn prepare<S: AsRef<str> + Serialize>(
-    class: RecordClass,
-    index: usize,
-    record: &CollectedRecord<S>,
-) -> Result<String> {
-    let (kind, id, raw_json) = (
-        record.kind.as_ref(),
-        record.id.as_ref(),
-        record.raw_json.as_ref(),
-    );
-    let invalid = |what: String| {
-        StoreError::Invalid(format!(
-            "record #{index} (kind `{}`): {what}; nothing was committed",
-            truncated(kind)
-        ))
-    };
-    if kind.is_empty() || kind.len() > MAX_KIND_LEN {
-        return Err(invalid(format!(
-            "kind must be 1 to {MAX_KIND_LEN} bytes long"
-        )));
-    }
-    if id.is_empty() || id.len() > MAX_ID_LEN {
-        return Err(invalid(format!(
-            "id must be 1 to {MAX_ID_LEN} bytes long (got {})",
-            id.len()
-        )));
-    }
-    if class == RecordClass::Event && record.occurred_at_ms.is_none() {
-        return Err(invalid(format!(
-            "event `{}` has no time; events are keyed by (kind, time, id)",
-            truncated(id)
-        )));
-    }
-    // IgnoredAny checks the syntax without building a tree.
-    if let Err(e) = serde_json::from_str::<IgnoredAny>(raw_json) {
-        return Err(invalid(format!(
-            "raw JSON of record `{}` is invalid ({e})",
-            truncated(id)
-        )));
-    }
-    let view = serde_json::to_string(&record.normalized)
-        .map_err(|e| invalid(format!("normalized view cannot be serialized ({e})")))?;
-    if class == RecordClass::Event && !event_pages::fits(raw_json, &view) {
-        return Err(invalid(format!(
-            "event `{}` takes {} bytes with its normalized view; events are limited to {} bytes",
-            truncated(id),
-            raw_json.len() + view.len(),
-            event_pages::MAX_EVENT_BYTES
-        )));
-    }
-    Ok(view)
+    Ok(batch::check_source(source)?)
 }
 
 fn parse_stored(text: &str, id: &str) -> Result<serde_json::Value> {
@@ -675,19 +476,4 @@ fn parse_stored(text: &str, id: &str) -> Result<serde_json::Value> {
             "stored JSON of record `{id}` is unreadable ({e}); the database may be corrupted"
         ))
     })
-}
-
-/// Plugin-chosen text made safe for error messages: shortened, and without
-/// control characters that could drive the operator's terminal.
-fn truncated(text: &str) -> String {
-    const MAX: usize = 64;
-    let mut out: String = text
-        .chars()
-        .take(MAX)
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect();
-    if text.chars().nth(MAX).is_some() {
-        out.push('…');
-    }
-    out
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::*;
 use rusqlite::params;
 
+use oort_model::batch::{CheckedRecords, CommitResult, RecordClass};
 use oort_model::{AuthEvent, CollectedRecord, Normalized, UserAccount};
 
 const PLAINTEXT_SECRET: &str = "PLAINTEXT-skey-0123456789abcdef-must-not-leak";
@@ -1530,19 +1531,6 @@ fn events_of_interleaved_pages_read_back_in_time_order() {
         assert_eq!(r.raw["result"], result);
         assert_eq!(r.normalized["result"], result);
     }
-}
-
-#[test]
-fn an_event_too_large_for_a_page_is_refused_when_checked() {
-    let mut huge = record("auth_log", "big", 1, "success");
-    huge.raw_json = format!(r#"{{"pad":"{}"}}"#, "x".repeat(8 << 20));
-    let err = CheckedRecords::check(RecordClass::Event, &[huge])
-        .err()
-        .expect("refused");
-    assert!(
-        matches!(&err, StoreError::Invalid(m) if m.contains("record #0") && m.contains("events are limited")),
-        "{err}"
-    );
 }
 
 #[test]

@@ -22,8 +22,8 @@ use crate::SandboxLimits;
 use crate::bindings::types;
 use oort_model::Manifest;
 
-pub use secrets::{MemorySecrets, SecretSource, StoreSecrets};
-pub use storage::{ProgressSender, StorageTarget};
+pub use secrets::{MemorySecrets, SecretSource};
+pub use storage::{IntegrationStorage, ProgressSender, StorageFailure, StorageTarget};
 
 /// Who an invocation runs for; attached to every log and audit line.
 #[derive(Debug, Clone, Default)]

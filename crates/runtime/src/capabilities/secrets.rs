@@ -10,8 +10,7 @@ use hmac::{Hmac, Mac};
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 use crate::bindings::secrets::{self as wit, Host, HostSecret, Secret, SecretError};
-use oort_model::{Capability, FieldType, Manifest};
-use oort_store::{IntegrationId, SecretValue, Store};
+use oort_model::{Capability, FieldType, Manifest, SecretValue};
 
 use super::InvocationState;
 
@@ -74,24 +73,11 @@ pub const SECRET_REVEAL: &str = "secret-reveal";
 /// Live secret handles one invocation may hold.
 const MAX_HANDLES: usize = 256;
 
-/// Where the values of an integration's secrets come from.
+/// Where the values of one integration's secrets come from (the platform
+/// implements it over its store).
 pub trait SecretSource: Send + Sync {
     /// The value of secret field `name`, if set. `Err` is a host failure.
     fn secret(&self, name: &str) -> Result<Option<SecretValue>, String>;
-}
-
-/// Secrets of a stored integration.
-pub struct StoreSecrets {
-    pub store: Store,
-    pub integration: IntegrationId,
-}
-
-impl SecretSource for StoreSecrets {
-    fn secret(&self, name: &str) -> Result<Option<SecretValue>, String> {
-        self.store
-            .secret(self.integration, name)
-            .map_err(|e| format!("could not read secret `{name}`: {e}"))
-    }
 }
 
 /// Secrets that are not stored yet: `validate-config` runs before the

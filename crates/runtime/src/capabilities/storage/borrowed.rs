@@ -10,7 +10,7 @@ use super::{CheckedBatch, StorageState, check_record_count};
 use crate::bindings::WIT_VERSION;
 use crate::capabilities::InvocationState;
 use crate::lifted::LiftedRecord;
-use oort_store::RecordClass;
+use oort_model::batch::RecordClass;
 
 type Batch = (String, WasmList<LiftedRecord>, String);
 

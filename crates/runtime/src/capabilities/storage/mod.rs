@@ -10,15 +10,17 @@ use wasmtime::component::{HasSelf, Linker};
 
 use crate::bindings::storage::{self as wit, CommitResult, Host, StorageError};
 use crate::bindings::types::CollectedRecord as WitRecord;
+use oort_model::batch::{CheckedRecords, MAX_SOURCE_LEN, RecordClass};
 use oort_model::{CollectedRecord, Manifest};
-use oort_store::{CheckedRecords, IntegrationId, MAX_SOURCE_LEN, RecordClass, Store, StoreError};
 
 use super::InvocationState;
 
 mod borrowed;
 mod staged;
+mod target;
 
 pub use staged::StagedWrites;
+pub use target::{IntegrationStorage, StorageFailure, StorageTarget};
 
 /// The `storage` capability's state for one invocation.
 pub struct StorageState {
@@ -63,13 +65,6 @@ pub const MAX_RAW_JSON_BYTES: usize = 1 << 20;
 
 /// `(source, records)` after each successful commit.
 pub type ProgressSender = UnboundedSender<(String, u64)>;
-
-/// The integration whose storage an invocation may use.
-#[derive(Clone)]
-pub struct StorageTarget {
-    pub store: Store,
-    pub integration: IntegrationId,
-}
 
 pub fn check_source(source: &str) -> Result<(), StorageError> {
     if source.is_empty() {
@@ -134,10 +129,10 @@ fn is_declared(manifest: &Manifest, kind: &str) -> bool {
 
 /// A record the store refused is the plugin's fault (`invalid`); anything
 /// else is the host's (`unavailable`).
-fn storage_error(e: StoreError) -> StorageError {
+fn storage_error(e: StorageFailure) -> StorageError {
     match e {
-        StoreError::Invalid(why) => StorageError::Invalid(why),
-        other => StorageError::Unavailable(other.to_string()),
+        StorageFailure::Invalid(why) => StorageError::Invalid(why),
+        StorageFailure::Unavailable(why) => StorageError::Unavailable(why),
     }
 }
 
@@ -180,7 +175,8 @@ impl StorageState {
         let target = self.storage_target()?;
         check_source(source).and_then(|_| check_checkpoint(checkpoint))?;
         check_records(&self.manifest, records)?;
-        let checked = CheckedRecords::check(class, records).map_err(storage_error)?;
+        let checked =
+            CheckedRecords::check(class, records).map_err(|e| StorageError::Invalid(e.0))?;
         Ok((target, checked))
     }
 
@@ -190,7 +186,7 @@ impl StorageState {
     }
 }
 
-fn to_wit(r: oort_store::CommitResult) -> CommitResult {
+fn to_wit(r: oort_model::batch::CommitResult) -> CommitResult {
     CommitResult {
         inserted: r.inserted,
         updated: r.updated,
@@ -204,10 +200,8 @@ fn write_batch(
     batch: &CheckedRecords,
     checkpoint: &str,
     progress: Option<&ProgressSender>,
-) -> Result<oort_store::CommitResult, StoreError> {
-    let result = target
-        .store
-        .commit_checked(target.integration, &source, batch, checkpoint)?;
+) -> Result<oort_model::batch::CommitResult, StorageFailure> {
+    let result = target.commit(&source, batch, checkpoint)?;
     if let Some(progress) = progress {
         // The receiver is gone only if the caller stopped listening.
         let _ = progress.send((source, batch.len() as u64));
@@ -279,7 +273,7 @@ impl Host for StorageState {
                 "a staged write failed before this checkpoint could be read: {e:?}"
             )));
         }
-        let result = blocking(move || target.store.checkpoint(target.integration, &source)).await?;
+        let result = blocking(move || target.checkpoint(&source)).await?;
         result.map_err(|e| wasmtime::Error::msg(format!("reading a checkpoint failed: {e}")))
     }
 
@@ -298,12 +292,7 @@ impl Host for StorageState {
         if let Err(e) = self.settle_staged().await {
             return Ok(Err(e));
         }
-        let result = blocking(move || {
-            target
-                .store
-                .set_checkpoint(target.integration, &source, &checkpoint)
-        })
-        .await?;
+        let result = blocking(move || target.set_checkpoint(&source, &checkpoint)).await?;
         Ok(result.map_err(storage_error))
     }
 
@@ -346,7 +335,7 @@ impl Host for StorageState {
         if let Err(e) = self.settle_staged().await {
             return Ok(Err(e));
         }
-        let mark = blocking(move || target.store.write_mark(target.integration)).await?;
+        let mark = blocking(move || target.write_mark()).await?;
         Ok(mark.map_err(storage_error))
     }
 
@@ -368,19 +357,14 @@ impl Host for StorageState {
         if let Err(e) = self.settle_staged().await {
             return Ok(Err(e));
         }
-        let integration = target.integration;
         let pruned = blocking({
             let kind = kind.clone();
-            move || target.store.prune_records(integration, &kind, mark)
+            move || target.prune(&kind, mark)
         })
         .await?;
-        Ok(match pruned {
-            Ok(n) => {
-                tracing::info!(integration, %kind, removed = n, "pruned records not seen again");
-                Ok(u32::try_from(n).unwrap_or(u32::MAX))
-            }
-            Err(e) => Err(storage_error(e)),
-        })
+        Ok(pruned
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+            .map_err(storage_error))
     }
 }
 
@@ -388,7 +372,6 @@ impl Host for StorageState {
 mod tests {
     use super::*;
     use oort_model::{Normalized, RecordKind};
-    use oort_store::MAX_KIND_LEN;
 
     fn manifest() -> Manifest {
         Manifest {
@@ -434,38 +417,95 @@ mod tests {
         );
     }
 
-    #[test]
-    fn records_the_store_refuses_reach_the_plugin_as_invalid() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let integration = store
-            .create_integration(&oort_store::NewIntegration {
-                tenant: "default".into(),
-                name: "t".into(),
-                plugin_id: "t".into(),
-                config: vec![],
-                secrets: vec![],
-                api_base_url: None,
-                granted_capabilities: vec![],
-            })
-            .unwrap();
+    /// A target that records what reaches it; `fail` makes every write an
+    /// outage of the host's storage.
+    #[derive(Default)]
+    struct Recorded {
+        commits: std::sync::Mutex<Vec<(String, usize, String)>>,
+        fail: bool,
+    }
+
+    impl IntegrationStorage for Recorded {
+        fn checkpoint(&self, _: &str) -> Result<Option<String>, StorageFailure> {
+            Ok(None)
+        }
+        fn set_checkpoint(&self, _: &str, _: &str) -> Result<(), StorageFailure> {
+            Ok(())
+        }
+        fn commit(
+            &self,
+            source: &str,
+            batch: &CheckedRecords,
+            checkpoint: &str,
+        ) -> Result<oort_model::batch::CommitResult, StorageFailure> {
+            if self.fail {
+                return Err(StorageFailure::Unavailable("disk full".into()));
+            }
+            self.commits
+                .lock()
+                .unwrap()
+                .push((source.into(), batch.len(), checkpoint.into()));
+            Ok(Default::default())
+        }
+        fn write_mark(&self) -> Result<u64, StorageFailure> {
+            Ok(0)
+        }
+        fn prune(&self, _: &str, _: u64) -> Result<u64, StorageFailure> {
+            Ok(0)
+        }
+    }
+
+    fn state(target: Arc<Recorded>) -> StorageState {
+        StorageState::new(Arc::new(manifest()), Some(target), None)
+    }
+
+    #[tokio::test]
+    async fn a_batch_the_checks_refuse_reaches_the_plugin_as_invalid_and_nothing_is_written() {
+        let target = Arc::new(Recorded::default());
+        let mut storage = state(target.clone());
         for (bad, says) in [
             (record("t.event", "", "{}"), "id must be"),
             (record("t.event", "1", "{not json"), "raw JSON"),
-            (
-                record(&"k".repeat(MAX_KIND_LEN + 1), "1", "{}"),
-                "kind must be",
-            ),
+            (record("other.kind", "1", "{}"), "not declared"),
         ] {
-            let e = store
-                .commit_records(integration.id, "s", &[bad], "c")
-                .unwrap_err();
+            let checked = storage.check_batch("s", RecordClass::State, &[bad], "c");
+            let result = storage
+                .commit_checked("s".into(), checked, "c".into())
+                .await;
             assert!(
-                matches!(storage_error(e), StorageError::Invalid(ref m) if m.contains(says)),
+                matches!(result.unwrap(), Err(StorageError::Invalid(ref m)) if m.contains(says)),
                 "expected invalid: {says}"
             );
         }
-        assert_eq!(store.checkpoint(integration.id, "s").unwrap(), None);
+        assert!(target.commits.lock().unwrap().is_empty());
+        let good = [record("t.event", "1", "{}")];
+        let checked = storage.check_batch("s", RecordClass::State, &good, "c");
+        storage
+            .commit_checked("s".into(), checked, "c".into())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            *target.commits.lock().unwrap(),
+            vec![("s".into(), 1, "c".into())]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_storage_outage_reaches_the_plugin_as_unavailable() {
+        let mut storage = state(Arc::new(Recorded {
+            fail: true,
+            ..Default::default()
+        }));
+        let good = [record("t.event", "1", "{}")];
+        let checked = storage.check_batch("s", RecordClass::State, &good, "c");
+        let result = storage
+            .commit_checked("s".into(), checked, "c".into())
+            .await;
+        assert!(matches!(
+            result.unwrap(),
+            Err(StorageError::Unavailable(ref m)) if m == "disk full"
+        ));
     }
 
     #[test]

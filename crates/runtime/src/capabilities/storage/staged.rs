@@ -7,9 +7,11 @@
 
 use tokio::task::JoinHandle;
 
-use oort_store::{CommitResult, StoreError};
+use oort_model::batch::CommitResult;
 
-type Write = JoinHandle<Result<CommitResult, StoreError>>;
+use super::StorageFailure;
+
+type Write = JoinHandle<Result<CommitResult, StorageFailure>>;
 
 /// The invocation's staged writes.
 #[derive(Default)]
@@ -18,13 +20,13 @@ pub struct StagedWrites {
     /// What the writes since the last `flush` did.
     done: CommitResult,
     /// The first failed write; every later storage call reports it.
-    failed: Option<StoreError>,
+    failed: Option<StorageFailure>,
 }
 
 impl StagedWrites {
     /// Waits for the write in flight, if any. Fails with the first failed
     /// write, now and on every later call.
-    pub async fn settle(&mut self) -> Result<(), StoreError> {
+    pub async fn settle(&mut self) -> Result<(), StorageFailure> {
         // Awaited in place, not taken out first: if this call is cancelled
         // (the invocation's deadline), the write stays here for the final
         // flush instead of running on unwatched.
@@ -38,7 +40,7 @@ impl StagedWrites {
                 }
                 Ok(Err(e)) => self.failed = Some(e),
                 Err(join) => {
-                    self.failed = Some(StoreError::Unavailable(format!(
+                    self.failed = Some(StorageFailure::Unavailable(format!(
                         "a staged write did not complete ({join})"
                     )))
                 }
@@ -53,15 +55,15 @@ impl StagedWrites {
     /// Starts `write` once the previous one is done.
     pub async fn start(
         &mut self,
-        write: impl FnOnce() -> Result<CommitResult, StoreError> + Send + 'static,
-    ) -> Result<(), StoreError> {
+        write: impl FnOnce() -> Result<CommitResult, StorageFailure> + Send + 'static,
+    ) -> Result<(), StorageFailure> {
         self.settle().await?;
         self.in_flight = Some(tokio::task::spawn_blocking(write));
         Ok(())
     }
 
     /// Waits for everything staged; what was written since the last flush.
-    pub async fn flush(&mut self) -> Result<CommitResult, StoreError> {
+    pub async fn flush(&mut self) -> Result<CommitResult, StorageFailure> {
         self.settle().await?;
         Ok(std::mem::take(&mut self.done))
     }
@@ -72,7 +74,7 @@ mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
 
-    fn ok(inserted: u32) -> Result<CommitResult, StoreError> {
+    fn ok(inserted: u32) -> Result<CommitResult, StorageFailure> {
         Ok(CommitResult {
             inserted,
             updated: 0,
@@ -104,7 +106,7 @@ mod tests {
     async fn a_failed_write_is_reported_by_every_later_call_and_stops_later_writes() {
         let mut staged = StagedWrites::default();
         staged
-            .start(|| Err(StoreError::Invalid("record #3: bad".into())))
+            .start(|| Err(StorageFailure::Invalid("record #3: bad".into())))
             .await
             .unwrap();
         let ran = Arc::new(Mutex::new(false));
