@@ -9,7 +9,7 @@ use oort_platform::model::{
     AccessDevice, AuthDevice, AuthEvent, CollectOptions, GeoLocation, MfaDevice, Normalized,
     UserAccount,
 };
-use oort_platform::{NoProgress, PlatformError};
+use oort_platform::{NoProgress, PlatformError, Requester};
 use oort_store::{Integration, RunKind, RunStatus};
 
 const GOOD_TOKEN: &str = "GoodNeighbourToken42";
@@ -602,7 +602,7 @@ async fn an_unsupported_wit_version_is_refused_at_install() {
 
     let err = env
         .platform
-        .install_plugin(&path)
+        .install_plugin(&Requester::local("tests"), &path)
         .expect_err("a 0.9.0 plugin must be refused");
     let text = err.to_string();
     assert!(
@@ -640,7 +640,10 @@ async fn corrupt_components_are_refused_with_a_clear_error() {
     for (name, bytes) in cases {
         let path = env.dir.path().join(format!("{name}.wasm"));
         std::fs::write(&path, bytes).expect("write corrupt plugin");
-        let err = env.platform.install_plugin(&path).expect_err(name);
+        let err = env
+            .platform
+            .install_plugin(&Requester::local("tests"), &path)
+            .expect_err(name);
         assert!(
             matches!(err, PlatformError::InvalidInput(_)),
             "{name}: bad input is exit code 2, got {err:?}"
@@ -654,7 +657,7 @@ async fn corrupt_components_are_refused_with_a_clear_error() {
     let missing = env.dir.path().join("missing.wasm");
     let err = env
         .platform
-        .install_plugin(&missing)
+        .install_plugin(&Requester::local("tests"), &missing)
         .expect_err("a missing file");
     assert!(
         err.to_string().contains("missing.wasm"),

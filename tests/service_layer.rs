@@ -8,6 +8,7 @@ use oort_e2e::env::MisbehavingSpec;
 use oort_platform::model::Role;
 use oort_platform::{ErrorKind, Requester};
 use oort_store::{AuditEntry, RunStatus};
+use std::sync::Arc;
 
 fn entries(env: &TestEnv, action: &str) -> Vec<AuditEntry> {
     env.store()
@@ -119,5 +120,72 @@ async fn a_cancelled_collection_does_not_stay_running() {
             .starts_with("interrupted"),
         "{:?}",
         runs[0].error
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_installs_and_insight_refreshes_are_audited_on_the_platforms_clock() {
+    let clock = oort_time::ManualClock::at(1_800_000_000_000);
+    let env = TestEnv::open_at(oort_e2e::env::sandbox_limits(), Arc::new(clock.clone()));
+    let builtin = entries(&env, "plugin.install");
+    assert_eq!(builtin.len(), 1, "the built-in Duo plugin: {builtin:?}");
+    assert_eq!(builtin[0].target.as_deref(), Some("duo"));
+    assert_eq!(builtin[0].at_ms, 1_800_000_000_000);
+
+    clock.advance_ms(60_000);
+    let plugin = env.install_misbehaving();
+    let installed = entries(&env, "plugin.install");
+    assert_eq!(installed.len(), 2, "{installed:?}");
+    assert_eq!(installed[1].target.as_deref(), Some("misbehaving"));
+    assert_eq!(installed[1].reason.as_deref(), Some("tests"));
+    assert_eq!(installed[1].at_ms, 1_800_000_060_000);
+    assert!(
+        installed[1].outcome.contains(&plugin.wasm_sha256),
+        "{:?}",
+        installed[1].outcome
+    );
+    assert_eq!(plugin.installed_at_ms, 1_800_000_060_000);
+
+    clock.advance_ms(60_000);
+    let integration = env
+        .misbehaving("quiet", "well-behaved", "GoodToken000")
+        .await;
+    assert_eq!(integration.created_at_ms, 1_800_000_120_000);
+    let summary = env
+        .platform
+        .collect(&integration, Default::default(), &oort_platform::NoProgress)
+        .await
+        .expect("collect");
+    assert!(summary.records.iter().any(|(_, n)| *n > 0), "{summary:?}");
+    clock.advance_ms(60_000);
+    let report = env
+        .platform
+        .refresh_insights(&Requester::local("oort-host insights"), &integration)
+        .await
+        .expect("refresh");
+    assert!(
+        report.findings.is_empty(),
+        "a non-Duo plugin's records give no Duo finding: {:?}",
+        report.findings
+    );
+    let refreshed = entries(&env, "insights.refresh");
+    assert_eq!(
+        refreshed.len(),
+        2,
+        "after the collection, then asked: {refreshed:?}"
+    );
+    assert_eq!(
+        refreshed[0].reason.as_deref(),
+        Some("oort-host (the refresh after a collection)")
+    );
+    assert_eq!(refreshed[0].at_ms, 1_800_000_120_000);
+    assert_eq!(refreshed[1].integration_id, Some(integration.id));
+    assert_eq!(refreshed[1].reason.as_deref(), Some("oort-host insights"));
+    assert_eq!(refreshed[1].outcome, "0 findings stored");
+    assert_eq!(refreshed[1].at_ms, 1_800_000_180_000);
+    let runs = env.store().runs(integration.id, 10).expect("runs");
+    assert_eq!(
+        runs[0].started_at_ms, 1_800_000_120_000,
+        "runs on the clock too"
     );
 }

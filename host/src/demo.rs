@@ -77,7 +77,7 @@ pub async fn run(platform: &Platform, tenant: &str, data_dir: &Path) -> anyhow::
 
     step("Insights and MFA posture");
     let report = platform
-        .refresh_insights(&integration)
+        .refresh_insights(&by_demo(), &integration)
         .await
         .context("evaluating insights for `duo-demo`")?;
     human::insights(&report);

@@ -2,13 +2,14 @@
 //! plugin installed.
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use oort_platform::SandboxLimits;
 use oort_platform::data::SecretValue;
 use oort_platform::{AddIntegration, Platform, PlatformError, Requester};
 use oort_store::{InstalledPlugin, Integration, Store};
+use oort_time::{Clock, SystemClock};
 use tempfile::TempDir;
 
 /// The tenant the tests create integrations in.
@@ -110,8 +111,13 @@ impl TestEnv {
     }
 
     pub fn open_with(limits: SandboxLimits) -> TestEnv {
+        TestEnv::open_at(limits, Arc::new(SystemClock))
+    }
+
+    /// [`TestEnv::open_with`] on `clock`'s time.
+    pub fn open_at(limits: SandboxLimits, clock: Arc<dyn Clock>) -> TestEnv {
         let dir = tempfile::tempdir().expect("create a temporary data directory");
-        let platform = Platform::open_with(dir.path(), limits)
+        let platform = Platform::open_with_clock(dir.path(), limits, clock)
             .unwrap_or_else(|e| panic!("open the platform in {}: {e:#}", dir.path().display()));
         TestEnv {
             dir,
@@ -131,7 +137,7 @@ impl TestEnv {
     /// Installs the misbehaving plugin (idempotent).
     pub fn install_misbehaving(&self) -> InstalledPlugin {
         self.platform
-            .install_plugin(&misbehaving_wasm())
+            .install_plugin(&Requester::local("tests"), &misbehaving_wasm())
             .unwrap_or_else(|e| panic!("install the misbehaving plugin: {e}"))
     }
 

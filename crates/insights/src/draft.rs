@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use oort_store::Finding;
+use oort_model::Finding;
 
 use super::index::Dataset;
 

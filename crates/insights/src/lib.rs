@@ -38,8 +38,7 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
-use oort_model::{Manifest, Normalized};
-use oort_store::{Finding, IntegrationId, Store, StoreError, StoredFinding};
+use oort_model::{Finding, Manifest, Normalized, StoredFinding};
 
 pub use draft::Severity;
 pub use factors::Tier;
@@ -126,7 +125,8 @@ pub fn posture(records: &[Normalized], now_ms: i64) -> Posture {
     posture::compute(&Dataset::build(records, now_ms), &Thresholds::default())
 }
 
-/// `evaluate` and `posture` over one shared index (what `refresh` does).
+/// `evaluate` and `posture` over one shared index (what the platform's
+/// refresh after a collection does).
 pub fn evaluate_with_posture(
     records: &[Normalized],
     source: &Source<'_>,
@@ -135,25 +135,6 @@ pub fn evaluate_with_posture(
 ) -> (Vec<Finding>, Posture) {
     let ds = Dataset::build(records, now_ms);
     (evaluate_dataset(&ds, source, t), posture::compute(&ds, t))
-}
-
-/// Loads the integration's normalized records, evaluates them, upserts the
-/// findings (idempotent on (insight, dedupe key)) and returns every stored
-/// finding of the integration with the posture.
-pub fn refresh(
-    store: &Store,
-    integration: IntegrationId,
-    source: &Source<'_>,
-    now_ms: i64,
-    t: &Thresholds,
-) -> Result<Report, StoreError> {
-    let records = store.normalized_records(integration)?;
-    let (findings, posture) = evaluate_with_posture(&records, source, now_ms, t);
-    store.upsert_findings(integration, &findings)?;
-    Ok(Report {
-        findings: store.findings(integration)?,
-        posture,
-    })
 }
 
 fn evaluate_dataset(ds: &Dataset<'_>, source: &Source<'_>, t: &Thresholds) -> Vec<Finding> {

@@ -928,99 +928,6 @@ fn a_finding_suggests_only_actions_the_plugin_declares() {
     }
 }
 
-#[test]
-fn refresh_upserts_without_duplicates_and_renders() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = test_store(dir.path());
-    let integration = seed(&store);
-    let t = Thresholds::default();
-    let first = refresh(&store, integration, &duo(), NOW, &t).unwrap();
-    assert!(
-        first
-            .findings
-            .iter()
-            .any(|f| f.finding.insight_id == "DUO-01")
-    );
-    let again = refresh(&store, integration, &duo(), NOW, &t).unwrap();
-    assert_eq!(
-        again.findings.len(),
-        first.findings.len(),
-        "re-running creates no duplicates"
-    );
-    let flood = |r: &Report| {
-        r.findings
-            .iter()
-            .find(|f| f.finding.insight_id == "DUO-02")
-            .cloned()
-            .unwrap()
-    };
-    // One more denied push in the same burst updates the same finding.
-    let extra = ev("d5", "bob", NOW - D + 5 * M + 30_000).result("denied", "user_mistake");
-    commit(&store, integration, vec![extra.n()]);
-    let third = refresh(&store, integration, &duo(), NOW, &t).unwrap();
-    assert_eq!(third.findings.len(), first.findings.len());
-    assert_eq!(flood(&third).id, flood(&first).id);
-    assert!(flood(&third).finding.evidence.contains(&"d5".to_owned()));
-    let text = render_text(&again);
-    assert!(
-        text.contains("DUO-01") && text.contains("MFA POSTURE"),
-        "{text}"
-    );
-    let critical_pos = text.find("critical").unwrap_or(usize::MAX);
-    let info_pos = text.rfind(" info ").unwrap_or(0);
-    assert!(
-        critical_pos < info_pos || info_pos == 0,
-        "severity-sorted:\n{text}"
-    );
-    serde_json::to_string(&again).unwrap();
-}
-
-fn test_store(dir: &std::path::Path) -> Store {
-    Store::open(dir).expect("open store")
-}
-
-fn seed(store: &Store) -> IntegrationId {
-    use oort_store::NewIntegration;
-    let integ = store
-        .create_integration(&NewIntegration {
-            tenant: "acme".into(),
-            name: "duo".into(),
-            plugin_id: "duo".into(),
-            config: vec![],
-            secrets: vec![],
-            api_base_url: None,
-            granted_capabilities: vec![],
-        })
-        .expect("create integration");
-    commit(store, integ.id, scenario());
-    integ.id
-}
-
-fn commit(store: &Store, integration: IntegrationId, records: Vec<Normalized>) {
-    use oort_model::CollectedRecord;
-    let records: Vec<CollectedRecord> = records
-        .into_iter()
-        .map(|n| {
-            let (kind, id) = match &n {
-                Normalized::AuthEvent(e) => ("duo.authentication_log", e.event_id.clone()),
-                Normalized::UserAccount(u) => ("duo.user", u.user_id.clone()),
-                Normalized::MfaDevice(d) => ("duo.phone", d.device_id.clone()),
-                Normalized::None => ("duo.other", String::new()),
-            };
-            CollectedRecord {
-                kind: kind.into(),
-                id,
-                occurred_at_ms: Some(NOW - D),
-                raw_json: "{}".into(),
-                normalized: n,
-            }
-        })
-        .collect();
-    store
-        .commit_records(integration, "auth", &records, "cp")
-        .expect("commit records");
-}
-
 fn scenario() -> Vec<Normalized> {
     let t0 = NOW - D;
     let mut recs: Vec<_> = (0..5)
@@ -1040,4 +947,35 @@ fn scenario() -> Vec<Normalized> {
         Some(NOW - 40 * D),
     )));
     recs
+}
+
+#[test]
+fn the_text_report_is_sorted_by_severity_and_shows_the_posture() {
+    let records = scenario();
+    let (findings, posture) = evaluate_with_posture(&records, &duo(), NOW, &Thresholds::default());
+    assert!(findings.iter().any(|f| f.insight_id == "DUO-01"));
+    let report = Report {
+        findings: findings
+            .into_iter()
+            .enumerate()
+            .map(|(i, finding)| StoredFinding {
+                id: i as i64 + 1,
+                finding,
+                updated_at_ms: NOW,
+            })
+            .collect(),
+        posture,
+    };
+    let text = render_text(&report);
+    assert!(
+        text.contains("DUO-01") && text.contains("MFA POSTURE"),
+        "{text}"
+    );
+    let critical_pos = text.find("critical").unwrap_or(usize::MAX);
+    let info_pos = text.rfind(" info ").unwrap_or(0);
+    assert!(
+        critical_pos < info_pos || info_pos == 0,
+        "severity-sorted:\n{text}"
+    );
+    serde_json::to_string(&report).unwrap();
 }

@@ -11,6 +11,8 @@
 
 #[cfg(feature = "host")]
 pub mod batch;
+#[cfg(feature = "host")]
+mod findings;
 mod manifest;
 mod records;
 mod results;
@@ -18,6 +20,8 @@ mod role;
 #[cfg(feature = "host")]
 mod secret;
 
+#[cfg(feature = "host")]
+pub use findings::{Finding, StoredFinding};
 pub use manifest::{
     ActionParam, ActionSpec, Capability, Charset, ConfigField, EgressRule, FieldType, Manifest,
     RecordKind, TextConstraints,

@@ -290,7 +290,10 @@ struct Comparison {
 /// The medians of each side and of the per-round ratios.
 async fn compare(platform: &Platform, body: Vec<u8>) -> Comparison {
     platform
-        .install_bytes(NORMALIZE_BENCH)
+        .install_bytes(
+            &oort_platform::Requester::local("the duo_collect bench"),
+            NORMALIZE_BENCH,
+        )
         .await
         .expect("install the normalize-bench component");
     let base_url = serve_page(body.clone()).await;

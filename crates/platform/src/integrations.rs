@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::runs::RunRecord;
 use super::views::{AuditLine, IntegrationDetail};
-use super::{Platform, PlatformError, Requester, Result};
+use super::{Platform, PlatformError, Requester, Result, insight_refresh};
 use crate::model::{Check, CheckStatus, CollectOptions, CollectSummary};
 use oort_insights::{Report, Source, Thresholds};
 use oort_runtime::calls;
@@ -215,7 +215,8 @@ impl Platform {
         // Findings follow the data: recompute after every collection that
         // committed something, so insights are never stale.
         if summary.records.iter().any(|(_, n)| *n > 0) {
-            match self.refresh_insights(integration).await {
+            let by = Requester::local("oort-host (the refresh after a collection)");
+            match self.refresh_insights(&by, integration).await {
                 Ok(report) => summary.notes.push(format!(
                     "insights refreshed: {} findings",
                     report.findings.len()
@@ -236,18 +237,30 @@ impl Platform {
     /// with the MFA posture. CPU-bound: runs on a blocking thread.
     /// Only the rules that apply to the integration's plugin run, and a
     /// finding suggests only an action that plugin declares.
-    pub async fn refresh_insights(&self, integration: &Integration) -> Result<Report> {
+    /// Audited as `insights.refresh` (the findings it stored).
+    pub async fn refresh_insights(
+        &self,
+        by: &Requester,
+        integration: &Integration,
+    ) -> Result<Report> {
         let store = self.store.clone();
         let id = integration.id;
         let now = self.now_ms();
         let manifest = self.plugin(&integration.plugin_id)?.manifest;
-        tokio::task::spawn_blocking(move || {
+        let report = tokio::task::spawn_blocking(move || {
             let source = Source::of(&manifest);
-            oort_insights::refresh(&store, id, &source, now, &Thresholds::default())
+            insight_refresh::refresh(&store, id, &source, now, &Thresholds::default())
         })
         .await
-        .map_err(|e| PlatformError::Internal(format!("the insights task failed: {e}")))?
-        .map_err(PlatformError::from)
+        .map_err(|e| PlatformError::Internal(format!("the insights task failed: {e}")))??;
+        self.audit_change(
+            by,
+            Some(integration),
+            "insights.refresh",
+            &integration.name,
+            format!("{} findings stored", report.findings.len()),
+        )?;
+        Ok(report)
     }
 
     /// Calls `f` with every stored record of the integration (of `kind`
@@ -280,5 +293,5 @@ fn _assert_send(p: &Platform, i: &Integration, by: &Requester, add: AddIntegrati
     send(p.test_connectivity(i));
     send(p.collect(i, CollectOptions::default(), &NoProgress));
     send(p.add_integration(by, add));
-    send(p.refresh_insights(i));
+    send(p.refresh_insights(by, i));
 }

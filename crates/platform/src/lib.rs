@@ -39,6 +39,7 @@
 
 mod actions;
 mod error;
+mod insight_refresh;
 mod integrations;
 pub mod model;
 mod operators;
@@ -50,10 +51,10 @@ pub mod views;
 /// The stored things the operations answer with (data only: the store that
 /// keeps them stays inside the platform).
 pub mod data {
-    pub use oort_model::SecretValue;
+    pub use oort_model::{SecretValue, StoredFinding};
     pub use oort_store::{
         AuditEntry, InstalledPlugin, Integration, Operator, Run, RunKind, RunStatus, StoreError,
-        StoredFinding, StoredRecord,
+        StoredRecord,
     };
 }
 
@@ -73,7 +74,7 @@ use oort_runtime::cache::{self, ComponentCache, sha256_hex};
 use oort_runtime::capabilities::{InvocationContext, LogTags};
 use oort_runtime::config_check::effective_config;
 use oort_runtime::{PluginRuntime, Prepared, engine};
-use oort_store::{AuditEntry, InstalledPlugin, Integration, Store};
+use oort_store::{AuditEntry, InstalledPlugin, Integration, MasterKey, Store};
 use oort_time::{Clock, SystemClock};
 
 pub use error::{ErrorKind, PlatformError, Result};
@@ -108,7 +109,6 @@ pub struct Platform {
     data_dir: PathBuf,
     store: Store,
     runtime: PluginRuntime,
-    clock: Arc<dyn Clock>,
 }
 
 /// Runs `fut` to completion from synchronous code, whatever runtime (if any)
@@ -152,10 +152,22 @@ impl Platform {
     /// Like [`Platform::open`] with explicit sandbox limits (tests use short
     /// deadlines and small budgets).
     pub fn open_with(data_dir: &Path, limits: SandboxLimits) -> anyhow::Result<Platform> {
+        Self::open_with_clock(data_dir, limits, Arc::new(SystemClock))
+    }
+
+    /// Like [`Platform::open_with`] on `clock`'s time: every audit entry,
+    /// run, finding and insight evaluation is stamped by it (tests and the
+    /// scheduler's virtual time use a `ManualClock`).
+    pub fn open_with_clock(
+        data_dir: &Path,
+        limits: SandboxLimits,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Platform> {
         use anyhow::Context as _;
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
-        let store = Store::open(data_dir)
+        let store = MasterKey::load(data_dir)
+            .and_then(|key| Store::open_with(data_dir, key, clock))
             .with_context(|| format!("opening the store in {}", data_dir.display()))?;
         let (engine, allocation) = engine::shared_engine(limits.memory_bytes)?;
         tracing::debug!(?allocation, "wasmtime engine ready");
@@ -168,7 +180,6 @@ impl Platform {
             data_dir: data_dir.to_path_buf(),
             store,
             runtime,
-            clock: Arc::new(SystemClock),
         };
         platform.install_builtin_duo();
         Ok(platform)
@@ -187,7 +198,8 @@ impl Platform {
                 return;
             }
         }
-        match block_on(self.install_bytes(BUILTIN_DUO)) {
+        let by = Requester::local("oort-host (the built-in Duo plugin)");
+        match block_on(self.install_bytes(&by, BUILTIN_DUO)) {
             Ok(p) => {
                 tracing::info!(plugin = %p.id, version = %p.manifest.version, "installed the built-in Duo plugin")
             }
@@ -201,19 +213,20 @@ impl Platform {
 
     /// The platform's time (every audit entry and insight evaluation).
     pub fn now_ms(&self) -> i64 {
-        self.clock.now_ms()
+        self.store.now_ms()
     }
 
-    /// Validates, precompiles and registers a plugin component.
-    pub fn install_plugin(&self, wasm_path: &Path) -> Result<InstalledPlugin> {
+    /// Validates, precompiles and registers a plugin component (audited as
+    /// `plugin.install`).
+    pub fn install_plugin(&self, by: &Requester, wasm_path: &Path) -> Result<InstalledPlugin> {
         let wasm = std::fs::read(wasm_path).map_err(|e| {
             PlatformError::InvalidInput(format!("cannot read {}: {e}", wasm_path.display()))
         })?;
-        block_on(self.install_bytes(&wasm))
+        block_on(self.install_bytes(by, &wasm))
     }
 
     /// [`Platform::install_plugin`] for bytes already in memory.
-    pub async fn install_bytes(&self, wasm: &[u8]) -> Result<InstalledPlugin> {
+    pub async fn install_bytes(&self, by: &Requester, wasm: &[u8]) -> Result<InstalledPlugin> {
         let inspected = self
             .runtime
             .inspect(wasm)
@@ -238,6 +251,16 @@ impl Platform {
         };
         self.store.upsert_plugin(&installed)?;
         self.runtime.register(&installed.id, inspected.prepared);
+        self.audit_change(
+            by,
+            None,
+            "plugin.install",
+            &installed.id,
+            format!(
+                "installed version {} (sha256 {}, WIT {})",
+                installed.manifest.version, installed.wasm_sha256, installed.wit_version
+            ),
+        )?;
         Ok(installed)
     }
 

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OptionalExtension, params};
 use zstd::dict::{DecoderDictionary, EncoderDictionary};
 
-use super::{IntegrationId, Result, StoreError, now_ms};
+use super::{IntegrationId, Result, StoreError};
 use oort_model::CollectedRecord;
 
 /// Records of one kind in one batch needed to train its dictionary.
@@ -116,10 +116,11 @@ impl Dictionaries {
         conn: &Connection,
         integration: IntegrationId,
         records: &[CollectedRecord],
+        now_ms: i64,
     ) -> Result<BatchEncoders> {
         let mut encoders = Vec::new();
         for kind in super::records::batch_kinds(records) {
-            if let Some(encoder) = self.encoder(conn, integration, kind, records)? {
+            if let Some(encoder) = self.encoder(conn, integration, kind, records, now_ms)? {
                 encoders.push((kind.to_string(), encoder));
             }
         }
@@ -134,6 +135,7 @@ impl Dictionaries {
         integration: IntegrationId,
         kind: &str,
         records: &[CollectedRecord],
+        now_ms: i64,
     ) -> Result<Option<Arc<Encoder>>> {
         let key = (integration, kind.to_string());
         let cached = self
@@ -179,7 +181,7 @@ impl Dictionaries {
                         conn.prepare_cached(
                             "INSERT INTO dictionaries (integration_id, kind, dict, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
                         )?
-                        .execute(params![integration, kind, dict, now_ms()])?;
+                        .execute(params![integration, kind, dict, now_ms])?;
                         Some(Arc::new(Encoder {
                             id: conn.last_insert_rowid(),
                             dict: EncoderDictionary::copy(&dict, LEVEL),

@@ -3,9 +3,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::integrations::ensure_exists;
-use super::{
-    Finding, IntegrationId, Result, Store, StoreError, StoredFinding, from_json, now_ms, to_json,
-};
+use super::{Finding, IntegrationId, Result, Store, StoreError, StoredFinding, from_json, to_json};
 
 const SELECT: &str =
     "SELECT id, insight_id, dedupe_key, title, severity, subjects, evidence, first_seen_ms,
@@ -32,7 +30,7 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         ensure_exists(&tx, integration)?;
-        let now = now_ms();
+        let now = self.now_ms();
         {
             let mut existing = tx.prepare_cached(
                 "SELECT id, evidence, first_seen_ms, last_seen_ms FROM findings

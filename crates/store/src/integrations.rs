@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
     Integration, IntegrationId, NewIntegration, Result, SecretValue, Store, StoreError, from_json,
-    now_ms, to_json,
+    to_json,
 };
 
 const SELECT: &str = "SELECT i.id, t.name, i.name, i.plugin_id, i.api_base_url, i.granted_capabilities, i.created_at_ms
@@ -30,7 +30,7 @@ impl Store {
         validate_new(new)?;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let now = now_ms();
+        let now = self.now_ms();
         tx.execute(
             "INSERT INTO tenants (name, created_at_ms) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
             params![new.tenant, now],
@@ -177,7 +177,7 @@ impl Store {
             "DELETE FROM secrets WHERE integration_id = ?1 AND field = ?2",
             params![integration, field],
         )?;
-        insert_secret(&tx, sealed, integration, field, now_ms())?;
+        insert_secret(&tx, sealed, integration, field, self.now_ms())?;
         tx.commit()?;
         Ok(())
     }

@@ -37,7 +37,8 @@ use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
 
 use oort_model::batch::InvalidRecord;
-use oort_model::{Manifest, Role, SecretValue};
+use oort_model::{Finding, Manifest, Role, SecretValue, StoredFinding};
+use oort_time::{Clock, SystemClock};
 
 pub use crypto::MasterKey;
 
@@ -191,35 +192,6 @@ pub struct Run {
     pub error: Option<String>,
 }
 
-/// A finding of the insights engine, keyed by (integration, insight id, dedupe key).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Finding {
-    /// Catalogue id, e.g. `DUO-02`.
-    pub insight_id: String,
-    /// Distinguishes findings of one insight (e.g. the username, or username+window).
-    pub dedupe_key: String,
-    pub title: String,
-    /// critical | high | medium | low | info
-    pub severity: String,
-    pub subjects: Vec<String>,
-    /// Record ids (e.g. txids) that support the finding.
-    pub evidence: Vec<String>,
-    pub first_seen_ms: i64,
-    pub last_seen_ms: i64,
-    /// Action id of the plugin, e.g. `disable-user`.
-    pub suggested_action: Option<String>,
-    pub detail: String,
-}
-
-/// A stored finding with its row id (what `act --finding ID` refers to).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoredFinding {
-    pub id: i64,
-    #[serde(flatten)]
-    pub finding: Finding,
-    pub updated_at_ms: i64,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Operator {
     pub name: String,
@@ -255,6 +227,8 @@ struct Inner {
     db_path: PathBuf,
     checkpointer: checkpointer::Checkpointer,
     dictionaries: compression::Dictionaries,
+    /// The time of every row the store stamps (runs, findings, operators...).
+    clock: Arc<dyn Clock>,
 }
 
 /// Name of the database file inside the data directory.
@@ -282,6 +256,12 @@ impl Store {
 
     /// Like [`Store::open`] with an explicit master key (tests, key rotation).
     pub fn open_with_key(data_dir: &Path, key: MasterKey) -> Result<Store> {
+        Store::open_with(data_dir, key, Arc::new(SystemClock))
+    }
+
+    /// Like [`Store::open_with_key`], stamping rows with `clock`'s time (a
+    /// virtual clock in tests and the scheduler's).
+    pub fn open_with(data_dir: &Path, key: MasterKey, clock: Arc<dyn Clock>) -> Result<Store> {
         create_data_dir(data_dir)?;
         let db_path = data_dir.join(DB_FILE);
         let mut conn = Connection::open(&db_path)?;
@@ -323,6 +303,7 @@ impl Store {
                 db_path,
                 checkpointer,
                 dictionaries: compression::Dictionaries::default(),
+                clock,
             }),
         })
     }
@@ -368,6 +349,12 @@ impl Store {
         self.inner.checkpointer.nudge();
     }
 
+    /// The store's time, in ms since the epoch: the clock it was opened
+    /// with, which stamps every row it writes.
+    pub fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
     /// A key derived from the master key for `purpose` (see [`MasterKey::derive`]).
     pub fn derive_key(&self, purpose: &str) -> [u8; 32] {
         self.inner.key.derive(purpose)
@@ -387,8 +374,6 @@ fn create_data_dir(data_dir: &Path) -> Result<()> {
         .create(data_dir)
         .map_err(|source| StoreError::io(data_dir, source))
 }
-
-pub(crate) use oort_time::now_ms;
 
 /// Serializes a value the store itself produced; cannot fail for our types.
 fn to_json<T: Serialize>(value: &T) -> String {

@@ -2,7 +2,7 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{Operator, Result, Store, StoreError, now_ms};
+use super::{Operator, Result, Store, StoreError};
 use oort_model::Role;
 
 const MAX_NAME_LEN: usize = 64;
@@ -15,7 +15,7 @@ impl Store {
         let operator = Operator {
             name: name.to_owned(),
             role,
-            created_at_ms: now_ms(),
+            created_at_ms: self.now_ms(),
         };
         let conn = self.conn();
         let inserted = conn.execute(

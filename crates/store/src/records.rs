@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::event_pages::{self, PageReader};
 use super::integrations::{ensure_exists, next_write_seq, write_seq};
-use super::{IntegrationId, Result, Store, StoreError, StoredRecord, now_ms};
+use super::{IntegrationId, Result, Store, StoreError, StoredRecord};
 use oort_model::batch::{self, CheckedRecords, CommitResult, RecordClass};
 use oort_model::{CollectedRecord, Normalized};
 
@@ -124,7 +124,7 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         ensure_exists(&tx, integration)?;
-        write_checkpoint(&tx, integration, source, checkpoint)?;
+        write_checkpoint(&tx, integration, source, checkpoint, self.now_ms())?;
         tx.commit()?;
         Ok(())
     }
@@ -177,10 +177,10 @@ impl Store {
         }
         // Compressed before the write lock is taken: the writer connection
         // is shared by every integration, and compression is per-row CPU.
-        let encoders = self
-            .inner
-            .dictionaries
-            .for_batch(&self.conn(), integration, records)?;
+        let encoders =
+            self.inner
+                .dictionaries
+                .for_batch(&self.conn(), integration, records, self.now_ms())?;
         let raws = encoders.compress(records)?;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -223,7 +223,7 @@ impl Store {
                 }
             }
         }
-        write_checkpoint(&tx, integration, source, checkpoint)?;
+        write_checkpoint(&tx, integration, source, checkpoint, self.now_ms())?;
         tx.commit()?;
         drop(conn);
         self.wrote_bulk();
@@ -278,7 +278,7 @@ impl Store {
             }
             inserted += added;
         }
-        write_checkpoint(&tx, integration, source, checkpoint)?;
+        write_checkpoint(&tx, integration, source, checkpoint, self.now_ms())?;
         tx.commit()?;
         drop(conn);
         self.wrote_bulk();
@@ -457,12 +457,13 @@ fn write_checkpoint(
     integration: IntegrationId,
     source: &str,
     checkpoint: &str,
+    now_ms: i64,
 ) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO checkpoints (integration_id, source, checkpoint, updated_at_ms) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (integration_id, source) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at_ms = excluded.updated_at_ms",
     )?
-    .execute(params![integration, source, checkpoint, now_ms()])?;
+    .execute(params![integration, source, checkpoint, now_ms])?;
     Ok(())
 }
 

@@ -4,8 +4,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::integrations::ensure_exists;
 use super::{
-    IntegrationId, Result, Run, RunId, RunKind, RunStatus, Store, StoreError, from_json, now_ms,
-    to_json,
+    IntegrationId, Result, Run, RunId, RunKind, RunStatus, Store, StoreError, from_json, to_json,
 };
 
 impl Store {
@@ -15,7 +14,7 @@ impl Store {
         ensure_exists(&tx, integration)?;
         tx.execute(
             "INSERT INTO runs (integration_id, kind, status, started_at_ms) VALUES (?1, ?2, 'running', ?3)",
-            params![integration, enum_text(&kind), now_ms()],
+            params![integration, enum_text(&kind), self.now_ms()],
         )?;
         let id = tx.last_insert_rowid();
         tx.commit()?;
@@ -43,7 +42,7 @@ impl Store {
             params![
                 run,
                 enum_text(&status),
-                now_ms(),
+                self.now_ms(),
                 summary.map(to_json),
                 error
             ],

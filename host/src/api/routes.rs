@@ -13,7 +13,7 @@ use oort_platform::ActRequest;
 use oort_platform::data::Integration;
 use oort_platform::model::CollectOptions;
 use oort_platform::views::{CollectReport, TestReport};
-use oort_platform::{NoProgress, PlatformError};
+use oort_platform::{NoProgress, PlatformError, Requester};
 
 use super::{ApiError, AppState};
 
@@ -106,7 +106,8 @@ async fn detached<T: Send + 'static>(
 
 pub async fn insights(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult {
     let integration = find(&state, &name)?;
-    to_json(&state.platform.refresh_insights(&integration).await?)
+    let by = Requester::local("oort-host serve (HTTP API)");
+    to_json(&state.platform.refresh_insights(&by, &integration).await?)
 }
 
 pub async fn audit(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult {

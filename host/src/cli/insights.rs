@@ -10,7 +10,7 @@ pub async fn insights(ctx: &Ctx, name: &str) -> anyhow::Result<u8> {
     let integration = ctx.integration(name)?;
     let report = ctx
         .platform
-        .refresh_insights(&integration)
+        .refresh_insights(&super::from_cli("insights"), &integration)
         .await
         .with_context(|| format!("evaluating insights for `{}`", integration.name))?;
     ctx.out.emit(&report, || human::insights(&report))?;

@@ -262,7 +262,7 @@ impl Ctx {
 }
 
 /// The requester of changes made from this shell (audited as `system`).
-fn from_cli(command: &str) -> Requester {
+pub(crate) fn from_cli(command: &str) -> Requester {
     Requester::local(format!("oort-host {command}"))
 }
 

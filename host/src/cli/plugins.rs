@@ -16,7 +16,7 @@ pub fn list(ctx: &Ctx) -> anyhow::Result<u8> {
 pub fn install(ctx: &Ctx, file: &Path) -> anyhow::Result<u8> {
     let plugin = ctx
         .platform
-        .install_plugin(file)
+        .install_plugin(&super::from_cli("plugins install"), file)
         .with_context(|| format!("installing plugin {}", file.display()))?;
     ctx.out.emit(&plugin, || human::installed_plugin(&plugin))?;
     Ok(0)

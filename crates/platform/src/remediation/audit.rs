@@ -3,7 +3,6 @@
 use crate::PlatformError;
 use crate::model::{ActionOutcome, ActionStatus, Role};
 use oort_store::{AuditEntry, IntegrationId, Store};
-use oort_time::now_ms;
 
 /// Longest outcome text kept; plugin messages are untrusted and unbounded.
 const MAX_OUTCOME_CHARS: usize = 500;
@@ -49,7 +48,7 @@ impl<'a> Attempt<'a> {
         };
         // Targets can come from a finding, i.e. from plugin data: clean them too.
         let entry = AuditEntry {
-            at_ms: now_ms(),
+            at_ms: self.store.now_ms(),
             integration_id: Some(self.integration_id),
             actor: clean(&self.actor),
             role: self.role,

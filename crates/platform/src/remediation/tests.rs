@@ -6,7 +6,8 @@ use std::sync::Mutex;
 use super::*;
 use crate::Platform;
 use crate::model::{ActionParam, ActionSpec, ActionStatus, ConfigField, FieldType, Role};
-use oort_store::{AuditEntry, Finding, InstalledPlugin, MasterKey, NewIntegration, Operator};
+use oort_model::Finding;
+use oort_store::{AuditEntry, InstalledPlugin, MasterKey, NewIntegration, Operator};
 
 fn spec(
     id: &str,
