@@ -238,7 +238,7 @@ fn prepare<S: AsRef<str> + Serialize>(
 
 /// Plugin-chosen text made safe for error messages: shortened, and without
 /// control characters that could drive the operator's terminal.
-pub fn printable(text: &str) -> String {
+fn printable(text: &str) -> String {
     const MAX: usize = 64;
     let mut out: String = text
         .chars()
