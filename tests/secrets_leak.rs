@@ -62,6 +62,7 @@ async fn a_full_session_leaves_no_trace_of_the_secret_key() {
     ]);
     cli.ok(&["audit", "corp"]);
     cli.ok(&["--json", "audit", "corp"]);
+    cli.ok(&["--json", "audit"]);
 
     // A second plugin with its own secret, through the generic flags.
     let token_file = outside.path().join("token");

@@ -183,6 +183,13 @@ async fn plugin_installs_and_insight_refreshes_are_audited_on_the_platforms_cloc
     assert_eq!(refreshed[1].reason.as_deref(), Some("oort-host insights"));
     assert_eq!(refreshed[1].outcome, "0 findings stored");
     assert_eq!(refreshed[1].at_ms, 1_800_000_180_000);
+    let host_trail = env.platform.full_audit_trail().expect("the host's trail");
+    let installs: Vec<_> = host_trail
+        .iter()
+        .filter(|l| l.entry.action == "plugin.install")
+        .collect();
+    assert_eq!(installs.len(), 2, "`oort-host audit` shows the installs");
+    assert_eq!(installs[0].at, "2027-01-15T08:00:00.000Z");
     let runs = env.store().runs(integration.id, 10).expect("runs");
     assert_eq!(
         runs[0].started_at_ms, 1_800_000_120_000,

@@ -275,6 +275,17 @@ impl Platform {
         Ok(self.store.for_each_record(integration.id, kind, f)?)
     }
 
+    /// Every audit entry of the host (all integrations, plugin installs,
+    /// operators), oldest first.
+    pub fn full_audit_trail(&self) -> Result<Vec<AuditLine>> {
+        Ok(self
+            .store
+            .audit(None)?
+            .into_iter()
+            .map(AuditLine::new)
+            .collect())
+    }
+
     /// The integration's audit trail, oldest first.
     pub fn audit_trail(&self, integration: &Integration) -> Result<Vec<AuditLine>> {
         Ok(self

@@ -100,8 +100,9 @@ pub enum Command {
     /// Operators and their roles.
     #[command(subcommand)]
     Operators(OperatorsCmd),
-    /// Print the audit trail of an integration.
-    Audit { name: String },
+    /// Print the audit trail of an integration, or without a name the
+    /// host's whole trail (every integration, plugin installs, operators).
+    Audit { name: Option<String> },
     /// Serve the JSON HTTP API.
     ///
     /// API callers are NOT authenticated: operators are identified by the
@@ -286,7 +287,7 @@ pub async fn run(ctx: Ctx, command: Command) -> anyhow::Result<u8> {
         Command::Act(args) => actions::act(ctx, args).await,
         Command::Operators(OperatorsCmd::Add { name, role }) => operators::add(ctx, &name, &role),
         Command::Operators(OperatorsCmd::List) => operators::list(ctx),
-        Command::Audit { name } => audit::audit(ctx, &name),
+        Command::Audit { name } => audit::audit(ctx, name.as_deref()),
         Command::Serve { .. } | Command::Demo => Err(usage_error(
             "`serve` and `demo` are run by the binary's entry point, not the CLI dispatch",
         )),

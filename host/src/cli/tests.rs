@@ -87,6 +87,7 @@ fn every_command_name_parses() {
         &["operators", "add", "alice", "--role", "admin"],
         &["operators", "list"],
         &["audit", "prod"],
+        &["audit"],
         &["serve", "--listen", "127.0.0.1:9000"],
         &["serve"],
         &["demo"],
