@@ -15,6 +15,7 @@ use oort_platform::ActRequest;
 use oort_platform::model::{CheckStatus, CollectOptions, PluginError, Role};
 use oort_platform::views::ActReport;
 use oort_platform::{NoProgress, PlatformError, Requester};
+use oort_store::prelude::*;
 use oort_store::{Integration, Store};
 
 const AUTH: &[&str] = &["authentication_log"];

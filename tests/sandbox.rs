@@ -10,6 +10,7 @@ use oort_platform::model::{
     UserAccount,
 };
 use oort_platform::{NoProgress, PlatformError, Requester};
+use oort_store::prelude::*;
 use oort_store::{Integration, RunKind, RunStatus};
 
 const GOOD_TOKEN: &str = "GoodNeighbourToken42";

@@ -7,6 +7,7 @@ use oort_e2e::TestEnv;
 use oort_e2e::env::MisbehavingSpec;
 use oort_platform::model::Role;
 use oort_platform::{ErrorKind, Requester};
+use oort_store::prelude::*;
 use oort_store::{AuditEntry, RunStatus};
 use std::sync::Arc;
 

@@ -8,6 +8,7 @@ use oort_platform::data::SecretValue;
 use oort_platform::model::CollectOptions;
 use oort_platform::model::{CollectSummary, PluginError};
 use oort_platform::{AddIntegration, NoProgress, Platform, PlatformError, Requester};
+use oort_store::prelude::*;
 use oort_store::{Integration, Store};
 
 use crate::env::{TENANT, TestEnv, duo_limits};

@@ -8,6 +8,7 @@ use std::time::Duration;
 use oort_platform::SandboxLimits;
 use oort_platform::data::SecretValue;
 use oort_platform::{AddIntegration, Platform, PlatformError, Requester};
+use oort_store::prelude::*;
 use oort_store::{InstalledPlugin, Integration, Store};
 use oort_time::{Clock, SystemClock};
 use tempfile::TempDir;

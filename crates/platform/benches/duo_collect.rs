@@ -45,6 +45,7 @@ use oort_model::SecretValue;
 use oort_platform::model::CollectOptions;
 use oort_platform::{AddIntegration, CollectProgress, NoProgress, Platform, Requester};
 use oort_store::Integration;
+use oort_store::prelude::*;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 

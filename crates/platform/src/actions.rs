@@ -14,13 +14,14 @@ impl Platform {
     /// The actions of the integration's plugin, with why each disabled one
     /// is off.
     pub fn actions(&self, integration: &Integration) -> Result<Vec<ActionView>> {
-        remediation::actions_of(&self.store, integration)
+        remediation::actions_of(self.store.as_ref(), integration)
     }
 
     /// Checks the operator's role and the action's switch, runs the action
     /// in the sandbox and appends one audit entry whatever happens.
     pub async fn act(&self, integration: &Integration, req: ActRequest) -> Result<ActReport> {
-        let (action, outcome) = remediation::act_with(&self.store, self, integration, req).await?;
+        let (action, outcome) =
+            remediation::act_with(self.store.as_ref(), self, integration, req).await?;
         Ok(ActReport::new(&integration.name, &action, outcome))
     }
 }

@@ -4,10 +4,10 @@
 //! catalogue (`oort-insights`) is pure; the store is this module's.
 
 use oort_insights::{Report, Source, Thresholds, evaluate_with_posture};
-use oort_store::{IntegrationId, Store, StoreError};
+use oort_store::{Backend, IntegrationId, StoreError};
 
 pub fn refresh(
-    store: &Store,
+    store: &dyn Backend,
     integration: IntegrationId,
     source: &Source<'_>,
     now_ms: i64,
@@ -26,7 +26,8 @@ pub fn refresh(
 mod tests {
     use super::*;
     use oort_model::{AuthEvent, CollectedRecord, Normalized};
-    use oort_store::{MasterKey, NewIntegration};
+    use oort_store::prelude::*;
+    use oort_store::{MasterKey, NewIntegration, Store};
     use oort_time::ManualClock;
     use std::sync::Arc;
 

@@ -249,7 +249,7 @@ impl Platform {
         let manifest = self.plugin(&integration.plugin_id)?.manifest;
         let report = tokio::task::spawn_blocking(move || {
             let source = Source::of(&manifest);
-            insight_refresh::refresh(&store, id, &source, now, &Thresholds::default())
+            insight_refresh::refresh(store.as_ref(), id, &source, now, &Thresholds::default())
         })
         .await
         .map_err(|e| PlatformError::Internal(format!("the insights task failed: {e}")))??;

@@ -74,7 +74,7 @@ use oort_runtime::cache::{self, ComponentCache, sha256_hex};
 use oort_runtime::capabilities::{InvocationContext, LogTags};
 use oort_runtime::config_check::effective_config;
 use oort_runtime::{PluginRuntime, Prepared, engine};
-use oort_store::{AuditEntry, InstalledPlugin, Integration, MasterKey, Store};
+use oort_store::{AuditEntry, Backend, InstalledPlugin, Integration, MasterKey, Store};
 use oort_time::{Clock, SystemClock};
 
 pub use error::{ErrorKind, PlatformError, Result};
@@ -107,7 +107,7 @@ impl Requester {
 
 pub struct Platform {
     data_dir: PathBuf,
-    store: Store,
+    store: Arc<dyn Backend>,
     runtime: PluginRuntime,
 }
 
@@ -166,15 +166,17 @@ impl Platform {
         use anyhow::Context as _;
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
-        let store = MasterKey::load(data_dir)
-            .and_then(|key| Store::open_with(data_dir, key, clock))
-            .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+        let key = MasterKey::load(data_dir)
+            .with_context(|| format!("loading the master key of {}", data_dir.display()))?;
+        // The host's key, not the database's: derived before the store takes it.
+        let integrity_key = key.derive(cache::INTEGRITY_KEY_PURPOSE);
+        let store: Arc<dyn Backend> = Arc::new(
+            Store::open_with(data_dir, key, clock)
+                .with_context(|| format!("opening the store in {}", data_dir.display()))?,
+        );
         let (engine, allocation) = engine::shared_engine(limits.memory_bytes)?;
         tracing::debug!(?allocation, "wasmtime engine ready");
-        let cache = ComponentCache::new(
-            data_dir.join("cache"),
-            store.derive_key(cache::INTEGRITY_KEY_PURPOSE),
-        );
+        let cache = ComponentCache::new(data_dir.join("cache"), integrity_key);
         let runtime = PluginRuntime::new(engine, cache, limits)?;
         let platform = Platform {
             data_dir: data_dir.to_path_buf(),

@@ -1,9 +1,11 @@
 //! Run bookkeeping: every plugin call on a stored integration is a run with
 //! a start and exactly one end, recorded by one guard.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
-use oort_store::{IntegrationId, RunId, RunKind, RunStatus, Store};
+use oort_store::{Backend, IntegrationId, RunId, RunKind, RunStatus};
 
 /// The outcome given to a run that was dropped before it reported one: its
 /// future was cancelled (the caller went away) or the code panicked.
@@ -12,14 +14,14 @@ pub(crate) const INTERRUPTED: &str = "interrupted: the run ended before its outc
 /// A `running` row in the store; ends it once, as succeeded or failed, and
 /// as failed ([`INTERRUPTED`]) if dropped unfinished.
 pub(crate) struct RunRecord {
-    store: Store,
+    store: Arc<dyn Backend>,
     id: RunId,
     finished: bool,
 }
 
 impl RunRecord {
     pub(crate) fn start(
-        store: &Store,
+        store: &Arc<dyn Backend>,
         integration: IntegrationId,
         kind: RunKind,
     ) -> oort_store::Result<RunRecord> {
@@ -76,11 +78,12 @@ impl Drop for RunRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oort_store::{MasterKey, NewIntegration};
+    use oort_store::{MasterKey, NewIntegration, Store};
 
-    fn fixture() -> (tempfile::TempDir, Store, IntegrationId) {
+    fn fixture() -> (tempfile::TempDir, Arc<dyn Backend>, IntegrationId) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_with_key(dir.path(), MasterKey::from_bytes([7; 32])).unwrap();
+        let store: Arc<dyn Backend> =
+            Arc::new(Store::open_with_key(dir.path(), MasterKey::from_bytes([7; 32])).unwrap());
         let integration = store
             .create_integration(&NewIntegration {
                 tenant: "t".into(),

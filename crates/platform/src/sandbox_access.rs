@@ -5,10 +5,12 @@
 use oort_model::SecretValue;
 use oort_model::batch::{CheckedRecords, CommitResult};
 use oort_runtime::capabilities::{IntegrationStorage, SecretSource, StorageFailure};
-use oort_store::{IntegrationId, Store, StoreError};
+use std::sync::Arc;
+
+use oort_store::{Backend, IntegrationId, StoreError};
 
 pub struct IntegrationAccess {
-    pub store: Store,
+    pub store: Arc<dyn Backend>,
     pub integration: IntegrationId,
 }
 
@@ -70,7 +72,7 @@ impl SecretSource for IntegrationAccess {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oort_store::{MasterKey, NewIntegration};
+    use oort_store::{MasterKey, NewIntegration, Store};
 
     #[test]
     fn only_refused_input_is_the_plugins_to_fix() {
@@ -90,7 +92,8 @@ mod tests {
     #[test]
     fn access_reaches_its_own_integration_only() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_with_key(dir.path(), MasterKey::generate()).unwrap();
+        let store: Arc<dyn Backend> =
+            Arc::new(Store::open_with_key(dir.path(), MasterKey::generate()).unwrap());
         let new = |name: &str, secret: &[u8]| NewIntegration {
             tenant: "default".into(),
             name: name.into(),

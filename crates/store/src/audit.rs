@@ -4,9 +4,10 @@
 use rusqlite::{Row, params};
 
 use super::{AuditEntry, IntegrationId, Result, Store, StoreError};
+use crate::backend::AuditStore;
 
-impl Store {
-    pub fn append_audit(&self, entry: &AuditEntry) -> Result<()> {
+impl AuditStore for Store {
+    fn append_audit(&self, entry: &AuditEntry) -> Result<()> {
         self.conn()
             .prepare_cached(
                 "INSERT INTO audit (at_ms, integration_id, actor, role, action, target, reason, outcome)
@@ -25,8 +26,7 @@ impl Store {
         Ok(())
     }
 
-    /// The whole trail, or the entries of one integration, oldest first.
-    pub fn audit(&self, integration: Option<IntegrationId>) -> Result<Vec<AuditEntry>> {
+    fn audit(&self, integration: Option<IntegrationId>) -> Result<Vec<AuditEntry>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT at_ms, integration_id, actor, role, action, target, reason, outcome FROM audit

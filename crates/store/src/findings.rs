@@ -4,6 +4,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::integrations::ensure_exists;
 use super::{Finding, IntegrationId, Result, Store, StoreError, StoredFinding, from_json, to_json};
+use crate::backend::{Backend, FindingStore};
 
 const SELECT: &str =
     "SELECT id, insight_id, dedupe_key, title, severity, subjects, evidence, first_seen_ms,
@@ -11,11 +12,8 @@ const SELECT: &str =
 
 const SEVERITIES: &[&str] = &["critical", "high", "medium", "low", "info"];
 
-impl Store {
-    /// Upserts on (integration, insight_id, dedupe_key): new evidence is
-    /// merged, `last_seen` extended; no duplicates on re-runs. All findings
-    /// are written in one transaction.
-    pub fn upsert_findings(&self, integration: IntegrationId, findings: &[Finding]) -> Result<()> {
+impl FindingStore for Store {
+    fn upsert_findings(&self, integration: IntegrationId, findings: &[Finding]) -> Result<()> {
         for f in findings {
             if !SEVERITIES.contains(&f.severity.as_str()) {
                 return Err(StoreError::Invalid(format!(
@@ -97,8 +95,7 @@ impl Store {
         Ok(())
     }
 
-    /// Findings of one integration, most severe first, then newest first.
-    pub fn findings(&self, integration: IntegrationId) -> Result<Vec<StoredFinding>> {
+    fn findings(&self, integration: IntegrationId) -> Result<Vec<StoredFinding>> {
         let rows = {
             let conn = self.conn();
             let mut stmt = conn.prepare_cached(&format!(
@@ -112,8 +109,7 @@ impl Store {
         rows.into_iter().map(decode).collect()
     }
 
-    /// One finding, only if it belongs to `integration`.
-    pub fn finding(&self, integration: IntegrationId, id: i64) -> Result<Option<StoredFinding>> {
+    fn finding(&self, integration: IntegrationId, id: i64) -> Result<Option<StoredFinding>> {
         let row = self
             .conn()
             .query_row(

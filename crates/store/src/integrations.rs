@@ -8,6 +8,7 @@ use super::{
     Integration, IntegrationId, NewIntegration, Result, SecretValue, Store, StoreError, from_json,
     to_json,
 };
+use crate::backend::{Backend, IntegrationStore};
 
 const SELECT: &str = "SELECT i.id, t.name, i.name, i.plugin_id, i.api_base_url, i.granted_capabilities, i.created_at_ms
      FROM integrations i JOIN tenants t ON t.id = i.tenant_id";
@@ -23,10 +24,8 @@ type IntegrationRow = (
     i64,
 );
 
-impl Store {
-    /// Creates the integration with its config and encrypted secrets in one
-    /// transaction. `Conflict` if (tenant, name) exists.
-    pub fn create_integration(&self, new: &NewIntegration) -> Result<Integration> {
+impl IntegrationStore for Store {
+    fn create_integration(&self, new: &NewIntegration) -> Result<Integration> {
         validate_new(new)?;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -76,7 +75,7 @@ impl Store {
         })
     }
 
-    pub fn integration(&self, tenant: &str, name: &str) -> Result<Option<Integration>> {
+    fn integration(&self, tenant: &str, name: &str) -> Result<Option<Integration>> {
         let conn = self.conn();
         let row = conn
             .query_row(
@@ -88,12 +87,11 @@ impl Store {
         row.map(|row| complete(&conn, row)).transpose()
     }
 
-    pub fn integration_by_id(&self, id: IntegrationId) -> Result<Option<Integration>> {
+    fn integration_by_id(&self, id: IntegrationId) -> Result<Option<Integration>> {
         load(&self.conn(), id)
     }
 
-    /// All integrations, or those of one tenant, by tenant then name.
-    pub fn integrations(&self, tenant: Option<&str>) -> Result<Vec<Integration>> {
+    fn integrations(&self, tenant: Option<&str>) -> Result<Vec<Integration>> {
         let conn = self.conn();
         let rows = {
             let mut stmt = conn.prepare_cached(&format!(
@@ -105,10 +103,7 @@ impl Store {
         rows.into_iter().map(|row| complete(&conn, row)).collect()
     }
 
-    /// Removes the integration and everything keyed by it (records, event
-    /// pages, dictionaries, checkpoints, secrets, runs, findings); the audit
-    /// trail is kept.
-    pub fn remove_integration(&self, id: IntegrationId) -> Result<()> {
+    fn remove_integration(&self, id: IntegrationId) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         // Explicit rather than relying on ON DELETE CASCADE, so the order is
@@ -142,7 +137,7 @@ impl Store {
 
     // ---- secrets (scoped to one integration; there is no cross-integration lookup)
 
-    pub fn secret(&self, integration: IntegrationId, field: &str) -> Result<Option<SecretValue>> {
+    fn secret(&self, integration: IntegrationId, field: &str) -> Result<Option<SecretValue>> {
         let sealed: Option<Vec<u8>> = self
             .conn()
             .query_row(
@@ -156,9 +151,7 @@ impl Store {
             .transpose()
     }
 
-    /// Sets (or replaces) one secret of an existing integration, e.g. a
-    /// rotated API key.
-    pub fn set_secret(
+    fn set_secret(
         &self,
         integration: IntegrationId,
         field: &str,

@@ -1,7 +1,8 @@
-//! Durable state of the host: one storage interface over SQLite (rusqlite,
-//! bundled, WAL). Everything a plugin, the insights engine, the actions module
-//! or the CLI persists goes through [`Store`]; a server database can replace
-//! the SQLite backend later without touching them.
+//! Durable state of the host: the storage interface ([`backend`]: one trait
+//! per concern, [`Backend`] for all of them, [`StoreError`]'s kinds and the
+//! data types below) and its SQLite implementation, [`Store`] (rusqlite,
+//! bundled, WAL). The platform holds an `Arc<dyn Backend>`, so a server
+//! database implements the same traits without touching it.
 //!
 //! Secrets are encrypted with the master key (see [`crypto`]) before they
 //! reach the database and are only decrypted into a [`SecretValue`]. Raw JSON
@@ -14,6 +15,7 @@
 //! callback that uses the store. The methods live in one file per concern.
 
 mod audit;
+pub mod backend;
 mod checkpointer;
 mod compression;
 pub mod crypto;
@@ -40,7 +42,20 @@ use oort_model::batch::InvalidRecord;
 use oort_model::{Finding, Manifest, Role, SecretValue, StoredFinding};
 use oort_time::{Clock, SystemClock};
 
+pub use backend::{
+    AuditStore, Backend, FindingStore, IntegrationStore, OperatorStore, PluginStore, RecordStore,
+    RunStore,
+};
 pub use crypto::MasterKey;
+
+/// The storage traits, for code that calls them on a concrete [`Store`]
+/// (`use oort_store::prelude::*;`); through `dyn Backend` they need no import.
+pub mod prelude {
+    pub use crate::backend::{
+        AuditStore, Backend, FindingStore, IntegrationStore, OperatorStore, PluginStore,
+        RecordStore, RunStore,
+    };
+}
 
 pub type IntegrationId = i64;
 pub type RunId = i64;
@@ -313,16 +328,6 @@ impl Store {
         &self.inner.db_path
     }
 
-    /// Bytes of the database in use (pages holding data, the write-ahead
-    /// log's included; free pages not counted).
-    pub fn used_bytes(&self) -> Result<u64> {
-        let conn = self.conn();
-        let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
-        let free: i64 = conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
-        let size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-        Ok(((pages - free).max(0) * size) as u64)
-    }
-
     /// The write connection. A panic while it was held leaves no open
     /// transaction (rusqlite rolls back on drop), so a poisoned lock is safe
     /// to reuse.
@@ -349,19 +354,23 @@ impl Store {
         self.inner.checkpointer.nudge();
     }
 
-    /// The store's time, in ms since the epoch: the clock it was opened
-    /// with, which stamps every row it writes.
-    pub fn now_ms(&self) -> i64 {
+    fn key(&self) -> &MasterKey {
+        &self.inner.key
+    }
+}
+
+impl Backend for Store {
+    fn now_ms(&self) -> i64 {
         self.inner.clock.now_ms()
     }
 
-    /// A key derived from the master key for `purpose` (see [`MasterKey::derive`]).
-    pub fn derive_key(&self, purpose: &str) -> [u8; 32] {
-        self.inner.key.derive(purpose)
-    }
-
-    fn key(&self) -> &MasterKey {
-        &self.inner.key
+    /// Pages holding data, the write-ahead log's included.
+    fn used_bytes(&self) -> Result<u64> {
+        let conn = self.conn();
+        let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let free: i64 = conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+        let size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        Ok(((pages - free).max(0) * size) as u64)
     }
 }
 

@@ -3,14 +3,13 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Operator, Result, Store, StoreError};
+use crate::backend::{Backend, OperatorStore};
 use oort_model::Role;
 
 const MAX_NAME_LEN: usize = 64;
 
-impl Store {
-    /// Adds an operator. `Conflict` if the name is taken (use
-    /// [`Store::set_operator_role`] to change a role).
-    pub fn add_operator(&self, name: &str, role: Role) -> Result<Operator> {
+impl OperatorStore for Store {
+    fn add_operator(&self, name: &str, role: Role) -> Result<Operator> {
         validate_name(name)?;
         let operator = Operator {
             name: name.to_owned(),
@@ -30,8 +29,7 @@ impl Store {
         Ok(operator)
     }
 
-    /// Changes the role of an existing operator.
-    pub fn set_operator_role(&self, name: &str, role: Role) -> Result<Operator> {
+    fn set_operator_role(&self, name: &str, role: Role) -> Result<Operator> {
         let changed = self.conn().execute(
             "UPDATE operators SET role = ?2 WHERE name = ?1",
             params![name, role.as_str()],
@@ -43,7 +41,7 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("unknown operator `{name}`")))
     }
 
-    pub fn operator(&self, name: &str) -> Result<Option<Operator>> {
+    fn operator(&self, name: &str) -> Result<Option<Operator>> {
         let row = self
             .conn()
             .query_row(
@@ -55,7 +53,7 @@ impl Store {
         row.map(decode).transpose()
     }
 
-    pub fn operators(&self) -> Result<Vec<Operator>> {
+    fn operators(&self) -> Result<Vec<Operator>> {
         let rows = {
             let conn = self.conn();
             let mut stmt = conn

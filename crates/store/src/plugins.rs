@@ -3,6 +3,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{InstalledPlugin, Result, Store, from_json, to_json};
+use crate::backend::PluginStore;
 
 const SELECT: &str =
     "SELECT id, manifest, wasm_sha256, wasm_path, wit_version, installed_at_ms FROM plugins";
@@ -10,9 +11,8 @@ const SELECT: &str =
 /// A row before its manifest JSON is parsed (parsing can fail with our error type).
 type PluginRow = (String, String, String, String, String, i64);
 
-impl Store {
-    /// Registers a plugin, replacing the previous installation of the same id.
-    pub fn upsert_plugin(&self, plugin: &InstalledPlugin) -> Result<()> {
+impl PluginStore for Store {
+    fn upsert_plugin(&self, plugin: &InstalledPlugin) -> Result<()> {
         self.conn().execute(
             "INSERT INTO plugins (id, manifest, wasm_sha256, wasm_path, wit_version, installed_at_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -31,7 +31,7 @@ impl Store {
         Ok(())
     }
 
-    pub fn plugin(&self, id: &str) -> Result<Option<InstalledPlugin>> {
+    fn plugin(&self, id: &str) -> Result<Option<InstalledPlugin>> {
         let row = self
             .conn()
             .query_row(&format!("{SELECT} WHERE id = ?1"), [id], plugin_row)
@@ -39,7 +39,7 @@ impl Store {
         row.map(decode).transpose()
     }
 
-    pub fn plugins(&self) -> Result<Vec<InstalledPlugin>> {
+    fn plugins(&self) -> Result<Vec<InstalledPlugin>> {
         let rows = {
             let conn = self.conn();
             let mut stmt = conn.prepare_cached(&format!("{SELECT} ORDER BY id"))?;

@@ -5,6 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use super::event_pages::{self, PageReader};
 use super::integrations::{ensure_exists, next_write_seq, write_seq};
 use super::{IntegrationId, Result, Store, StoreError, StoredRecord};
+use crate::backend::{Backend, RecordStore};
 use oort_model::batch::{self, CheckedRecords, CommitResult, RecordClass};
 use oort_model::{CollectedRecord, Normalized};
 
@@ -103,8 +104,8 @@ impl LegacyEvents {
     }
 }
 
-impl Store {
-    pub fn checkpoint(&self, integration: IntegrationId, source: &str) -> Result<Option<String>> {
+impl RecordStore for Store {
+    fn checkpoint(&self, integration: IntegrationId, source: &str) -> Result<Option<String>> {
         Ok(self
             .conn()
             .prepare_cached(
@@ -114,7 +115,7 @@ impl Store {
             .optional()?)
     }
 
-    pub fn set_checkpoint(
+    fn set_checkpoint(
         &self,
         integration: IntegrationId,
         source: &str,
@@ -129,23 +130,7 @@ impl Store {
         Ok(())
     }
 
-    /// Upserts state records on (integration, kind, id) and sets the
-    /// checkpoint, in one transaction. Everything is validated before the
-    /// transaction starts, and any failure inside it rolls back the records
-    /// and the checkpoint alike.
-    pub fn commit_records(
-        &self,
-        integration: IntegrationId,
-        source: &str,
-        records: &[CollectedRecord],
-        checkpoint: &str,
-    ) -> Result<CommitResult> {
-        let batch = CheckedRecords::check(RecordClass::State, records)?;
-        self.commit_checked(integration, source, &batch, checkpoint)
-    }
-
-    /// [`Store::commit_records`] for records checked beforehand.
-    pub fn commit_checked(
+    fn commit_checked(
         &self,
         integration: IntegrationId,
         source: &str,
@@ -163,6 +148,157 @@ impl Store {
         )
     }
 
+    fn write_mark(&self, integration: IntegrationId) -> Result<u64> {
+        Ok(write_seq(&self.conn(), integration)? as u64)
+    }
+
+    fn prune_records(&self, integration: IntegrationId, kind: &str, mark: u64) -> Result<u64> {
+        if kind.is_empty() || kind.len() > batch::MAX_KIND_LEN {
+            return Err(StoreError::Invalid(format!(
+                "kind must be 1 to {} bytes long",
+                batch::MAX_KIND_LEN
+            )));
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let now = write_seq(&tx, integration)? as u64;
+        if mark > now {
+            return Err(StoreError::Invalid(format!(
+                "mark {mark} is newer than this integration's last write ({now}); use a mark from `storage.mark`"
+            )));
+        }
+        let deleted = tx
+            .prepare_cached(
+                "DELETE FROM records WHERE integration_id = ?1 AND kind = ?2 AND is_event = 0 AND written_seq <= ?3",
+            )?
+            .execute(params![integration, kind, mark as i64])?;
+        tx.commit()?;
+        Ok(deleted as u64)
+    }
+
+    fn for_each_record(
+        &self,
+        integration: IntegrationId,
+        kind: Option<&str>,
+        f: &mut dyn FnMut(StoredRecord) -> Result<()>,
+    ) -> Result<()> {
+        let reader = self.reader()?;
+        // One read transaction: both queries and the page lookups see the
+        // same snapshot, whatever commits meanwhile.
+        let conn = reader.unchecked_transaction()?;
+        // Rows (state records, events written before schema 4) and paged
+        // events, each in (kind, time, id) order, merged into that order.
+        let mut row_stmt = conn.prepare(SELECT_ORDERED)?;
+        let mut rows = row_stmt.query(params![integration, kind])?;
+        let mut event_stmt = conn.prepare(SELECT_EVENTS)?;
+        let mut events = event_stmt.query(params![integration, kind])?;
+        let mut dctx = zstd::zstd_safe::DCtx::create();
+        let mut pages = PageReader::default();
+        let mut next_row = |rows: &mut rusqlite::Rows| -> Result<Option<StoredRecord>> {
+            let Some(row) = rows.next()? else {
+                return Ok(None);
+            };
+            let id: String = row.get(1)?;
+            let normalized: String = row.get(3)?;
+            let raw = self.inner.dictionaries.raw_text(
+                &conn,
+                &mut dctx,
+                row.get_ref(4)?,
+                row.get(5)?,
+                &id,
+            )?;
+            Ok(Some(StoredRecord {
+                kind: row.get(0)?,
+                occurred_at_ms: row.get(2)?,
+                normalized: parse_stored(&normalized, &id)?,
+                raw: parse_stored(&raw, &id)?,
+                id,
+            }))
+        };
+        let mut row = next_row(&mut rows)?;
+        let mut event = EventRef::next(&mut events)?;
+        loop {
+            let take_row = match (&row, &event) {
+                (None, None) => return Ok(()),
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (Some(r), Some(e)) => {
+                    (r.kind.as_str(), r.occurred_at_ms, r.id.as_str())
+                        <= (e.kind.as_str(), Some(e.occurred_at_ms), e.id.as_str())
+                }
+            };
+            if take_row {
+                f(row.take().expect("chosen because present"))?;
+                row = next_row(&mut rows)?;
+            } else {
+                let e = event.take().expect("chosen because present");
+                let (raw, normalized) = pages.entry(&conn, e.page, e.entry)?;
+                let record = StoredRecord {
+                    normalized: parse_stored(normalized, &e.id)?,
+                    raw: parse_stored(raw, &e.id)?,
+                    kind: e.kind,
+                    occurred_at_ms: Some(e.occurred_at_ms),
+                    id: e.id,
+                };
+                f(record)?;
+                event = EventRef::next(&mut events)?;
+            }
+        }
+    }
+
+    fn normalized_records(&self, integration: IntegrationId) -> Result<Vec<Normalized>> {
+        let reader = self.reader()?;
+        // One snapshot for rows and paged events (see `for_each_record`).
+        let conn = reader.unchecked_transaction()?;
+        let mut out = Vec::new();
+        let mut keep = |text: &str, id: &dyn Fn() -> String| -> Result<()> {
+            let normalized: Normalized = serde_json::from_str(text).map_err(|e| {
+                StoreError::Corrupt(format!("stored normalized view of record `{}` is unreadable ({e}); the database may be corrupted", id()))
+            })?;
+            if normalized != Normalized::None {
+                out.push(normalized);
+            }
+            Ok(())
+        };
+        // Not SELECT_ORDERED: the raw JSON (most of each row) is not needed.
+        let mut stmt = conn.prepare(
+            "SELECT id, normalized FROM records WHERE integration_id = ?1
+             ORDER BY kind, occurred_at_ms, id",
+        )?;
+        let mut rows = stmt.query(params![integration])?;
+        while let Some(row) = rows.next()? {
+            let text = row.get_ref(1)?.as_str().map_err(|e| {
+                StoreError::Corrupt(format!("a stored normalized view is not text ({e})"))
+            })?;
+            keep(text, &|| row.get(0).unwrap_or_default())?;
+        }
+        let mut stmt = conn.prepare(SELECT_EVENTS)?;
+        let mut events = stmt.query(params![integration, None::<&str>])?;
+        let mut pages = PageReader::default();
+        while let Some(e) = EventRef::next(&mut events)? {
+            let (_, view) = pages.entry(&conn, e.page, e.entry)?;
+            keep(view, &|| e.id.clone())?;
+        }
+        Ok(out)
+    }
+
+    fn record_counts(&self, integration: IntegrationId) -> Result<Vec<(String, u64)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT kind, SUM(n) FROM (
+                     SELECT kind, COUNT(*) AS n FROM records WHERE integration_id = ?1 GROUP BY kind
+                     UNION ALL
+                     SELECT kind, COUNT(*) AS n FROM events WHERE integration_id = ?1 GROUP BY kind)
+                 GROUP BY kind ORDER BY kind",
+        )?;
+        let rows = stmt.query_map([integration], |r| {
+            Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+}
+
+impl Store {
     fn write_records(
         &self,
         integration: IntegrationId,
@@ -286,169 +422,6 @@ impl Store {
             inserted,
             updated: 0,
         })
-    }
-
-    /// A point in the integration's write history: records written after
-    /// this call have a later write sequence (see [`Store::prune_records`]).
-    pub fn write_mark(&self, integration: IntegrationId) -> Result<u64> {
-        Ok(write_seq(&self.conn(), integration)? as u64)
-    }
-
-    /// Deletes the state records of `kind` last written at or before `mark`
-    /// (a full inventory pass that began at `mark` did not see them again);
-    /// events are never pruned. Returns how many were deleted.
-    pub fn prune_records(&self, integration: IntegrationId, kind: &str, mark: u64) -> Result<u64> {
-        if kind.is_empty() || kind.len() > batch::MAX_KIND_LEN {
-            return Err(StoreError::Invalid(format!(
-                "kind must be 1 to {} bytes long",
-                batch::MAX_KIND_LEN
-            )));
-        }
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let now = write_seq(&tx, integration)? as u64;
-        if mark > now {
-            return Err(StoreError::Invalid(format!(
-                "mark {mark} is newer than this integration's last write ({now}); use a mark from `storage.mark`"
-            )));
-        }
-        let deleted = tx
-            .prepare_cached(
-                "DELETE FROM records WHERE integration_id = ?1 AND kind = ?2 AND is_event = 0 AND written_seq <= ?3",
-            )?
-            .execute(params![integration, kind, mark as i64])?;
-        tx.commit()?;
-        Ok(deleted as u64)
-    }
-
-    /// Records in (kind, occurred_at, id) order, optionally of one kind.
-    ///
-    /// Streams from its own read-only snapshot, so `f` may use the store
-    /// (even write to it) and collection is not blocked meanwhile. An error
-    /// from `f` stops the iteration and is returned.
-    pub fn for_each_record(
-        &self,
-        integration: IntegrationId,
-        kind: Option<&str>,
-        f: &mut dyn FnMut(StoredRecord) -> Result<()>,
-    ) -> Result<()> {
-        let reader = self.reader()?;
-        // One read transaction: both queries and the page lookups see the
-        // same snapshot, whatever commits meanwhile.
-        let conn = reader.unchecked_transaction()?;
-        // Rows (state records, events written before schema 4) and paged
-        // events, each in (kind, time, id) order, merged into that order.
-        let mut row_stmt = conn.prepare(SELECT_ORDERED)?;
-        let mut rows = row_stmt.query(params![integration, kind])?;
-        let mut event_stmt = conn.prepare(SELECT_EVENTS)?;
-        let mut events = event_stmt.query(params![integration, kind])?;
-        let mut dctx = zstd::zstd_safe::DCtx::create();
-        let mut pages = PageReader::default();
-        let mut next_row = |rows: &mut rusqlite::Rows| -> Result<Option<StoredRecord>> {
-            let Some(row) = rows.next()? else {
-                return Ok(None);
-            };
-            let id: String = row.get(1)?;
-            let normalized: String = row.get(3)?;
-            let raw = self.inner.dictionaries.raw_text(
-                &conn,
-                &mut dctx,
-                row.get_ref(4)?,
-                row.get(5)?,
-                &id,
-            )?;
-            Ok(Some(StoredRecord {
-                kind: row.get(0)?,
-                occurred_at_ms: row.get(2)?,
-                normalized: parse_stored(&normalized, &id)?,
-                raw: parse_stored(&raw, &id)?,
-                id,
-            }))
-        };
-        let mut row = next_row(&mut rows)?;
-        let mut event = EventRef::next(&mut events)?;
-        loop {
-            let take_row = match (&row, &event) {
-                (None, None) => return Ok(()),
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (Some(r), Some(e)) => {
-                    (r.kind.as_str(), r.occurred_at_ms, r.id.as_str())
-                        <= (e.kind.as_str(), Some(e.occurred_at_ms), e.id.as_str())
-                }
-            };
-            if take_row {
-                f(row.take().expect("chosen because present"))?;
-                row = next_row(&mut rows)?;
-            } else {
-                let e = event.take().expect("chosen because present");
-                let (raw, normalized) = pages.entry(&conn, e.page, e.entry)?;
-                let record = StoredRecord {
-                    normalized: parse_stored(normalized, &e.id)?,
-                    raw: parse_stored(raw, &e.id)?,
-                    kind: e.kind,
-                    occurred_at_ms: Some(e.occurred_at_ms),
-                    id: e.id,
-                };
-                f(record)?;
-                event = EventRef::next(&mut events)?;
-            }
-        }
-    }
-
-    /// The normalized views of one integration's records, deserialized
-    /// (`model::Normalized::None` rows skipped), for the insights engine
-    /// (whose results do not depend on the order).
-    pub fn normalized_records(&self, integration: IntegrationId) -> Result<Vec<Normalized>> {
-        let reader = self.reader()?;
-        // One snapshot for rows and paged events (see `for_each_record`).
-        let conn = reader.unchecked_transaction()?;
-        let mut out = Vec::new();
-        let mut keep = |text: &str, id: &dyn Fn() -> String| -> Result<()> {
-            let normalized: Normalized = serde_json::from_str(text).map_err(|e| {
-                StoreError::Corrupt(format!("stored normalized view of record `{}` is unreadable ({e}); the database may be corrupted", id()))
-            })?;
-            if normalized != Normalized::None {
-                out.push(normalized);
-            }
-            Ok(())
-        };
-        // Not SELECT_ORDERED: the raw JSON (most of each row) is not needed.
-        let mut stmt = conn.prepare(
-            "SELECT id, normalized FROM records WHERE integration_id = ?1
-             ORDER BY kind, occurred_at_ms, id",
-        )?;
-        let mut rows = stmt.query(params![integration])?;
-        while let Some(row) = rows.next()? {
-            let text = row.get_ref(1)?.as_str().map_err(|e| {
-                StoreError::Corrupt(format!("a stored normalized view is not text ({e})"))
-            })?;
-            keep(text, &|| row.get(0).unwrap_or_default())?;
-        }
-        let mut stmt = conn.prepare(SELECT_EVENTS)?;
-        let mut events = stmt.query(params![integration, None::<&str>])?;
-        let mut pages = PageReader::default();
-        while let Some(e) = EventRef::next(&mut events)? {
-            let (_, view) = pages.entry(&conn, e.page, e.entry)?;
-            keep(view, &|| e.id.clone())?;
-        }
-        Ok(out)
-    }
-
-    /// Record count per kind, by kind.
-    pub fn record_counts(&self, integration: IntegrationId) -> Result<Vec<(String, u64)>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT kind, SUM(n) FROM (
-                     SELECT kind, COUNT(*) AS n FROM records WHERE integration_id = ?1 GROUP BY kind
-                     UNION ALL
-                     SELECT kind, COUNT(*) AS n FROM events WHERE integration_id = ?1 GROUP BY kind)
-                 GROUP BY kind ORDER BY kind",
-        )?;
-        let rows = stmt.query_map([integration], |r| {
-            Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
-        })?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 }
 

@@ -6,9 +6,10 @@ use super::integrations::ensure_exists;
 use super::{
     IntegrationId, Result, Run, RunId, RunKind, RunStatus, Store, StoreError, from_json, to_json,
 };
+use crate::backend::{Backend, RunStore};
 
-impl Store {
-    pub fn start_run(&self, integration: IntegrationId, kind: RunKind) -> Result<RunId> {
+impl RunStore for Store {
+    fn start_run(&self, integration: IntegrationId, kind: RunKind) -> Result<RunId> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         ensure_exists(&tx, integration)?;
@@ -21,9 +22,7 @@ impl Store {
         Ok(id)
     }
 
-    /// Closes a run. A run is finished once: finishing it again is a bug of
-    /// the caller and is refused rather than rewriting history.
-    pub fn finish_run(
+    fn finish_run(
         &self,
         run: RunId,
         status: RunStatus,
@@ -61,8 +60,7 @@ impl Store {
         Ok(())
     }
 
-    /// The latest `limit` runs of an integration, newest first.
-    pub fn runs(&self, integration: IntegrationId, limit: usize) -> Result<Vec<Run>> {
+    fn runs(&self, integration: IntegrationId, limit: usize) -> Result<Vec<Run>> {
         let rows = {
             let conn = self.conn();
             let mut stmt = conn.prepare_cached(

@@ -2,14 +2,14 @@
 
 use crate::PlatformError;
 use crate::model::{ActionOutcome, ActionStatus, Role};
-use oort_store::{AuditEntry, IntegrationId, Store};
+use oort_store::{AuditEntry, Backend, IntegrationId};
 
 /// Longest outcome text kept; plugin messages are untrusted and unbounded.
 const MAX_OUTCOME_CHARS: usize = 500;
 
 /// An attempt being decided; [`Attempt::record`] writes its single entry.
 pub struct Attempt<'a> {
-    store: &'a Store,
+    store: &'a dyn Backend,
     pub integration_id: IntegrationId,
     pub actor: String,
     pub role: Option<Role>,
@@ -22,7 +22,7 @@ pub struct Attempt<'a> {
 
 impl<'a> Attempt<'a> {
     pub fn new(
-        store: &'a Store,
+        store: &'a dyn Backend,
         integration_id: IntegrationId,
         actor: &str,
         reason: Option<&str>,

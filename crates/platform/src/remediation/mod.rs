@@ -14,7 +14,7 @@ mod tests;
 use crate::PlatformError;
 use crate::model::{ActionOutcome, ActionRequest, Manifest};
 use crate::views::ActionView;
-use oort_store::{Integration, Store};
+use oort_store::{Backend, Integration};
 
 pub use audit::outcome_text;
 pub use authorize::{action_params, authorize, disabled_reason, unknown_operator};
@@ -50,7 +50,7 @@ pub(crate) trait ActionRunner {
 
 /// The actions of the integration's plugin, with why each disabled one is off.
 pub(crate) fn actions_of(
-    store: &Store,
+    store: &dyn Backend,
     integration: &Integration,
 ) -> Result<Vec<ActionView>, PlatformError> {
     let manifest = manifest_of(store, integration)?;
@@ -79,7 +79,7 @@ pub(crate) fn actions_of(
 /// error is returned). Returns the action run (the request's, or the one the
 /// finding suggests) and its outcome.
 pub(crate) async fn act_with<R: ActionRunner>(
-    store: &Store,
+    store: &dyn Backend,
     runner: &R,
     integration: &Integration,
     req: ActRequest,
@@ -165,7 +165,7 @@ pub(crate) async fn act_with<R: ActionRunner>(
 /// The action and target user: the request's own, else the finding's
 /// suggested action and first subject.
 fn resolve_target(
-    store: &Store,
+    store: &dyn Backend,
     integration: &Integration,
     req: &ActRequest,
 ) -> Result<(String, Option<String>), PlatformError> {
@@ -199,7 +199,7 @@ fn resolve_target(
     Ok((action, user))
 }
 
-fn manifest_of(store: &Store, integration: &Integration) -> Result<Manifest, PlatformError> {
+fn manifest_of(store: &dyn Backend, integration: &Integration) -> Result<Manifest, PlatformError> {
     store
         .plugin(&integration.plugin_id)?
         .map(|p| p.manifest)

@@ -7,7 +7,8 @@ use super::*;
 use crate::Platform;
 use crate::model::{ActionParam, ActionSpec, ActionStatus, ConfigField, FieldType, Role};
 use oort_model::Finding;
-use oort_store::{AuditEntry, InstalledPlugin, MasterKey, NewIntegration, Operator};
+use oort_store::prelude::*;
+use oort_store::{AuditEntry, InstalledPlugin, MasterKey, NewIntegration, Operator, Store};
 
 fn spec(
     id: &str,

@@ -1,0 +1,184 @@
+//! The storage interface: what the platform asks of a database, one trait
+//! per concern, and [`Backend`], all of them together. The SQLite [`Store`]
+//! implements it (each concern's file holds its `impl`); a server database
+//! implements the same traits and the platform, which holds an
+//! `Arc<dyn Backend>`, does not change.
+//!
+//! Every backend gives the same guarantees, which the methods' docs state:
+//! a commit writes records and checkpoint in one transaction, the audit
+//! trail is append-only, secrets are sealed with the host's master key
+//! before they reach the database, and failures are classified into
+//! [`StoreError`]'s kinds (no driver type crosses this boundary).
+//!
+//! [`Store`]: crate::Store
+//! [`StoreError`]: crate::StoreError
+
+use oort_model::batch::{CheckedRecords, CommitResult, RecordClass};
+use oort_model::{CollectedRecord, Finding, Normalized, Role, SecretValue, StoredFinding};
+
+use crate::{
+    AuditEntry, InstalledPlugin, Integration, IntegrationId, NewIntegration, Operator, Result, Run,
+    RunId, RunKind, RunStatus, StoredRecord,
+};
+
+/// Installed plugin components.
+pub trait PluginStore {
+    /// Registers a plugin, replacing the previous installation of the same id.
+    fn upsert_plugin(&self, plugin: &InstalledPlugin) -> Result<()>;
+    fn plugin(&self, id: &str) -> Result<Option<InstalledPlugin>>;
+    /// All installed plugins, by id.
+    fn plugins(&self) -> Result<Vec<InstalledPlugin>>;
+}
+
+/// Integrations (per tenant) and their secrets.
+pub trait IntegrationStore {
+    /// Creates the integration with its config and sealed secrets in one
+    /// transaction. `Conflict` if (tenant, name) exists.
+    fn create_integration(&self, new: &NewIntegration) -> Result<Integration>;
+    fn integration(&self, tenant: &str, name: &str) -> Result<Option<Integration>>;
+    fn integration_by_id(&self, id: IntegrationId) -> Result<Option<Integration>>;
+    /// All integrations, or those of one tenant, by tenant then name.
+    fn integrations(&self, tenant: Option<&str>) -> Result<Vec<Integration>>;
+    /// Removes the integration and everything keyed by it (records,
+    /// checkpoints, secrets, runs, findings); the audit trail is kept.
+    fn remove_integration(&self, id: IntegrationId) -> Result<()>;
+    /// One secret, unsealed. `Corrupt` if it was sealed with another key.
+    fn secret(&self, integration: IntegrationId, field: &str) -> Result<Option<SecretValue>>;
+    /// Sets (or replaces) one secret of an existing integration, e.g. a
+    /// rotated API key.
+    fn set_secret(
+        &self,
+        integration: IntegrationId,
+        field: &str,
+        value: &SecretValue,
+    ) -> Result<()>;
+}
+
+/// Collected records and the checkpoints that say how far collection got.
+pub trait RecordStore {
+    fn checkpoint(&self, integration: IntegrationId, source: &str) -> Result<Option<String>>;
+    fn set_checkpoint(
+        &self,
+        integration: IntegrationId,
+        source: &str,
+        checkpoint: &str,
+    ) -> Result<()>;
+    /// Writes the batch and sets the checkpoint in one transaction: a
+    /// failure inside it rolls back the records and the checkpoint alike.
+    /// State records are upserted on (integration, kind, id) (`inserted` or
+    /// `updated`); events are immutable, and one already stored is skipped
+    /// (counted in neither).
+    fn commit_checked(
+        &self,
+        integration: IntegrationId,
+        source: &str,
+        batch: &CheckedRecords,
+        checkpoint: &str,
+    ) -> Result<CommitResult>;
+    /// [`RecordStore::commit_checked`] for state records not checked yet;
+    /// everything is validated before the transaction starts.
+    fn commit_records(
+        &self,
+        integration: IntegrationId,
+        source: &str,
+        records: &[CollectedRecord],
+        checkpoint: &str,
+    ) -> Result<CommitResult> {
+        let batch = CheckedRecords::check(RecordClass::State, records)?;
+        self.commit_checked(integration, source, &batch, checkpoint)
+    }
+    /// A point in the integration's write history: records written after
+    /// this call have a later write sequence (see [`RecordStore::prune_records`]).
+    fn write_mark(&self, integration: IntegrationId) -> Result<u64>;
+    /// Deletes the state records of `kind` last written at or before `mark`
+    /// (a full inventory pass that began at `mark` did not see them again);
+    /// events are never pruned. Returns how many were deleted.
+    fn prune_records(&self, integration: IntegrationId, kind: &str, mark: u64) -> Result<u64>;
+    /// Records in (kind, occurred_at, id) order, optionally of one kind.
+    ///
+    /// Reads a consistent snapshot without blocking collection, so `f` may
+    /// use the store (even write to it). An error from `f` stops the
+    /// iteration and is returned.
+    fn for_each_record(
+        &self,
+        integration: IntegrationId,
+        kind: Option<&str>,
+        f: &mut dyn FnMut(StoredRecord) -> Result<()>,
+    ) -> Result<()>;
+    /// The normalized views of one integration's records, deserialized
+    /// (`Normalized::None` rows skipped), for the insights engine (whose
+    /// results do not depend on the order).
+    fn normalized_records(&self, integration: IntegrationId) -> Result<Vec<Normalized>>;
+    /// Record count per kind, by kind.
+    fn record_counts(&self, integration: IntegrationId) -> Result<Vec<(String, u64)>>;
+}
+
+/// The history of validate / test / collect / action runs.
+pub trait RunStore {
+    /// Opens a run, `Running`, stamped with the store's clock.
+    fn start_run(&self, integration: IntegrationId, kind: RunKind) -> Result<RunId>;
+    /// Closes a run. A run is finished once: finishing it again is a bug of
+    /// the caller and is refused rather than rewriting history.
+    fn finish_run(
+        &self,
+        run: RunId,
+        status: RunStatus,
+        summary: Option<&serde_json::Value>,
+        error: Option<&str>,
+    ) -> Result<()>;
+    /// The latest `limit` runs of an integration, newest first.
+    fn runs(&self, integration: IntegrationId, limit: usize) -> Result<Vec<Run>>;
+}
+
+/// Insight findings, deduplicated across refreshes.
+pub trait FindingStore {
+    /// Upserts on (integration, insight_id, dedupe_key): new evidence is
+    /// merged, `last_seen` extended; no duplicates on re-runs. All findings
+    /// are written in one transaction.
+    fn upsert_findings(&self, integration: IntegrationId, findings: &[Finding]) -> Result<()>;
+    /// Findings of one integration, most severe first, then newest first.
+    fn findings(&self, integration: IntegrationId) -> Result<Vec<StoredFinding>>;
+    /// One finding, only if it belongs to `integration`.
+    fn finding(&self, integration: IntegrationId, id: i64) -> Result<Option<StoredFinding>>;
+}
+
+/// The people (and their roles) who may act on the platform.
+pub trait OperatorStore {
+    /// Adds an operator. `Conflict` if the name is taken (use
+    /// [`OperatorStore::set_operator_role`] to change a role).
+    fn add_operator(&self, name: &str, role: Role) -> Result<Operator>;
+    /// Changes the role of an existing operator; `NotFound` if there is none.
+    fn set_operator_role(&self, name: &str, role: Role) -> Result<Operator>;
+    fn operator(&self, name: &str) -> Result<Option<Operator>>;
+    /// All operators, by name.
+    fn operators(&self) -> Result<Vec<Operator>>;
+}
+
+/// The append-only audit trail. There is deliberately no method that
+/// updates or deletes an entry, and a backend refuses both in the database
+/// itself (triggers, permissions), not only by lacking the method.
+pub trait AuditStore {
+    fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
+    /// The whole trail, or the entries of one integration, oldest first.
+    fn audit(&self, integration: Option<IntegrationId>) -> Result<Vec<AuditEntry>>;
+}
+
+/// A whole storage backend: every concern, shareable across threads.
+pub trait Backend:
+    PluginStore
+    + IntegrationStore
+    + RecordStore
+    + RunStore
+    + FindingStore
+    + OperatorStore
+    + AuditStore
+    + Send
+    + Sync
+{
+    /// The backend's time, in ms since the epoch: the clock it was opened
+    /// with, which stamps every row it writes.
+    fn now_ms(&self) -> i64;
+    /// Bytes the database uses for its data (for the benches' per-event
+    /// figures; free space not counted).
+    fn used_bytes(&self) -> Result<u64>;
+}
