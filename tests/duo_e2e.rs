@@ -395,7 +395,7 @@ async fn disable(
 ) -> Result<ActReport, PlatformError> {
     if env.platform.operator("e2e-admin")?.is_none() {
         env.platform
-            .add_operator(&Requester::local("tests"), "e2e-admin", Role::Admin)?;
+            .add_operator(&Requester::local("tests"), "e2e-admin", Role::Admin, None)?;
     }
     let request = ActRequest {
         action: "disable-user".into(),

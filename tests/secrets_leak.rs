@@ -50,6 +50,21 @@ async fn a_full_session_leaves_no_trace_of_the_secret_key() {
     cli.ok(&["insights", "corp"]);
     cli.ok(&["actions", "corp"]);
     cli.ok(&["operators", "add", "alice", "--role", "admin"]);
+    // An API token is shown once, by the command that issues it, and kept
+    // only as a hash.
+    let issued = cli
+        .ok(&["--json", "operators", "token", "create", "alice"])
+        .json();
+    let api_token = issued["token"]
+        .as_str()
+        .expect("the issued token")
+        .to_owned();
+    assert!(
+        api_token.starts_with("oort_") && api_token.len() > 40,
+        "{issued}"
+    );
+    cli.ok(&["operators", "token", "list"]);
+    cli.ok(&["--json", "operators", "token", "list", "alice"]);
     let user = sim.usernames()[0].clone();
     cli.ok(&[
         "act",
@@ -136,7 +151,17 @@ async fn a_full_session_leaves_no_trace_of_the_secret_key() {
         in_files.is_empty(),
         "the secret key leaked into the data directory: {in_files:?}"
     );
+    let token_in_files = LeakScanner::new(&[&api_token]).scan_dir(data.path());
+    assert!(
+        token_in_files.is_empty(),
+        "an API token was stored in clear: {token_in_files:?}"
+    );
     let transcript = cli.transcript();
+    assert_eq!(
+        transcript.matches(api_token.as_str()).count(),
+        1,
+        "the API token must appear once, in the output of `operators token create`"
+    );
     assert!(
         transcript.len() > 1_000,
         "the binary printed almost nothing; was logging on?"

@@ -26,7 +26,7 @@ async fn adding_an_operator_is_audited_with_its_requester() {
     let by = Requester::local("oort-host demo");
     let operator = env
         .platform
-        .add_operator(&by, "  alice ", Role::Admin)
+        .add_operator(&by, "  alice ", Role::Admin, None)
         .expect("add alice");
     assert_eq!(operator.name, "alice", "the name is trimmed");
     let added = entries(&env, "operator.add");
@@ -34,20 +34,20 @@ async fn adding_an_operator_is_audited_with_its_requester() {
     assert_eq!(added[0].actor, "system");
     assert_eq!(added[0].target.as_deref(), Some("alice"));
     assert_eq!(added[0].reason.as_deref(), Some("oort-host demo"));
-    assert_eq!(added[0].outcome, "succeeded: role admin");
+    assert_eq!(added[0].outcome, "succeeded: role admin, platform-wide");
     assert_eq!(added[0].integration_id, None);
 
     // A refused add changes nothing and writes no success entry.
     let err = env
         .platform
-        .add_operator(&by, "alice", Role::Viewer)
+        .add_operator(&by, "alice", Role::Viewer, None)
         .expect_err("the name is taken");
     assert_eq!(err.kind(), ErrorKind::Conflict);
     assert_eq!(err.kind().as_str(), "conflict");
     assert!(err.to_string().contains("alice"), "{err}");
     let err = env
         .platform
-        .add_operator(&by, "   ", Role::Viewer)
+        .add_operator(&by, "   ", Role::Viewer, None)
         .expect_err("an empty name");
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert_eq!(entries(&env, "operator.add").len(), 1);
@@ -196,4 +196,73 @@ async fn plugin_installs_and_insight_refreshes_are_audited_on_the_platforms_cloc
         runs[0].started_at_ms, 1_800_000_120_000,
         "runs on the clock too"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issuing_and_revoking_a_token_is_audited_without_the_token() {
+    use std::time::Duration;
+    let env = TestEnv::open();
+    let by = Requester::local("oort-host operators token create");
+    env.platform
+        .add_operator(&by, "ana", Role::Helpdesk, Some("acme"))
+        .expect("add ana");
+    let issued = env
+        .platform
+        .issue_token(&by, "ana", "ci", Some(Duration::from_secs(86_400)))
+        .expect("issue");
+    let token = std::str::from_utf8(issued.token.expose())
+        .unwrap()
+        .to_owned();
+    assert!(token.starts_with(oort_platform::TOKEN_PREFIX), "{token}");
+    assert_eq!(issued.info.operator, "ana");
+    assert_eq!(
+        issued.info.expires_at_ms,
+        Some(issued.info.created_at_ms + 86_400_000)
+    );
+    let signed_in = env
+        .platform
+        .authenticate(Some(&token), "GET /v1/session")
+        .expect("the token signs in");
+    assert_eq!(signed_in.tenant.as_deref(), Some("acme"));
+
+    let issue = entries(&env, "token.issue");
+    assert_eq!(issue.len(), 1, "{issue:?}");
+    assert_eq!(issue[0].target.as_deref(), Some("ana"));
+    assert!(
+        issue[0]
+            .outcome
+            .starts_with(&format!("succeeded: token {} (expires ", issued.info.id)),
+        "{}",
+        issue[0].outcome
+    );
+
+    let revoked = env
+        .platform
+        .revoke_token(&by, issued.info.id)
+        .expect("revoke");
+    assert!(revoked.revoked_at_ms.is_some());
+    assert_eq!(entries(&env, "token.revoke").len(), 1);
+    let err = env
+        .platform
+        .authenticate(Some(&token), "GET /v1/session")
+        .expect_err("a revoked token");
+    assert_eq!(err.kind(), ErrorKind::Unauthenticated);
+    let err = env.platform.revoke_token(&by, issued.info.id).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+
+    // Bad requests change nothing.
+    let err = env
+        .platform
+        .issue_token(&by, "nobody", "ci", None)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    let err = env
+        .platform
+        .issue_token(&by, "ana", "ci", Some(Duration::ZERO))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(entries(&env, "token.issue").len(), 1);
+
+    let trail = serde_json::to_string(&env.store().audit(None).unwrap()).unwrap();
+    assert!(!trail.contains(&token), "the token reached the audit trail");
 }

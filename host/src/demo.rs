@@ -248,7 +248,7 @@ fn ensure_operator(platform: &Platform, name: &str, role: Role) -> anyhow::Resul
         ),
         None => {
             platform
-                .add_operator(&by_demo(), name, role)
+                .add_operator(&by_demo(), name, role, None)
                 .with_context(|| format!("adding operator `{name}`"))?;
             println!("Added operator `{name}` ({role}).");
         }
@@ -312,7 +312,10 @@ fn print_next_steps(given_dir: &Path, sim: &Simulator, started: Instant) {
             "oort-host{dd} act {DEMO} reactivate-user --user USERNAME --actor hank --reason 'verified by phone'"
         ),
         format!("oort-host{dd} audit {DEMO}"),
-        format!("oort-host{dd} serve   # JSON API on http://127.0.0.1:8080/v1"),
+        format!("oort-host{dd} operators token create alice   # an API token, printed once"),
+        format!(
+            "oort-host{dd} serve   # JSON API on http://127.0.0.1:8080/v1 (Authorization: Bearer TOKEN)"
+        ),
     ] {
         println!("  {cmd}");
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use oort_platform::data::{InstalledPlugin, Integration, Operator};
+use oort_platform::data::{ApiToken, InstalledPlugin, Integration, Operator};
 use oort_platform::insights::{self, Report};
 use oort_platform::model::{ActionStatus, CheckStatus, CollectOptions, CollectSummary};
 use oort_platform::views::{
@@ -372,12 +372,54 @@ pub fn operators(operators: &[Operator]) {
         );
         return;
     }
-    let mut table = Table::new(["NAME", "ROLE", "ADDED"]);
+    let mut table = Table::new(["NAME", "ROLE", "TENANT", "ADDED"]);
     for o in operators {
         table.row([
             o.name.clone(),
             o.role.to_string(),
+            o.tenant.clone().unwrap_or_else(|| "(platform)".into()),
             rfc3339_from_ms(o.created_at_ms),
+        ]);
+    }
+    table.print();
+}
+
+/// The one time a token is shown.
+pub fn issued_token(info: &ApiToken, token: &str) {
+    let expiry = info.expires_at_ms.map_or("never".into(), rfc3339_from_ms);
+    println!(
+        "Issued token {} for `{}` (label `{}`, expires {expiry}):",
+        info.id, info.operator, info.label
+    );
+    println!();
+    println!("  {token}");
+    println!();
+    println!("It is shown only now and stored as a hash: keep it in a secret store. Send it as");
+    println!(
+        "`Authorization: Bearer TOKEN`; revoke it with `oort-host operators token revoke {}`.",
+        info.id
+    );
+}
+
+pub fn tokens(tokens: &[ApiToken], now_ms: i64) {
+    if tokens.is_empty() {
+        println!("No API tokens. Issue one with `oort-host operators token create NAME`.");
+        return;
+    }
+    let mut table = Table::new(["ID", "OPERATOR", "LABEL", "CREATED", "EXPIRES", "STATE"]);
+    for t in tokens {
+        let state = match (t.revoked_at_ms, t.expires_at_ms) {
+            (Some(at), _) => format!("revoked {}", rfc3339_from_ms(at)),
+            (None, Some(at)) if at <= now_ms => "expired".into(),
+            _ => "active".into(),
+        };
+        table.row([
+            t.id.to_string(),
+            t.operator.clone(),
+            t.label.clone(),
+            rfc3339_from_ms(t.created_at_ms),
+            t.expires_at_ms.map_or("never".into(), rfc3339_from_ms),
+            state,
         ]);
     }
     table.print();

@@ -70,7 +70,10 @@ async fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         .with_context(|| format!("opening the data directory {}", cli.data_dir.display()))?;
     let platform = Arc::new(platform);
     match cli.command {
-        cli::Command::Serve { listen } => api::serve(platform, cli.tenant, listen).await,
+        cli::Command::Serve {
+            listen,
+            allow_hosts,
+        } => api::serve(platform, listen, allow_hosts).await,
         cli::Command::Demo => demo::run(&platform, &cli.tenant, &cli.data_dir).await,
         command => {
             let ctx = cli::Ctx {

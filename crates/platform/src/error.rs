@@ -29,6 +29,10 @@ pub enum PlatformError {
     /// The operator's role does not allow the operation.
     #[error("refused: {0}")]
     Refused(String),
+    /// The caller could not be identified (no, unknown, revoked or expired
+    /// API token).
+    #[error("not signed in: {0}")]
+    Unauthenticated(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -47,6 +51,7 @@ pub enum ErrorKind {
     Plugin,
     Sandbox,
     Refused,
+    Unauthenticated,
     /// The store cannot serve the request now (busy, disk full, I/O).
     Unavailable,
     /// What the store holds cannot be read back (damaged file, another
@@ -65,6 +70,7 @@ impl ErrorKind {
             ErrorKind::Plugin => "plugin",
             ErrorKind::Sandbox => "sandbox",
             ErrorKind::Refused => "refused",
+            ErrorKind::Unauthenticated => "unauthenticated",
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Store => "store",
             ErrorKind::Internal => "internal",
@@ -81,6 +87,7 @@ impl PlatformError {
             PlatformError::Plugin(_) => ErrorKind::Plugin,
             PlatformError::Sandbox(_) => ErrorKind::Sandbox,
             PlatformError::Refused(_) => ErrorKind::Refused,
+            PlatformError::Unauthenticated(_) => ErrorKind::Unauthenticated,
             PlatformError::Store(e) => match e {
                 StoreError::NotFound(_) => ErrorKind::NotFound,
                 StoreError::Conflict(_) => ErrorKind::Conflict,

@@ -37,6 +37,7 @@
 //! use oort_platform::store::Store;
 //! ```
 
+mod access;
 mod actions;
 mod error;
 mod insight_refresh;
@@ -53,8 +54,8 @@ pub mod views;
 pub mod data {
     pub use oort_model::{SecretValue, StoredFinding};
     pub use oort_store::{
-        AuditEntry, InstalledPlugin, Integration, Operator, Run, RunKind, RunStatus, StoreError,
-        StoredRecord,
+        ApiToken, AuditEntry, InstalledPlugin, Integration, Operator, Run, RunKind, RunStatus,
+        StoreError, StoredRecord,
     };
 }
 
@@ -63,6 +64,7 @@ pub mod insights {
     pub use oort_insights::{Report, Severity, render_text};
 }
 
+pub use access::{IssuedToken, MAX_TOKEN_LIFETIME, Scope, TOKEN_PREFIX};
 pub use oort_runtime::SandboxLimits;
 pub use remediation::ActRequest;
 

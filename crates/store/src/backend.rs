@@ -17,8 +17,8 @@ use oort_model::batch::{CheckedRecords, CommitResult, RecordClass};
 use oort_model::{CollectedRecord, Finding, Normalized, Role, SecretValue, StoredFinding};
 
 use crate::{
-    AuditEntry, InstalledPlugin, Integration, IntegrationId, NewIntegration, Operator, Result, Run,
-    RunId, RunKind, RunStatus, StoredRecord,
+    ApiToken, AuditEntry, InstalledPlugin, Integration, IntegrationId, NewIntegration, NewToken,
+    Operator, Result, Run, RunId, RunKind, RunStatus, StoredRecord,
 };
 
 /// Installed plugin components.
@@ -144,14 +144,30 @@ pub trait FindingStore {
 
 /// The people (and their roles) who may act on the platform.
 pub trait OperatorStore {
-    /// Adds an operator. `Conflict` if the name is taken (use
+    /// Adds an operator of one tenant, or platform-wide (`tenant: None`).
+    /// `Conflict` if the name is taken (use
     /// [`OperatorStore::set_operator_role`] to change a role).
-    fn add_operator(&self, name: &str, role: Role) -> Result<Operator>;
+    fn add_operator(&self, name: &str, role: Role, tenant: Option<&str>) -> Result<Operator>;
     /// Changes the role of an existing operator; `NotFound` if there is none.
     fn set_operator_role(&self, name: &str, role: Role) -> Result<Operator>;
     fn operator(&self, name: &str) -> Result<Option<Operator>>;
     /// All operators, by name.
     fn operators(&self) -> Result<Vec<Operator>>;
+}
+
+/// Operators' API tokens, kept as hashes.
+pub trait TokenStore {
+    /// Stores a token's hash for an existing operator (`NotFound` if there
+    /// is none).
+    fn add_token(&self, new: &NewToken) -> Result<ApiToken>;
+    /// The token with this hash, revoked or expired ones included (the
+    /// caller decides, and can say why a token no longer works).
+    fn token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<ApiToken>>;
+    /// All tokens, or one operator's, oldest first.
+    fn tokens(&self, operator: Option<&str>) -> Result<Vec<ApiToken>>;
+    /// Revokes a token for good, stamped with the backend's clock.
+    /// `NotFound` if there is no such token, `Conflict` if it is revoked.
+    fn revoke_token(&self, id: i64) -> Result<ApiToken>;
 }
 
 /// The append-only audit trail. There is deliberately no method that
@@ -171,6 +187,7 @@ pub trait Backend:
     + RunStore
     + FindingStore
     + OperatorStore
+    + TokenStore
     + AuditStore
     + Send
     + Sync

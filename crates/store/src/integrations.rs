@@ -222,20 +222,27 @@ fn missing(id: IntegrationId) -> StoreError {
     StoreError::NotFound(format!("integration {id} does not exist (was it removed?)"))
 }
 
+/// A name that appears in messages and the audit trail (tenant, integration,
+/// plugin id): not blank, no control characters.
+pub(super) fn check_plain(what: &str, value: &str) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(StoreError::Invalid(format!("the {what} cannot be empty")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(StoreError::Invalid(format!(
+            "the {what} cannot contain control characters"
+        )));
+    }
+    Ok(())
+}
+
 fn validate_new(new: &NewIntegration) -> Result<()> {
     for (what, value) in [
         ("tenant", &new.tenant),
         ("integration name", &new.name),
         ("plugin id", &new.plugin_id),
     ] {
-        if value.trim().is_empty() {
-            return Err(StoreError::Invalid(format!("the {what} cannot be empty")));
-        }
-        if value.chars().any(char::is_control) {
-            return Err(StoreError::Invalid(format!(
-                "the {what} cannot contain control characters"
-            )));
-        }
+        check_plain(what, value)?;
     }
     let mut seen = HashSet::new();
     let fields = new

@@ -29,6 +29,7 @@ mod records;
 mod runs;
 #[cfg(test)]
 mod tests;
+mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -44,7 +45,7 @@ use oort_time::{Clock, SystemClock};
 
 pub use backend::{
     AuditStore, Backend, FindingStore, IntegrationStore, OperatorStore, PluginStore, RecordStore,
-    RunStore,
+    RunStore, TokenStore,
 };
 pub use crypto::MasterKey;
 
@@ -53,7 +54,7 @@ pub use crypto::MasterKey;
 pub mod prelude {
     pub use crate::backend::{
         AuditStore, Backend, FindingStore, IntegrationStore, OperatorStore, PluginStore,
-        RecordStore, RunStore,
+        RecordStore, RunStore, TokenStore,
     };
 }
 
@@ -211,7 +212,33 @@ pub struct Run {
 pub struct Operator {
     pub name: String,
     pub role: Role,
+    /// The one tenant the operator works in; `None` for a platform-wide
+    /// operator (every tenant, and what belongs to none: plugins, operators).
+    pub tenant: Option<String>,
     pub created_at_ms: i64,
+}
+
+/// An API token of an operator, as listed: never the token itself, which is
+/// shown once when issued and stored only as its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub operator: String,
+    /// What the token is for, e.g. `console` or `ci`.
+    pub label: String,
+    pub created_at_ms: i64,
+    pub expires_at_ms: Option<i64>,
+    pub revoked_at_ms: Option<i64>,
+}
+
+/// What issuing a token stores.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub operator: String,
+    pub label: String,
+    /// SHA-256 of the token.
+    pub hash: [u8; 32],
+    pub expires_at_ms: Option<i64>,
 }
 
 /// One line of the append-only audit trail.

@@ -215,6 +215,22 @@ CREATE TABLE events (
 CREATE TRIGGER records_no_new_events BEFORE INSERT ON records WHEN NEW.is_event = 1
 BEGIN SELECT RAISE(ABORT, 'the database was upgraded to schema 4 by a newer oort-host: restart this process with that version'); END;
 "#,
+    // 5: operators belong to one tenant or (NULL) to the whole platform;
+    // operators from before were platform-wide, and stay so. API tokens are
+    // kept as SHA-256 hashes only. Adds only: instant.
+    r#"
+ALTER TABLE operators ADD COLUMN tenant TEXT;
+CREATE TABLE api_tokens (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    operator      TEXT NOT NULL REFERENCES operators(name) ON DELETE CASCADE,
+    label         TEXT NOT NULL,
+    hash          BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),
+    created_at_ms INTEGER NOT NULL,
+    expires_at_ms INTEGER,
+    revoked_at_ms INTEGER
+);
+CREATE INDEX api_tokens_by_operator ON api_tokens (operator, id);
+"#,
 ];
 
 /// The schema version this build writes.

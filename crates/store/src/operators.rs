@@ -2,6 +2,7 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 
+use super::integrations::check_plain;
 use super::{Operator, Result, Store, StoreError};
 use crate::backend::{Backend, OperatorStore};
 use oort_model::Role;
@@ -9,17 +10,21 @@ use oort_model::Role;
 const MAX_NAME_LEN: usize = 64;
 
 impl OperatorStore for Store {
-    fn add_operator(&self, name: &str, role: Role) -> Result<Operator> {
+    fn add_operator(&self, name: &str, role: Role, tenant: Option<&str>) -> Result<Operator> {
         validate_name(name)?;
+        if let Some(tenant) = tenant {
+            check_plain("tenant", tenant)?;
+        }
         let operator = Operator {
             name: name.to_owned(),
             role,
+            tenant: tenant.map(str::to_owned),
             created_at_ms: self.now_ms(),
         };
         let conn = self.conn();
         let inserted = conn.execute(
-            "INSERT INTO operators (name, role, created_at_ms) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
-            params![operator.name, role.as_str(), operator.created_at_ms],
+            "INSERT INTO operators (name, role, tenant, created_at_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO NOTHING",
+            params![operator.name, role.as_str(), operator.tenant, operator.created_at_ms],
         )?;
         if inserted == 0 {
             return Err(StoreError::Conflict(format!(
@@ -45,7 +50,7 @@ impl OperatorStore for Store {
         let row = self
             .conn()
             .query_row(
-                "SELECT name, role, created_at_ms FROM operators WHERE name = ?1",
+                "SELECT name, role, tenant, created_at_ms FROM operators WHERE name = ?1",
                 [name],
                 operator_row,
             )
@@ -56,8 +61,9 @@ impl OperatorStore for Store {
     fn operators(&self) -> Result<Vec<Operator>> {
         let rows = {
             let conn = self.conn();
-            let mut stmt = conn
-                .prepare_cached("SELECT name, role, created_at_ms FROM operators ORDER BY name")?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT name, role, tenant, created_at_ms FROM operators ORDER BY name",
+            )?;
             stmt.query_map([], operator_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?
         };
@@ -77,17 +83,20 @@ fn validate_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-fn operator_row(row: &Row<'_>) -> rusqlite::Result<(String, String, i64)> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+type OperatorRow = (String, String, Option<String>, i64);
+
+fn operator_row(row: &Row<'_>) -> rusqlite::Result<OperatorRow> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
 }
 
-fn decode((name, role, created_at_ms): (String, String, i64)) -> Result<Operator> {
+fn decode((name, role, tenant, created_at_ms): OperatorRow) -> Result<Operator> {
     let role = role
         .parse()
         .map_err(|e: String| StoreError::Corrupt(format!("operator `{name}`: {e}")))?;
     Ok(Operator {
         name,
         role,
+        tenant,
         created_at_ms,
     })
 }

@@ -44,6 +44,7 @@ impl From<PlatformError> for ApiError {
             ErrorKind::Conflict => StatusCode::CONFLICT,
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Refused => StatusCode::FORBIDDEN,
+            ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
             // The plugin refused what the operator asked for.
             ErrorKind::Plugin
                 if matches!(e, PlatformError::Plugin(PluginError::InvalidInput(_))) =>

@@ -1,10 +1,14 @@
-//! `oort-host serve`: a small JSON HTTP API over the same [`Platform`] the
-//! CLI uses.
+//! `oort-host serve`: a JSON HTTP API over the same [`Platform`] the CLI
+//! uses, for many tenants: `/v1/tenants/{tenant}/...`.
 //!
-//! There is no authentication of API callers yet: the operator is whoever the
-//! request's `actor` field names, and the actions module checks that
-//! operator's role. That is only acceptable on loopback, which is the default.
+//! Every request carries an operator's API token ([`auth`]); every handler
+//! names the role it needs, checked against the tenant in its path. The
+//! actor of a change is the signed-in operator, never a field of the body.
+//! [`browser`] keeps web pages from driving the API (Host header,
+//! content type).
 
+mod auth;
+mod browser;
 mod error;
 mod routes;
 #[cfg(test)]
@@ -27,85 +31,40 @@ pub use error::ApiError;
 #[derive(Clone)]
 pub struct AppState {
     pub platform: Arc<Platform>,
-    /// The tenant this server serves (the `--tenant` it was started with).
-    pub tenant: String,
+    /// Host names (besides loopback ones) requests may name in `Host`.
+    pub allowed_hosts: Arc<[String]>,
 }
+
+/// The routes of one tenant's integrations.
+const INTEGRATIONS: &str = "/v1/tenants/{tenant}/integrations";
 
 pub fn router(state: AppState) -> Router {
+    let at = |suffix: &str| format!("{INTEGRATIONS}{suffix}");
     Router::new()
+        .route("/v1/session", get(routes::session))
         .route("/v1/plugins", get(routes::plugins))
-        .route("/v1/integrations", get(routes::integrations))
-        .route("/v1/integrations/{name}", get(routes::integration))
-        .route("/v1/integrations/{name}/test", post(routes::test))
-        .route("/v1/integrations/{name}/collect", post(routes::collect))
-        .route("/v1/integrations/{name}/insights", get(routes::insights))
-        .route("/v1/integrations/{name}/audit", get(routes::audit))
-        .route("/v1/integrations/{name}/actions", get(routes::actions))
-        .route(
-            "/v1/integrations/{name}/actions/{action}",
-            post(routes::act),
-        )
+        .route(INTEGRATIONS, get(routes::integrations))
+        .route(&at("/{name}"), get(routes::integration))
+        .route(&at("/{name}/test"), post(routes::test))
+        .route(&at("/{name}/collect"), post(routes::collect))
+        .route(&at("/{name}/insights"), get(routes::insights))
+        .route(&at("/{name}/audit"), get(routes::audit))
+        .route(&at("/{name}/actions"), get(routes::actions))
+        .route(&at("/{name}/actions/{action}"), post(routes::act))
         .fallback(routes::no_route)
         .method_not_allowed_fallback(routes::wrong_method)
-        .layer(middleware::from_fn(refuse_browser_requests))
+        // Outermost first: log, then refuse what a web page could send,
+        // then authenticate.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            browser::refuse_browser_requests,
+        ))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
-}
-
-/// The API does not authenticate callers, so it must at least not be
-/// drivable by a web page the operator happens to visit: a POST must carry
-/// `Content-Type: application/json` (which a cross-site page cannot send
-/// without a CORS preflight this server never grants), and the Host header
-/// must name a loopback host (which defeats DNS rebinding).
-async fn refuse_browser_requests(request: Request, next: Next) -> Response {
-    use axum::http::{Method, StatusCode, header};
-    use axum::response::IntoResponse;
-
-    let host_ok = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .is_none_or(is_loopback_host);
-    if !host_ok {
-        return ApiError::new(
-            StatusCode::FORBIDDEN,
-            "refused",
-            "the Host header must name a loopback address (localhost, 127.0.0.1 or [::1])",
-        )
-        .into_response();
-    }
-    if request.method() == Method::POST {
-        let json = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.split(';')
-                    .next()
-                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
-            });
-        if !json {
-            return ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "invalid_input",
-                "POST requests must send `Content-Type: application/json`",
-            )
-            .into_response();
-        }
-    }
-    next.run(request).await
-}
-
-/// `host[:port]` names a loopback address.
-fn is_loopback_host(host: &str) -> bool {
-    let name = match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
-    };
-    name.eq_ignore_ascii_case("localhost")
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 async fn log_request(request: Request, next: Next) -> Response {
@@ -119,24 +78,25 @@ async fn log_request(request: Request, next: Next) -> Response {
 
 pub async fn serve(
     platform: Arc<Platform>,
-    tenant: String,
     listen: SocketAddr,
+    allowed_hosts: Vec<String>,
 ) -> anyhow::Result<u8> {
-    if !listen.ip().is_loopback() {
-        anyhow::bail!(
-            "refusing to listen on {listen}: the API does not authenticate callers yet, so it only \
-             serves loopback addresses (use --listen 127.0.0.1:PORT and a reverse proxy that authenticates)"
-        );
-    }
+    let allowed_hosts = browser::hosts_to_allow(listen, allowed_hosts)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| {
             format!("binding {listen} (is another server using the port? pick one with --listen)")
         })?;
     let local = listener.local_addr()?;
-    tracing::info!(%local, %tenant, "serving the oort-host API");
-    eprintln!("oort-host API listening on http://{local}/v1 (tenant `{tenant}`); Ctrl-C to stop");
-    axum::serve(listener, router(AppState { platform, tenant }))
+    tracing::info!(%local, "serving the oort-host API");
+    eprintln!(
+        "oort-host API listening on http://{local}/v1 (every request needs an operator's API token); Ctrl-C to stop"
+    );
+    let state = AppState {
+        platform,
+        allowed_hosts: allowed_hosts.into(),
+    };
+    axum::serve(listener, router(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

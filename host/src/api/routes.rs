@@ -1,10 +1,10 @@
 //! Route handlers. Request bodies are parsed by hand so a malformed body gets
 //! the same JSON error shape as everything else.
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode, Uri};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -13,8 +13,9 @@ use oort_platform::ActRequest;
 use oort_platform::data::Integration;
 use oort_platform::model::CollectOptions;
 use oort_platform::views::{CollectReport, TestReport};
-use oort_platform::{NoProgress, PlatformError, Requester};
+use oort_platform::{NoProgress, PlatformError};
 
+use super::auth::{Admin, Allowed, Caller, Helpdesk, Viewer};
 use super::{ApiError, AppState};
 
 type ApiResult = Result<Json<Value>, ApiError>;
@@ -41,25 +42,43 @@ fn body<T: DeserializeOwned + Default>(bytes: &Bytes) -> Result<T, ApiError> {
     })
 }
 
-fn find(state: &AppState, name: &str) -> Result<Integration, ApiError> {
-    Ok(state.platform.integration(&state.tenant, name)?)
+fn find(state: &AppState, tenant: &str, name: &str) -> Result<Integration, ApiError> {
+    Ok(state.platform.integration(tenant, name)?)
 }
 
-pub async fn plugins(State(state): State<AppState>) -> ApiResult {
+/// Who the token signs in as (the console's first call).
+pub async fn session(Extension(caller): Extension<Caller>) -> ApiResult {
+    to_json(&caller.0)
+}
+
+/// Every operator may see which plugins an integration can use.
+pub async fn plugins(State(state): State<AppState>, _: Extension<Caller>) -> ApiResult {
     to_json(&state.platform.plugins()?)
 }
 
-pub async fn integrations(State(state): State<AppState>) -> ApiResult {
-    to_json(&state.platform.integrations(&state.tenant)?)
+pub async fn integrations(
+    State(state): State<AppState>,
+    _: Allowed<Viewer>,
+    Path(tenant): Path<String>,
+) -> ApiResult {
+    to_json(&state.platform.integrations(&tenant)?)
 }
 
-pub async fn integration(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult {
-    let integration = find(&state, &name)?;
+pub async fn integration(
+    State(state): State<AppState>,
+    _: Allowed<Viewer>,
+    Path((tenant, name)): Path<(String, String)>,
+) -> ApiResult {
+    let integration = find(&state, &tenant, &name)?;
     to_json(&state.platform.integration_detail(integration)?)
 }
 
-pub async fn test(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult {
-    let integration = find(&state, &name)?;
+pub async fn test(
+    State(state): State<AppState>,
+    _: Allowed<Helpdesk>,
+    Path((tenant, name)): Path<(String, String)>,
+) -> ApiResult {
+    let integration = find(&state, &tenant, &name)?;
     let platform = state.platform.clone();
     let target = integration.clone();
     let checks = detached(async move { platform.test_connectivity(&target).await }).await??;
@@ -77,11 +96,12 @@ struct CollectBody {
 
 pub async fn collect(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    _: Allowed<Admin>,
+    Path((tenant, name)): Path<(String, String)>,
     bytes: Bytes,
 ) -> ApiResult {
     let request: CollectBody = body(&bytes)?;
-    let integration = find(&state, &name)?;
+    let integration = find(&state, &tenant, &name)?;
     let options = CollectOptions {
         sources: request.sources,
         max_pages: request.max_pages,
@@ -104,19 +124,31 @@ async fn detached<T: Send + 'static>(
         .map_err(|e| PlatformError::Internal(format!("the request's task failed: {e}")).into())
 }
 
-pub async fn insights(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult {
-    let integration = find(&state, &name)?;
-    let by = Requester::local("oort-host serve (HTTP API)");
+pub async fn insights(
+    State(state): State<AppState>,
+    allowed: Allowed<Viewer>,
+    Path((tenant, name)): Path<(String, String)>,
+) -> ApiResult {
+    let integration = find(&state, &tenant, &name)?;
+    let by = allowed.caller.requester();
     to_json(&state.platform.refresh_insights(&by, &integration).await?)
 }
 
-pub async fn audit(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult {
-    let integration = find(&state, &name)?;
+pub async fn audit(
+    State(state): State<AppState>,
+    _: Allowed<Viewer>,
+    Path((tenant, name)): Path<(String, String)>,
+) -> ApiResult {
+    let integration = find(&state, &tenant, &name)?;
     to_json(&state.platform.audit_trail(&integration)?)
 }
 
-pub async fn actions(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult {
-    let integration = find(&state, &name)?;
+pub async fn actions(
+    State(state): State<AppState>,
+    _: Allowed<Viewer>,
+    Path((tenant, name)): Path<(String, String)>,
+) -> ApiResult {
+    let integration = find(&state, &tenant, &name)?;
     to_json(&state.platform.actions(&integration)?)
 }
 
@@ -125,8 +157,6 @@ pub async fn actions(State(state): State<AppState>, Path(name): Path<String>) ->
 struct ActBody {
     #[serde(default)]
     user: Option<String>,
-    #[serde(default)]
-    actor: String,
     #[serde(default)]
     reason: Option<String>,
     #[serde(default)]
@@ -137,23 +167,22 @@ struct ActBody {
     params: std::collections::BTreeMap<String, String>,
 }
 
+/// The actor is the signed-in operator: the body cannot name another (an
+/// `actor` field is refused as unknown). The action's own role is checked
+/// by the platform on top of the route's.
 pub async fn act(
     State(state): State<AppState>,
-    Path((name, action)): Path<(String, String)>,
+    allowed: Allowed<Helpdesk>,
+    Path((tenant, name, action)): Path<(String, String, String)>,
     bytes: Bytes,
 ) -> ApiResult {
     let request: ActBody = body(&bytes)?;
-    if request.actor.trim().is_empty() {
-        return Err(ApiError::bad_request(
-            "`actor` is required: the operator running the action (see `oort-host operators list`)",
-        ));
-    }
-    let integration = find(&state, &name)?;
+    let integration = find(&state, &tenant, &name)?;
     let act_request = ActRequest {
         action,
         user: request.user,
         params: request.params.into_iter().collect(),
-        actor: request.actor,
+        actor: allowed.caller.0.name,
         reason: request.reason,
         dry_run: request.dry_run,
         finding_id: request.finding_id,

@@ -37,12 +37,14 @@ JSON OUTPUT (--json):
     actions               [{id,title,description,minimum_role,required_permission,enabled_by,params,enabled,why_not}]
     act                   {\"integration\",\"action\",\"status\",\"message\",\"details\":{k:v}}
     operators add|list    Operator | [Operator]
+    operators token create  {\"token\", ApiToken...}   token list [ApiToken]   token revoke ApiToken
     audit                 [AuditEntry]  (each with an extra \"at\" in RFC 3339)
   `export` always prints JSON lines, one record per line:
     {\"kind\",\"id\",\"occurred_at\" (RFC 3339 UTC or null),\"normalized\",\"raw\"}
   Errors go to stderr as {\"error\":\"...\",\"kind\":\"...\"} (plus \"fields\" for
   invalid_config). Kinds: usage, invalid_input, invalid_config, not_found,
-  plugin, sandbox, refused, store, internal, error.
+  plugin, sandbox, refused, unauthenticated, conflict, unavailable, store,
+  internal, error.
   Secret values never appear in any output. `serve` and `demo` print for
   people (`demo` refuses --json); `serve` answers JSON over HTTP.
 
@@ -103,25 +105,32 @@ pub enum Command {
     /// Print the audit trail of an integration, or without a name the
     /// host's whole trail (every integration, plugin installs, operators).
     Audit { name: Option<String> },
-    /// Serve the JSON HTTP API.
+    /// Serve the JSON HTTP API, for every tenant.
     ///
-    /// API callers are NOT authenticated: operators are identified by the
-    /// `actor` field of a request. The default binds to 127.0.0.1 only; do not
-    /// expose it beyond the local machine.
+    /// Every request needs `Authorization: Bearer TOKEN`, an operator's API
+    /// token (`oort-host operators token create NAME`); the operator's role
+    /// and tenant decide what it may do, and changes are audited in their
+    /// name. T below is the tenant, N the integration.
     ///
-    /// Routes: GET /v1/plugins, GET /v1/integrations, GET /v1/integrations/{name},
-    /// POST /v1/integrations/{name}/test, POST /v1/integrations/{name}/collect
-    /// (body {"max_pages","sources"}, optional), GET /v1/integrations/{name}/insights,
-    /// GET /v1/integrations/{name}/audit, GET /v1/integrations/{name}/actions,
-    /// POST /v1/integrations/{name}/actions/{action} (body {"actor" (required),
-    /// "user","reason","dry_run","finding_id","params":{k:v}}). Answers are the
-    /// same documents as the matching command's --json output. Errors are
-    /// {"error","kind"} with 400 (bad input), 403 (role refused), 404 (unknown),
-    /// 502 (the upstream service failed) or 500.
+    /// Routes: GET /v1/session (who the token is), GET /v1/plugins,
+    /// GET /v1/tenants/T/integrations, GET /v1/tenants/T/integrations/N (viewer),
+    /// POST .../N/test (helpdesk), POST .../N/collect (admin; body
+    /// {"max_pages","sources"}, optional), GET .../N/insights, GET .../N/audit,
+    /// GET .../N/actions (viewer), POST .../N/actions/{action} (helpdesk and the
+    /// action's own role; body {"user","reason","dry_run","finding_id",
+    /// "params":{k:v}}). Answers are the same documents as the matching
+    /// command's --json output. Errors are {"error","kind"} with 400 (bad
+    /// input), 401 (no valid token), 403 (role or tenant refused), 404
+    /// (unknown), 409 (conflict), 502 (the upstream service failed) or 500.
     Serve {
-        /// Address to listen on (loopback by default: there is no authentication).
+        /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// A host name clients reach the server by, beyond loopback ones
+        /// (repeatable; required when listening on 0.0.0.0). Requests naming
+        /// another Host are refused, which defeats DNS rebinding.
+        #[arg(long = "allow-host", value_name = "NAME")]
+        allow_hosts: Vec<String>,
     },
     /// Start a Duo simulator and walk through the whole flow against it.
     Demo,
@@ -234,12 +243,45 @@ pub struct ActArgs {
 #[derive(Debug, Subcommand)]
 pub enum OperatorsCmd {
     /// Add an operator (admin: every action; helpdesk: low-risk actions; viewer: none).
+    ///
+    /// The operator works in the tenant given by --tenant (default `default`)
+    /// and reaches nothing of another one; with --platform they work in
+    /// every tenant and may manage plugins and operators over the API.
     Add {
         name: String,
         #[arg(long, value_parser = ["admin", "helpdesk", "viewer"])]
         role: String,
+        /// Platform-wide instead of one tenant's.
+        #[arg(long)]
+        platform: bool,
     },
     List,
+    /// API tokens: what `serve` authenticates callers with.
+    #[command(subcommand)]
+    Token(TokenCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Issue an API token for an operator. It is printed once, here, and
+    /// stored only as a hash: keep it in a secret store.
+    Create {
+        /// The operator the token signs in as.
+        name: String,
+        /// What the token is for (shown in `token list`).
+        #[arg(long, default_value = "api")]
+        label: String,
+        /// Days until the token expires (1 to 3650).
+        #[arg(long, default_value_t = 90, conflicts_with = "no_expiry")]
+        expires_in_days: u32,
+        /// A token that never expires (revoke it when it is no longer needed).
+        #[arg(long)]
+        no_expiry: bool,
+    },
+    /// List tokens (all, or one operator's): id, label, expiry, revocation.
+    List { name: Option<String> },
+    /// Revoke a token by its id (see `token list`); it stops working at once.
+    Revoke { id: i64 },
 }
 
 fn parse_key_value(s: &str) -> Result<(String, String), String> {
@@ -285,8 +327,13 @@ pub async fn run(ctx: Ctx, command: Command) -> anyhow::Result<u8> {
         Command::Insights { name } => insights::insights(ctx, &name).await,
         Command::Actions { name } => actions::list(ctx, &name),
         Command::Act(args) => actions::act(ctx, args).await,
-        Command::Operators(OperatorsCmd::Add { name, role }) => operators::add(ctx, &name, &role),
+        Command::Operators(OperatorsCmd::Add {
+            name,
+            role,
+            platform,
+        }) => operators::add(ctx, &name, &role, platform),
         Command::Operators(OperatorsCmd::List) => operators::list(ctx),
+        Command::Operators(OperatorsCmd::Token(command)) => operators::token(ctx, command),
         Command::Audit { name } => audit::audit(ctx, name.as_deref()),
         Command::Serve { .. } | Command::Demo => Err(usage_error(
             "`serve` and `demo` are run by the binary's entry point, not the CLI dispatch",

@@ -102,6 +102,7 @@ pub fn exit_code(kind: ErrorKind) -> u8 {
         | ErrorKind::Unavailable
         | ErrorKind::Sandbox
         | ErrorKind::Refused
+        | ErrorKind::Unauthenticated
         | ErrorKind::Store
         | ErrorKind::Internal => 1,
     }

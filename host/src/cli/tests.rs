@@ -142,11 +142,64 @@ fn act_fields_are_mapped() {
 
 #[test]
 fn serve_defaults_to_loopback() {
-    let Command::Serve { listen } = parse(&["serve"]).unwrap().command else {
+    let Command::Serve {
+        listen,
+        allow_hosts,
+    } = parse(&["serve"]).unwrap().command
+    else {
         panic!()
     };
     assert!(listen.ip().is_loopback());
     assert_eq!(listen.port(), 8080);
+    assert!(allow_hosts.is_empty());
+    let Command::Serve { allow_hosts, .. } = parse(&[
+        "serve",
+        "--listen",
+        "0.0.0.0:80",
+        "--allow-host",
+        "a.example",
+        "--allow-host",
+        "b.example",
+    ])
+    .unwrap()
+    .command
+    else {
+        panic!()
+    };
+    assert_eq!(allow_hosts, ["a.example", "b.example"]);
+}
+
+#[test]
+fn tokens_expire_by_default_and_never_only_when_asked() {
+    let Command::Operators(OperatorsCmd::Token(TokenCmd::Create {
+        expires_in_days,
+        no_expiry,
+        label,
+        ..
+    })) = parse(&["operators", "token", "create", "ana"])
+        .unwrap()
+        .command
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (expires_in_days, no_expiry, label.as_str()),
+        (90, false, "api")
+    );
+    assert!(parse(&["operators", "token", "create", "ana", "--no-expiry"]).is_ok());
+    assert!(
+        parse(&[
+            "operators",
+            "token",
+            "create",
+            "ana",
+            "--no-expiry",
+            "--expires-in-days",
+            "5"
+        ])
+        .is_err()
+    );
+    assert!(parse(&["operators", "token", "revoke", "x"]).is_err());
 }
 
 #[test]

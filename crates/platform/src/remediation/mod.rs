@@ -12,7 +12,9 @@ mod authorize;
 mod tests;
 
 use crate::PlatformError;
-use crate::model::{ActionOutcome, ActionRequest, Manifest};
+use crate::Scope;
+use crate::access::check_access;
+use crate::model::{ActionOutcome, ActionRequest, Manifest, Role};
 use crate::views::ActionView;
 use oort_store::{Backend, Integration};
 
@@ -124,13 +126,17 @@ pub(crate) async fn act_with<R: ActionRunner>(
             manifest.id
         ))));
     };
-    if let Err(why) = authorize(
-        &req.actor,
-        Some(&operator),
-        spec,
-        &manifest,
-        &integration.config,
-    ) {
+    // An operator of another tenant may not act here whatever their role.
+    let tenant = Scope::Tenant(&integration.tenant);
+    if let Err(why) = check_access(&operator, tenant, Role::Viewer).and_then(|()| {
+        authorize(
+            &req.actor,
+            Some(&operator),
+            spec,
+            &manifest,
+            &integration.config,
+        )
+    }) {
         return Err(attempt.refuse(PlatformError::Refused(why)));
     }
     let params = match action_params(spec, user.as_deref(), &req.params) {

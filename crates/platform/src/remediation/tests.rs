@@ -91,6 +91,7 @@ fn operator(name: &str, role: Role) -> Operator {
     Operator {
         name: name.into(),
         role,
+        tenant: None,
         created_at_ms: 0,
     }
 }
@@ -186,7 +187,7 @@ fn fixture(config: &[(&str, &str)]) -> Fixture {
         ("hal", Role::Helpdesk),
         ("val", Role::Viewer),
     ] {
-        store.add_operator(name, role).unwrap();
+        store.add_operator(name, role, None).unwrap();
     }
     Fixture {
         _dir: dir,
@@ -412,6 +413,37 @@ async fn viewer_may_run_nothing() {
     assert_eq!(entries.len(), 3);
     assert!(entries.iter().all(|e| e.role == Some(Role::Viewer)
         && e.outcome.starts_with("refused: viewer may not run actions")));
+}
+
+#[tokio::test]
+async fn an_admin_of_another_tenant_may_run_nothing_here() {
+    let fx = fixture(&[]);
+    fx.store
+        .add_operator("gus", Role::Admin, Some("globex"))
+        .unwrap();
+    fx.store
+        .add_operator("dee", Role::Admin, Some("default"))
+        .unwrap();
+    let runner = FakeRunner::succeeding();
+    let err = run(&fx, &runner, request("gus", "disable-user", Some("alice")))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PlatformError::Refused(_)), "{err}");
+    assert!(runner.calls().is_empty(), "the plugin was not called");
+    let entry = only_entry(&fx);
+    assert_eq!(entry.actor, "gus");
+    assert!(
+        entry
+            .outcome
+            .contains("works in tenant `globex`, not `default`"),
+        "{}",
+        entry.outcome
+    );
+    // The integration's own tenant's admin may.
+    run(&fx, &runner, request("dee", "disable-user", Some("alice")))
+        .await
+        .unwrap();
+    assert_eq!(runner.calls().len(), 1);
 }
 
 #[tokio::test]

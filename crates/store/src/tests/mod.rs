@@ -8,9 +8,11 @@ use rusqlite::params;
 use oort_model::batch::{CheckedRecords, CommitResult, RecordClass};
 use oort_model::{AuthEvent, CollectedRecord, Normalized, UserAccount};
 
+mod tokens;
+
 const PLAINTEXT_SECRET: &str = "PLAINTEXT-skey-0123456789abcdef-must-not-leak";
 
-fn open(dir: &Path) -> Store {
+pub(super) fn open(dir: &Path) -> Store {
     Store::open_with_key(dir, MasterKey::from_bytes([7; 32])).unwrap()
 }
 
@@ -402,7 +404,7 @@ fn an_event_without_a_time_is_refused_and_nothing_is_committed() {
 
 /// A database written by an older build: schema `version`, integration 1
 /// of tenant 1, then `records_sql`.
-fn database_at_version(dir: &Path, version: u32, records_sql: &str) {
+pub(super) fn database_at_version(dir: &Path, version: u32, records_sql: &str) {
     let mut conn = rusqlite::Connection::open(dir.join(DB_FILE)).unwrap();
     migrations::migrate_to(&mut conn, version).unwrap();
     conn.execute_batch(
@@ -981,14 +983,14 @@ fn runs_are_recorded_and_finished_once() {
 fn operators_have_one_role_each() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    store.add_operator("carol", Role::Helpdesk).unwrap();
-    store.add_operator("dave", Role::Admin).unwrap();
+    store.add_operator("carol", Role::Helpdesk, None).unwrap();
+    store.add_operator("dave", Role::Admin, None).unwrap();
     assert!(matches!(
-        store.add_operator("carol", Role::Admin),
+        store.add_operator("carol", Role::Admin, None),
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
-        store.add_operator("bad name", Role::Admin),
+        store.add_operator("bad name", Role::Admin, None),
         Err(StoreError::Invalid(_))
     ));
     assert_eq!(
