@@ -12,7 +12,7 @@ use oort_insights::{Report, Source, Thresholds};
 use oort_runtime::calls;
 use oort_runtime::capabilities::{InvocationContext, LogTags, MemorySecrets};
 use oort_runtime::config_check::{check_config, check_grants, effective_config};
-use oort_store::{Integration, NewIntegration, RunKind, RunStatus, StoreError, StoredRecord};
+use oort_store::{Integration, NewIntegration, Run, RunKind, RunStatus, StoreError, StoredRecord};
 
 /// What adding an integration needs: the store's own request, checked
 /// here before it is stored.
@@ -47,10 +47,10 @@ impl Platform {
             ));
         }
         if self.store.integration(&req.tenant, &req.name)?.is_some() {
-            return Err(PlatformError::InvalidInput(format!(
+            return Err(PlatformError::Store(StoreError::Conflict(format!(
                 "integration `{}` already exists in tenant `{}`; choose another name or remove it first",
                 req.name, req.tenant
-            )));
+            ))));
         }
         let plugin = self.plugin(&req.plugin_id)?;
         let manifest = Arc::new(plugin.manifest.clone());
@@ -130,6 +130,11 @@ impl Platform {
             &integration.name,
             "succeeded: removed".into(),
         )
+    }
+
+    /// The latest `limit` runs of the integration, newest first.
+    pub fn runs(&self, integration: &Integration, limit: usize) -> Result<Vec<Run>> {
+        Ok(self.store.runs(integration.id, limit)?)
     }
 
     /// Runs Test Connectivity; the run fails if any check failed. Callers

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -39,18 +39,32 @@ pub struct AppState {
 const INTEGRATIONS: &str = "/v1/tenants/{tenant}/integrations";
 
 pub fn router(state: AppState) -> Router {
+    use routes::{export, integrations, operations, platform};
     let at = |suffix: &str| format!("{INTEGRATIONS}{suffix}");
     Router::new()
-        .route("/v1/session", get(routes::session))
-        .route("/v1/plugins", get(routes::plugins))
-        .route(INTEGRATIONS, get(routes::integrations))
-        .route(&at("/{name}"), get(routes::integration))
-        .route(&at("/{name}/test"), post(routes::test))
-        .route(&at("/{name}/collect"), post(routes::collect))
-        .route(&at("/{name}/insights"), get(routes::insights))
-        .route(&at("/{name}/audit"), get(routes::audit))
-        .route(&at("/{name}/actions"), get(routes::actions))
-        .route(&at("/{name}/actions/{action}"), post(routes::act))
+        .route("/v1/session", get(platform::session))
+        .route("/v1/plugins", get(platform::plugins))
+        .route(
+            "/v1/operators",
+            get(platform::operators).post(platform::add_operator),
+        )
+        .route("/v1/audit", get(platform::audit))
+        .route(
+            INTEGRATIONS,
+            get(integrations::list).post(integrations::create),
+        )
+        .route(
+            &at("/{name}"),
+            get(integrations::show).delete(integrations::remove),
+        )
+        .route(&at("/{name}/runs"), get(integrations::runs))
+        .route(&at("/{name}/records"), get(export::records))
+        .route(&at("/{name}/test"), post(operations::test))
+        .route(&at("/{name}/collect"), post(operations::collect))
+        .route(&at("/{name}/insights"), get(operations::insights))
+        .route(&at("/{name}/audit"), get(operations::audit))
+        .route(&at("/{name}/actions"), get(operations::actions))
+        .route(&at("/{name}/actions/{action}"), post(operations::act))
         .fallback(routes::no_route)
         .method_not_allowed_fallback(routes::wrong_method)
         // Outermost first: log, then refuse what a web page could send,
@@ -64,6 +78,7 @@ pub fn router(state: AppState) -> Router {
             browser::refuse_browser_requests,
         ))
         .layer(middleware::from_fn(log_request))
+        .layer(DefaultBodyLimit::max(routes::MAX_BODY_BYTES))
         .with_state(state)
 }
 

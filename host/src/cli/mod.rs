@@ -112,8 +112,12 @@ pub enum Command {
     /// and tenant decide what it may do, and changes are audited in their
     /// name. T below is the tenant, N the integration.
     ///
-    /// Routes: GET /v1/session (who the token is), GET /v1/plugins,
-    /// GET /v1/tenants/T/integrations, GET /v1/tenants/T/integrations/N (viewer),
+    /// Routes: GET /v1/session (who the token is), GET /v1/plugins; for a
+    /// platform-wide admin GET|POST /v1/operators, GET /v1/audit;
+    /// GET|POST /v1/tenants/T/integrations (viewer | admin; POST body
+    /// {"name","plugin","config":{},"secrets":{}}), GET|DELETE
+    /// /v1/tenants/T/integrations/N (viewer | admin), GET .../N/runs?limit=,
+    /// GET .../N/records?kind= (JSON lines) (viewer),
     /// POST .../N/test (helpdesk), POST .../N/collect (admin; body
     /// {"max_pages","sources"}, optional), GET .../N/insights, GET .../N/audit,
     /// GET .../N/actions (viewer), POST .../N/actions/{action} (helpdesk and the

@@ -1,0 +1,135 @@
+//! One tenant's integrations: list, show, create (secrets in the body, never
+//! sent back), remove, and their run history.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::Value;
+
+use oort_platform::data::SecretValue;
+use oort_platform::model::Role;
+use oort_platform::views::Removed;
+use oort_platform::{AddIntegration, Scope};
+
+use super::{ApiResult, JsonBody, detached, find, required_body, to_json};
+use crate::api::auth::{Admin, Allowed, Viewer};
+use crate::api::{ApiError, AppState};
+
+pub async fn list(
+    State(state): State<AppState>,
+    _: Allowed<Viewer>,
+    Path(tenant): Path<String>,
+) -> ApiResult {
+    to_json(&state.platform.integrations(&tenant)?)
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    _: Allowed<Viewer>,
+    Path((tenant, name)): Path<(String, String)>,
+) -> ApiResult {
+    let integration = find(&state, &tenant, &name)?;
+    to_json(&state.platform.integration_detail(integration)?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewIntegrationBody {
+    name: String,
+    plugin: String,
+    #[serde(default)]
+    config: BTreeMap<String, String>,
+    /// Write-only: stored encrypted, answered as `"set"`.
+    #[serde(default)]
+    secrets: BTreeMap<String, String>,
+    /// Operator overrides for tests and simulators: a platform-wide admin's.
+    #[serde(default)]
+    api_base_url: Option<String>,
+    #[serde(default)]
+    granted_capabilities: Vec<String>,
+}
+
+/// Creates an integration after the plugin validated its config (field
+/// errors answer 400 with `fields`); 201 with the integration as `show`.
+pub async fn create(
+    State(state): State<AppState>,
+    allowed: Allowed<Admin>,
+    Path(tenant): Path<String>,
+    request: JsonBody,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let request: NewIntegrationBody = required_body(&request)?;
+    if request.api_base_url.is_some() || !request.granted_capabilities.is_empty() {
+        // Pointing a plugin at a loopback port, or granting it more than
+        // its defaults, reaches beyond one tenant.
+        let via =
+            format!("POST /v1/tenants/{tenant}/integrations (api_base_url, granted_capabilities)");
+        state
+            .platform
+            .authorize(&allowed.caller.0, Scope::Platform, Role::Admin, &via)?;
+    }
+    let add = AddIntegration {
+        tenant,
+        name: request.name,
+        plugin_id: request.plugin,
+        config: request.config.into_iter().collect(),
+        secrets: request
+            .secrets
+            .into_iter()
+            .map(|(field, value)| (field, SecretValue::new(value.into_bytes())))
+            .collect(),
+        api_base_url: request.api_base_url,
+        granted_capabilities: request.granted_capabilities,
+    };
+    let platform = state.platform.clone();
+    let by = allowed.caller.requester();
+    let integration = detached(async move { platform.add_integration(&by, add).await }).await??;
+    let detail = state.platform.integration_detail(integration)?;
+    Ok((StatusCode::CREATED, to_json(&detail)?))
+}
+
+/// Removes the integration and everything collected for it (the audit
+/// trail stays).
+pub async fn remove(
+    State(state): State<AppState>,
+    allowed: Allowed<Admin>,
+    Path((tenant, name)): Path<(String, String)>,
+) -> ApiResult {
+    let integration = find(&state, &tenant, &name)?;
+    state
+        .platform
+        .remove_integration(&allowed.caller.requester(), &integration)?;
+    to_json(&Removed {
+        removed: integration.name,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunsQuery {
+    limit: Option<usize>,
+}
+
+/// The most runs one request lists.
+const MAX_RUNS: usize = 1_000;
+
+/// The latest runs, newest first (`?limit=`, default 50, at most 1000).
+pub async fn runs(
+    State(state): State<AppState>,
+    _: Allowed<Viewer>,
+    Path((tenant, name)): Path<(String, String)>,
+    query: Result<Query<RunsQuery>, QueryRejection>,
+) -> ApiResult {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let limit = query.limit.unwrap_or(50);
+    if limit == 0 || limit > MAX_RUNS {
+        return Err(ApiError::bad_request(format!(
+            "`limit` is between 1 and {MAX_RUNS}"
+        )));
+    }
+    let integration = find(&state, &tenant, &name)?;
+    to_json(&state.platform.runs(&integration, limit)?)
+}
