@@ -507,15 +507,6 @@ fn cli_with_corp(
     (data, outside, cli)
 }
 
-/// What a command started with [`Cli::spawn`] printed (stdout, stderr),
-/// added to the transcript.
-fn spawned_output(cli: &Cli, log_dir: &std::path::Path, what: &str) -> (String, String) {
-    let out = std::fs::read_to_string(log_dir.join("spawn.stdout")).unwrap_or_default();
-    let err = std::fs::read_to_string(log_dir.join("spawn.stderr")).unwrap_or_default();
-    cli.record(what, &out, &err);
-    (out, err)
-}
-
 fn exported_auth_ids(cli: &Cli) -> (BTreeSet<String>, usize) {
     let lines = cli
         .ok(&["export", "corp", "--kind", KIND_AUTH])
@@ -696,7 +687,7 @@ async fn ctrl_c_during_an_action_waits_for_its_outcome_and_audits_it() {
     let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
     assert_eq!(rc, 0, "send SIGINT");
     let status = child.wait().expect("reap the host");
-    let (out, err) = spawned_output(&cli, outside.path(), "act (interrupted once)");
+    let (out, err) = cli.spawned_output(outside.path(), "act (interrupted once)");
 
     // It ran to its outcome (the push timed out: a failed action, exit 1)
     // instead of dying of the signal, and said why it kept going.
@@ -761,7 +752,7 @@ async fn a_collection_killed_mid_run_resumes_without_loss_or_duplicates() {
         leaks.is_empty(),
         "the secret key is readable after a crash: {leaks:?}"
     );
-    spawned_output(&cli, outside.path(), "collect corp (killed)");
+    cli.spawned_output(outside.path(), "collect corp (killed)");
 
     // Restart: the next runs resume from the committed checkpoint.
     let mut caught_up = false;

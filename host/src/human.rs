@@ -189,6 +189,21 @@ pub fn integration_detail(detail: &IntegrationDetail) {
             .collect();
         println!("  records: {}", counts.join(", "));
     }
+    let schedule = &detail.schedule;
+    match &schedule.collecting_by {
+        Some(owner) => println!("  collection: running now ({owner})"),
+        None => println!(
+            "  next collection: {} (every {})",
+            schedule.next_due,
+            interval(schedule.interval_ms)
+        ),
+    }
+    if let Some(error) = &schedule.last_error {
+        println!(
+            "  scheduled runs failing ({} in a row): {error}",
+            schedule.failures
+        );
+    }
     if !detail.runs.is_empty() {
         println!();
         let mut table = Table::new(["RUN", "KIND", "STATUS", "STARTED", "ERROR"]);
@@ -425,6 +440,18 @@ pub fn tokens(tokens: &[ApiToken], now_ms: i64) {
     table.print();
 }
 
+/// A collection interval in its largest whole unit: `5 min`, `90 s`, `2 h`.
+pub fn interval(ms: i64) -> String {
+    if ms <= 0 || ms % 1000 != 0 {
+        return format!("{ms} ms");
+    }
+    match ms / 1000 {
+        s if s % 3600 == 0 => format!("{} h", s / 3600),
+        s if s % 60 == 0 => format!("{} min", s / 60),
+        s => format!("{s} s"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,5 +465,13 @@ mod tests {
             t.render(),
             "ID                  NAME\nduo                 Duo Security\nmisbehaving-plugin  x\n"
         );
+    }
+
+    #[test]
+    fn intervals_read_in_their_largest_whole_unit() {
+        assert_eq!(interval(300_000), "5 min");
+        assert_eq!(interval(90_000), "90 s");
+        assert_eq!(interval(7_200_000), "2 h");
+        assert_eq!(interval(1_500), "1500 ms");
     }
 }

@@ -1,5 +1,6 @@
-//! Ctrl-C during an action: the process waits for the action's outcome so
-//! the audit trail records it (used by the CLI's `act` and by the demo).
+//! Stopping cleanly: during an action the process waits through Ctrl-C for
+//! the action's outcome so the audit trail records it (the CLI's `act`, the
+//! demo); `serve` stops on Ctrl-C or SIGTERM once its collections end.
 
 /// Runs an action to its end through a first Ctrl-C: stopping the process
 /// mid-call would leave a change made upstream (a user disabled) with no
@@ -60,5 +61,31 @@ impl CtrlC {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
+    }
+}
+
+/// Resolves when the process is asked to stop: Ctrl-C (SIGINT) or, from a
+/// service manager, SIGTERM. `serve` then stops scheduling and waits for
+/// the running collections.
+pub async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch SIGTERM; only Ctrl-C stops serve cleanly");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

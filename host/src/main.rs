@@ -73,7 +73,8 @@ async fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         cli::Command::Serve {
             listen,
             allow_hosts,
-        } => api::serve(platform, listen, allow_hosts).await,
+            scheduling,
+        } => api::serve(platform, listen, allow_hosts, scheduling.config()).await,
         cli::Command::Demo => demo::run(&platform, &cli.tenant, &cli.data_dir).await,
         command => {
             let ctx = cli::Ctx {

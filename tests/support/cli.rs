@@ -196,6 +196,15 @@ impl Cli {
             .expect("spawn oort-host")
     }
 
+    /// What a command started with [`Cli::spawn`] printed (stdout, stderr),
+    /// added to the transcript.
+    pub fn spawned_output(&self, log_dir: &Path, what: &str) -> (String, String) {
+        let out = std::fs::read_to_string(log_dir.join("spawn.stdout")).unwrap_or_default();
+        let err = std::fs::read_to_string(log_dir.join("spawn.stderr")).unwrap_or_default();
+        self.record(what, &out, &err);
+        (out, err)
+    }
+
     pub fn record(&self, what: &str, stdout: &str, stderr: &str) {
         let mut t = self.transcript.lock().unwrap_or_else(|e| e.into_inner());
         t.push_str(&format!("$ oort-host {what}\n{stdout}\n{stderr}\n"));

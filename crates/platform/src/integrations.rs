@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::lease::Lease;
 use super::runs::RunRecord;
 use super::views::{AuditLine, IntegrationDetail};
 use super::{Platform, PlatformError, Requester, Result, insight_refresh};
@@ -116,7 +117,8 @@ impl Platform {
     pub fn integration_detail(&self, integration: Integration) -> Result<IntegrationDetail> {
         let counts = self.store.record_counts(integration.id)?;
         let runs = self.store.runs(integration.id, RUNS_SHOWN)?;
-        Ok(IntegrationDetail::new(integration, &counts, runs))
+        let schedule = self.schedule(&integration)?;
+        Ok(IntegrationDetail::new(integration, &counts, runs, schedule))
     }
 
     /// Removes the integration with its records, checkpoints, secrets, runs
@@ -173,7 +175,38 @@ impl Platform {
     /// error) and checkpoints only move with committed records. Insights are
     /// refreshed after a run that committed something. Callers present the
     /// summary as a [`CollectReport`](super::views::CollectReport).
+    ///
+    /// Holds the integration's collection lease meanwhile: while another
+    /// process collects it, this is refused as a `Conflict`. The outcome
+    /// moves the integration's schedule like a scheduled run's.
     pub async fn collect(
+        &self,
+        integration: &Integration,
+        options: CollectOptions,
+        progress: &dyn CollectProgress,
+    ) -> Result<CollectSummary> {
+        let lease = self.lease(integration)?;
+        self.collect_holding(lease, integration, options, progress)
+            .await
+    }
+
+    /// [`Platform::collect`] under a lease the caller took: the next due
+    /// time is stored before the lease is released, so no other process
+    /// sees the integration due again in between.
+    pub(crate) async fn collect_holding(
+        &self,
+        lease: Lease,
+        integration: &Integration,
+        options: CollectOptions,
+        progress: &dyn CollectProgress,
+    ) -> Result<CollectSummary> {
+        let outcome = self.run_collection(integration, options, progress).await;
+        self.reschedule(integration, &outcome);
+        drop(lease);
+        outcome
+    }
+
+    async fn run_collection(
         &self,
         integration: &Integration,
         options: CollectOptions,

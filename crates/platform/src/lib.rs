@@ -42,11 +42,14 @@ mod actions;
 mod error;
 mod insight_refresh;
 mod integrations;
+mod lease;
 pub mod model;
 mod operators;
 mod remediation;
 mod runs;
 mod sandbox_access;
+mod schedule;
+pub mod scheduler;
 pub mod views;
 
 /// The stored things the operations answer with (data only: the store that
@@ -55,7 +58,7 @@ pub mod data {
     pub use oort_model::{SecretValue, StoredFinding};
     pub use oort_store::{
         ApiToken, AuditEntry, InstalledPlugin, Integration, Operator, Run, RunKind, RunStatus,
-        StoreError, StoredRecord,
+        Schedule, StoreError, StoredRecord,
     };
 }
 
@@ -111,6 +114,8 @@ pub struct Platform {
     data_dir: PathBuf,
     store: Arc<dyn Backend>,
     runtime: PluginRuntime,
+    /// This platform's name in collection leases.
+    owner: String,
 }
 
 /// Runs `fut` to completion from synchronous code, whatever runtime (if any)
@@ -184,6 +189,7 @@ impl Platform {
             data_dir: data_dir.to_path_buf(),
             store,
             runtime,
+            owner: lease::owner_id(),
         };
         platform.install_builtin_duo();
         Ok(platform)

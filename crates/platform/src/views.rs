@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::model::{
     ActionOutcome, ActionParam, ActionStatus, Check, CheckStatus, CollectSummary, Role,
 };
-use oort_store::{AuditEntry, Integration, Run, StoredRecord};
+use oort_store::{AuditEntry, Integration, Run, Schedule, StoredRecord};
 use oort_time::rfc3339_from_ms;
 
 /// Records of one kind.
@@ -38,10 +38,43 @@ pub struct IntegrationDetail {
     pub secrets: BTreeMap<String, &'static str>,
     pub records: Vec<KindCount>,
     pub runs: Vec<Run>,
+    pub schedule: ScheduleView,
+}
+
+/// When the integration is collected next, and why its scheduled runs
+/// fail, while they do.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduleView {
+    pub interval_ms: i64,
+    /// RFC 3339 UTC.
+    pub next_due: String,
+    /// Scheduled runs failed in a row.
+    pub failures: u32,
+    pub last_error: Option<String>,
+    /// The process collecting it now, if one is.
+    pub collecting_by: Option<String>,
+}
+
+impl ScheduleView {
+    pub fn new(schedule: Schedule, now_ms: i64) -> ScheduleView {
+        let leased = schedule.lease_expires_ms.is_some_and(|at| at > now_ms);
+        ScheduleView {
+            interval_ms: schedule.interval_ms,
+            next_due: rfc3339_from_ms(schedule.next_due_ms),
+            failures: schedule.failures,
+            last_error: schedule.last_error,
+            collecting_by: schedule.lease_owner.filter(|_| leased),
+        }
+    }
 }
 
 impl IntegrationDetail {
-    pub fn new(integration: Integration, counts: &[(String, u64)], runs: Vec<Run>) -> Self {
+    pub fn new(
+        integration: Integration,
+        counts: &[(String, u64)],
+        runs: Vec<Run>,
+        schedule: ScheduleView,
+    ) -> Self {
         let secrets = integration
             .secret_fields
             .iter()
@@ -52,6 +85,7 @@ impl IntegrationDetail {
             secrets,
             records: kind_counts(counts),
             runs,
+            schedule,
         }
     }
 }
@@ -225,10 +259,26 @@ mod tests {
             summary: Some(serde_json::json!({"pages": 1})),
             error: None,
         };
-        let detail = IntegrationDetail::new(integration(), &[("duo.user".into(), 4)], vec![run]);
+        let schedule = Schedule {
+            integration_id: 3,
+            tenant: "acme".into(),
+            interval_ms: 300_000,
+            next_due_ms: 0,
+            failures: 2,
+            last_error: Some("upstream said 429".into()),
+            last_finished_ms: Some(6),
+            lease_owner: Some("h:1:ab".into()),
+            lease_expires_ms: Some(60_000),
+        };
+        let detail = IntegrationDetail::new(
+            integration(),
+            &[("duo.user".into(), 4)],
+            vec![run],
+            ScheduleView::new(schedule, 10),
+        );
         assert_eq!(
             text(&detail),
-            r#"{"id":3,"tenant":"acme","name":"corp-duo","plugin_id":"duo","config":[["api_hostname","api-1.duosecurity.com"]],"secret_fields":["secret_key"],"api_base_url":null,"granted_capabilities":[],"created_at_ms":1000,"secrets":{"secret_key":"set"},"records":[{"kind":"duo.user","count":4}],"runs":[{"id":9,"integration_id":3,"kind":"collect","status":"succeeded","started_at_ms":5,"finished_at_ms":6,"summary":{"pages":1},"error":null}]}"#
+            r#"{"id":3,"tenant":"acme","name":"corp-duo","plugin_id":"duo","config":[["api_hostname","api-1.duosecurity.com"]],"secret_fields":["secret_key"],"api_base_url":null,"granted_capabilities":[],"created_at_ms":1000,"secrets":{"secret_key":"set"},"records":[{"kind":"duo.user","count":4}],"runs":[{"id":9,"integration_id":3,"kind":"collect","status":"succeeded","started_at_ms":5,"finished_at_ms":6,"summary":{"pages":1},"error":null}],"schedule":{"interval_ms":300000,"next_due":"1970-01-01T00:00:00.000Z","failures":2,"last_error":"upstream said 429","collecting_by":"h:1:ab"}}"#
         );
     }
 

@@ -18,7 +18,7 @@ use oort_model::{CollectedRecord, Finding, Normalized, Role, SecretValue, Stored
 
 use crate::{
     ApiToken, AuditEntry, InstalledPlugin, Integration, IntegrationId, NewIntegration, NewToken,
-    Operator, Result, Run, RunId, RunKind, RunStatus, StoredRecord,
+    Operator, Result, Run, RunId, RunKind, RunStatus, Schedule, StoredRecord,
 };
 
 /// Installed plugin components.
@@ -155,6 +155,53 @@ pub trait OperatorStore {
     fn operators(&self) -> Result<Vec<Operator>>;
 }
 
+/// Collection schedules and leases. A lease is the store's, not a flag in
+/// one process's memory: every process sharing the database sees it, and
+/// one that dies loses it when it expires.
+pub trait ScheduleStore {
+    /// `NotFound` if the integration does not exist.
+    fn schedule(&self, integration: IntegrationId) -> Result<Schedule>;
+    /// Integrations due at `now_ms` whose lease is free or expired, most
+    /// overdue first, at most `limit`.
+    fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<Schedule>>;
+    /// Sets the interval; the next run is due one interval after the last
+    /// one finished (now, if it never ran).
+    fn set_interval(&self, integration: IntegrationId, interval_ms: i64) -> Result<Schedule>;
+    /// Takes the integration's lease for `owner` until `now_ms + ttl_ms`, or
+    /// extends it if `owner` holds it. `false` (nothing changed) while
+    /// another owner's lease has not expired. Atomic across processes.
+    fn acquire_lease(
+        &self,
+        integration: IntegrationId,
+        owner: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<bool>;
+    /// Takes the lease from `from` for `owner` (until `now_ms + ttl_ms`)
+    /// whether or not it has expired: for a holder known to be dead. `false`
+    /// if `from` no longer holds it (it was released or taken meanwhile).
+    fn take_over_lease(
+        &self,
+        integration: IntegrationId,
+        from: &str,
+        owner: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<bool>;
+    /// Gives the lease up, if `owner` holds it.
+    fn release_lease(&self, integration: IntegrationId, owner: &str) -> Result<()>;
+    /// Records how a collection (scheduled or asked for) ended and when the
+    /// next is due: the failure count is reset by a success (`error` None)
+    /// and grows by one with each failure, whose reason is kept.
+    fn record_collection(
+        &self,
+        integration: IntegrationId,
+        finished_ms: i64,
+        next_due_ms: i64,
+        error: Option<&str>,
+    ) -> Result<Schedule>;
+}
+
 /// Operators' API tokens, kept as hashes.
 pub trait TokenStore {
     /// Stores a token's hash for an existing operator (`NotFound` if there
@@ -188,6 +235,7 @@ pub trait Backend:
     + FindingStore
     + OperatorStore
     + TokenStore
+    + ScheduleStore
     + AuditStore
     + Send
     + Sync

@@ -67,6 +67,11 @@ impl IntegrationStore for Store {
                 insert_secret(&tx, self.key().seal(id, field, value)?, id, field, now)?;
             }
         }
+        // Due at once: a new integration is collected on the next tick.
+        tx.execute(
+            "INSERT INTO schedules (integration_id, interval_ms, next_due_ms) VALUES (?1, ?2, ?3)",
+            params![id, crate::DEFAULT_INTERVAL_MS, now],
+        )?;
         tx.commit()?;
         load(&conn, id)?.ok_or_else(|| {
             StoreError::NotFound(format!(

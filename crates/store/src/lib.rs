@@ -27,6 +27,7 @@ mod operators;
 mod plugins;
 mod records;
 mod runs;
+mod schedules;
 #[cfg(test)]
 mod tests;
 mod tokens;
@@ -45,7 +46,7 @@ use oort_time::{Clock, SystemClock};
 
 pub use backend::{
     AuditStore, Backend, FindingStore, IntegrationStore, OperatorStore, PluginStore, RecordStore,
-    RunStore, TokenStore,
+    RunStore, ScheduleStore, TokenStore,
 };
 pub use crypto::MasterKey;
 
@@ -54,7 +55,7 @@ pub use crypto::MasterKey;
 pub mod prelude {
     pub use crate::backend::{
         AuditStore, Backend, FindingStore, IntegrationStore, OperatorStore, PluginStore,
-        RecordStore, RunStore, TokenStore,
+        RecordStore, RunStore, ScheduleStore, TokenStore,
     };
 }
 
@@ -230,6 +231,27 @@ pub struct ApiToken {
     pub expires_at_ms: Option<i64>,
     pub revoked_at_ms: Option<i64>,
 }
+
+/// When an integration is collected next, how the last scheduled runs
+/// went, and who holds its collection lease.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule {
+    pub integration_id: IntegrationId,
+    pub tenant: String,
+    pub interval_ms: i64,
+    pub next_due_ms: i64,
+    /// Scheduled runs failed in a row (0 after a success).
+    pub failures: u32,
+    /// Why the last scheduled run failed, while it is failing.
+    pub last_error: Option<String>,
+    pub last_finished_ms: Option<i64>,
+    /// The process collecting it now, until `lease_expires_ms`.
+    pub lease_owner: Option<String>,
+    pub lease_expires_ms: Option<i64>,
+}
+
+/// The default collection interval of a new integration (5 minutes).
+pub const DEFAULT_INTERVAL_MS: i64 = 5 * 60 * 1000;
 
 /// What issuing a token stores.
 #[derive(Debug, Clone)]

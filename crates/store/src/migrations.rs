@@ -231,6 +231,25 @@ CREATE TABLE api_tokens (
 );
 CREATE INDEX api_tokens_by_operator ON api_tokens (operator, id);
 "#,
+    // 6: every integration has a collection schedule, and a lease that
+    // says which process is collecting it (so two `serve` processes on one
+    // data directory never collect the same integration at once). Existing
+    // integrations are due at once. Adds only: instant.
+    r#"
+CREATE TABLE schedules (
+    integration_id   INTEGER PRIMARY KEY REFERENCES integrations(id) ON DELETE CASCADE,
+    interval_ms      INTEGER NOT NULL CHECK (interval_ms > 0),
+    next_due_ms      INTEGER NOT NULL,
+    failures         INTEGER NOT NULL DEFAULT 0,
+    last_error       TEXT,
+    last_finished_ms INTEGER,
+    lease_owner      TEXT,
+    lease_expires_ms INTEGER
+);
+CREATE INDEX schedules_by_due ON schedules (next_due_ms);
+INSERT INTO schedules (integration_id, interval_ms, next_due_ms)
+    SELECT id, 300000, 0 FROM integrations;
+"#,
 ];
 
 /// The schema version this build writes.

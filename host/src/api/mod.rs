@@ -25,6 +25,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 
 use oort_platform::Platform;
+use oort_platform::scheduler::{Scheduler, SchedulerConfig};
 
 pub use error::ApiError;
 
@@ -58,6 +59,10 @@ pub fn router(state: AppState) -> Router {
             get(integrations::show).delete(integrations::remove),
         )
         .route(&at("/{name}/runs"), get(integrations::runs))
+        .route(
+            &at("/{name}/schedule"),
+            get(integrations::schedule).put(integrations::set_schedule),
+        )
         .route(&at("/{name}/records"), get(export::records))
         .route(&at("/{name}/test"), post(operations::test))
         .route(&at("/{name}/collect"), post(operations::collect))
@@ -91,12 +96,19 @@ async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
+/// Serves the API, and with `scheduling` runs due collections alongside,
+/// until Ctrl-C or SIGTERM: then it stops accepting requests and starting
+/// collections, and returns once the running ones have ended.
 pub async fn serve(
     platform: Arc<Platform>,
     listen: SocketAddr,
     allowed_hosts: Vec<String>,
+    scheduling: Option<SchedulerConfig>,
 ) -> anyhow::Result<u8> {
     let allowed_hosts = browser::hosts_to_allow(listen, allowed_hosts)?;
+    let scheduler = scheduling
+        .map(|config| Scheduler::new(platform.clone(), config))
+        .transpose()?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| {
@@ -104,18 +116,45 @@ pub async fn serve(
         })?;
     let local = listener.local_addr()?;
     tracing::info!(%local, "serving the oort-host API");
+    let collecting = match scheduling {
+        Some(c) => format!(
+            "collecting due integrations, at most {} at once and {} per tenant",
+            c.max_concurrent, c.max_per_tenant
+        ),
+        None => "no scheduled collections (--no-scheduler)".to_owned(),
+    };
     eprintln!(
-        "oort-host API listening on http://{local}/v1 (every request needs an operator's API token); Ctrl-C to stop"
+        "oort-host API listening on http://{local}/v1 (every request needs an operator's API token); {collecting}; Ctrl-C or SIGTERM to stop"
     );
     let state = AppState {
         platform,
         allowed_hosts: allowed_hosts.into(),
     };
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("serving the API")?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let stop = Arc::new(stop);
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        crate::interrupt::stop_requested().await;
+        tracing::info!("stopping: no new requests or collections");
+        let _ = on_signal.send(true);
+    });
+    let when_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let api = async {
+        let served = axum::serve(listener, router(state))
+            .with_graceful_shutdown(when_stopped(stopped.clone()))
+            .await;
+        // Should the server fail, the scheduler stops with it.
+        let _ = stop.send(true);
+        served
+    };
+    let schedule = async {
+        if let Some(scheduler) = &scheduler {
+            scheduler.run(when_stopped(stopped.clone())).await;
+        }
+    };
+    let (served, ()) = tokio::join!(api, schedule);
+    served.context("serving the API")?;
     Ok(0)
 }

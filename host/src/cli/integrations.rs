@@ -253,3 +253,20 @@ pub fn remove(ctx: &Ctx, name: &str) -> anyhow::Result<u8> {
     })?;
     Ok(0)
 }
+
+pub fn schedule(ctx: &Ctx, name: &str, every: std::time::Duration) -> anyhow::Result<u8> {
+    let integration = ctx.integration(name)?;
+    let schedule = ctx
+        .platform
+        .set_collection_interval(&from_cli("integrations schedule"), &integration, every)
+        .with_context(|| format!("scheduling integration `{}`", integration.name))?;
+    ctx.out.emit(&schedule, || {
+        println!(
+            "`{}` is collected every {} by `serve`; next at {}.",
+            integration.name,
+            human::interval(schedule.interval_ms),
+            schedule.next_due
+        )
+    })?;
+    Ok(0)
+}

@@ -29,8 +29,9 @@ JSON OUTPUT (--json):
   Each command prints exactly one JSON document on one line on stdout:
     plugins list          [InstalledPlugin]       plugins install   InstalledPlugin
     integrations list     [Integration]           integrations add  Integration
-    integrations show     Integration + {\"secrets\":{field:\"set\"},\"records\":[{kind,count}],\"runs\":[Run]}
+    integrations show     Integration + {\"secrets\":{field:\"set\"},\"records\":[{kind,count}],\"runs\":[Run],\"schedule\":Schedule}
     integrations remove   {\"removed\": name}
+    integrations schedule Schedule = {interval_ms,next_due,failures,last_error,collecting_by}
     test                  {\"integration\",\"ok\",\"checks\":[{name,status,detail,remedy}]}
     collect               {\"integration\",\"records\":[{kind,count}],\"pages\",\"more_remaining\",\"notes\"}
     insights              {\"findings\":[StoredFinding],\"posture\":{...}}
@@ -112,12 +113,18 @@ pub enum Command {
     /// and tenant decide what it may do, and changes are audited in their
     /// name. T below is the tenant, N the integration.
     ///
+    /// Due integrations are collected by the scheduler (see the flags);
+    /// several `serve`s on one data directory share the work through
+    /// leases in the store, and Ctrl-C or SIGTERM waits for the running
+    /// collections before exiting.
+    ///
     /// Routes: GET /v1/session (who the token is), GET /v1/plugins; for a
     /// platform-wide admin GET|POST /v1/operators, GET /v1/audit;
     /// GET|POST /v1/tenants/T/integrations (viewer | admin; POST body
     /// {"name","plugin","config":{},"secrets":{}}), GET|DELETE
     /// /v1/tenants/T/integrations/N (viewer | admin), GET .../N/runs?limit=,
-    /// GET .../N/records?kind= (JSON lines) (viewer),
+    /// GET .../N/records?kind= (JSON lines) (viewer), GET|PUT
+    /// .../N/schedule (viewer | admin; body {"interval_seconds"}),
     /// POST .../N/test (helpdesk), POST .../N/collect (admin; body
     /// {"max_pages","sources"}, optional), GET .../N/insights, GET .../N/audit,
     /// GET .../N/actions (viewer), POST .../N/actions/{action} (helpdesk and the
@@ -135,9 +142,40 @@ pub enum Command {
         /// another Host are refused, which defeats DNS rebinding.
         #[arg(long = "allow-host", value_name = "NAME")]
         allow_hosts: Vec<String>,
+        #[command(flatten)]
+        scheduling: SchedulingArgs,
     },
     /// Start a Duo simulator and walk through the whole flow against it.
     Demo,
+}
+
+/// How `serve` collects on its own: every integration when its schedule is
+/// due (default every 5 minutes, with jitter; after failures, backing off
+/// up to an hour).
+#[derive(Debug, clap::Args)]
+pub struct SchedulingArgs {
+    /// Collections running at once, over all tenants.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_collections: u16,
+    /// Collections running at once for one tenant, so one tenant cannot
+    /// hold every slot.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_collections_per_tenant: u16,
+    /// Serve the API only; collect nothing unless asked (another `serve`
+    /// on the same data directory may still do the scheduled collections).
+    #[arg(long)]
+    pub no_scheduler: bool,
+}
+
+impl SchedulingArgs {
+    /// The scheduler to run, or `None` with `--no-scheduler`.
+    pub fn config(&self) -> Option<oort_platform::scheduler::SchedulerConfig> {
+        (!self.no_scheduler).then(|| oort_platform::scheduler::SchedulerConfig {
+            max_concurrent: self.max_collections.into(),
+            max_per_tenant: self.max_collections_per_tenant.into(),
+            ..Default::default()
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,6 +200,39 @@ pub enum IntegrationsCmd {
     Remove {
         name: String,
     },
+    /// Set how often `serve` collects the integration (default every 5
+    /// minutes); the next run is due one interval after the last finished.
+    Schedule {
+        name: String,
+        /// The interval: seconds, or a number with s, m or h (90s, 5m, 1h).
+        #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+        every: std::time::Duration,
+    },
+}
+
+/// `90`, `90s`, `5m`, `1h`: whole seconds, minutes or hours.
+fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let per_unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => {
+            return Err(format!(
+                "`{text}`: write seconds, or a number with s, m or h (90s, 5m, 1h)"
+            ));
+        }
+    };
+    let count: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}`: write a whole number before the unit (90s, 5m, 1h)"))?;
+    count
+        .checked_mul(per_unit)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| format!("`{text}` is too long"))
 }
 
 /// `integrations add`. The Duo flags map to the Duo plugin's config fields;
@@ -325,6 +396,9 @@ pub async fn run(ctx: Ctx, command: Command) -> anyhow::Result<u8> {
         Command::Integrations(IntegrationsCmd::List) => integrations::list(ctx),
         Command::Integrations(IntegrationsCmd::Show { name }) => integrations::show(ctx, &name),
         Command::Integrations(IntegrationsCmd::Remove { name }) => integrations::remove(ctx, &name),
+        Command::Integrations(IntegrationsCmd::Schedule { name, every }) => {
+            integrations::schedule(ctx, &name, every)
+        }
         Command::Test { name } => run::test(ctx, &name).await,
         Command::Collect(args) => run::collect(ctx, &args.name, args.max_pages, args.sources).await,
         Command::Export { name, kind } => export::export(ctx, &name, kind.as_deref()),

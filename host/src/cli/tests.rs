@@ -145,6 +145,7 @@ fn serve_defaults_to_loopback() {
     let Command::Serve {
         listen,
         allow_hosts,
+        scheduling,
     } = parse(&["serve"]).unwrap().command
     else {
         panic!()
@@ -152,6 +153,8 @@ fn serve_defaults_to_loopback() {
     assert!(listen.ip().is_loopback());
     assert_eq!(listen.port(), 8080);
     assert!(allow_hosts.is_empty());
+    let scheduler = scheduling.config().expect("serve schedules by default");
+    assert_eq!((scheduler.max_concurrent, scheduler.max_per_tenant), (4, 2));
     let Command::Serve { allow_hosts, .. } = parse(&[
         "serve",
         "--listen",
@@ -167,6 +170,48 @@ fn serve_defaults_to_loopback() {
         panic!()
     };
     assert_eq!(allow_hosts, ["a.example", "b.example"]);
+}
+
+#[test]
+fn serve_caps_its_collections_or_schedules_none() {
+    let serve = |args: &[&str]| {
+        let Command::Serve { scheduling, .. } = parse(args).unwrap().command else {
+            panic!()
+        };
+        scheduling.config()
+    };
+    let capped = serve(&[
+        "serve",
+        "--max-collections",
+        "8",
+        "--max-collections-per-tenant",
+        "3",
+    ])
+    .unwrap();
+    assert_eq!((capped.max_concurrent, capped.max_per_tenant), (8, 3));
+    assert_eq!(serve(&["serve", "--no-scheduler"]), None);
+    // Zero would start nothing ever: refused at parse time.
+    assert!(parse(&["serve", "--max-collections", "0"]).is_err());
+    assert!(parse(&["serve", "--max-collections-per-tenant", "0"]).is_err());
+}
+
+#[test]
+fn schedule_intervals_read_as_seconds_minutes_or_hours() {
+    let every = |text: &str| match parse(&["integrations", "schedule", "prod", "--every", text])
+        .map(|cli| cli.command)
+    {
+        Ok(Command::Integrations(IntegrationsCmd::Schedule { every, .. })) => Ok(every.as_secs()),
+        Ok(other) => panic!("{other:?}"),
+        Err(e) => Err(e.to_string()),
+    };
+    assert_eq!(every("90"), Ok(90));
+    assert_eq!(every("90s"), Ok(90));
+    assert_eq!(every("5m"), Ok(300));
+    assert_eq!(every("2h"), Ok(7200));
+    for bad in ["5 min", "m", "1.5h", "5d", "+5m"] {
+        let error = every(bad).unwrap_err();
+        assert!(error.contains("90s, 5m, 1h"), "{bad}: {error}");
+    }
 }
 
 #[test]

@@ -1550,3 +1550,5 @@ fn an_older_build_still_running_cannot_write_events_as_rows_after_the_upgrade() 
         .expect_err("refused");
     assert!(err.to_string().contains("restart this process"), "{err}");
 }
+
+mod schedules;

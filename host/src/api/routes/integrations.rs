@@ -1,5 +1,5 @@
 //! One tenant's integrations: list, show, create (secrets in the body, never
-//! sent back), remove, and their run history.
+//! sent back), remove, their collection schedule and their run history.
 
 use std::collections::BTreeMap;
 
@@ -105,6 +105,40 @@ pub async fn remove(
     to_json(&Removed {
         removed: integration.name,
     })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScheduleBody {
+    interval_seconds: u64,
+}
+
+/// When the integration is collected next, and how its scheduled runs go.
+pub async fn schedule(
+    State(state): State<AppState>,
+    _: Allowed<Viewer>,
+    Path((tenant, name)): Path<(String, String)>,
+) -> ApiResult {
+    let integration = find(&state, &tenant, &name)?;
+    to_json(&state.platform.schedule(&integration)?)
+}
+
+/// Sets how often `serve` collects the integration (body
+/// `{"interval_seconds"}`); answers the schedule.
+pub async fn set_schedule(
+    State(state): State<AppState>,
+    allowed: Allowed<Admin>,
+    Path((tenant, name)): Path<(String, String)>,
+    request: JsonBody,
+) -> ApiResult {
+    let request: ScheduleBody = required_body(&request)?;
+    let integration = find(&state, &tenant, &name)?;
+    let every = std::time::Duration::from_secs(request.interval_seconds);
+    to_json(&state.platform.set_collection_interval(
+        &allowed.caller.requester(),
+        &integration,
+        every,
+    )?)
 }
 
 #[derive(Debug, Deserialize)]

@@ -74,12 +74,17 @@ pub fn body<T: DeserializeOwned + Default>(JsonBody(bytes): &JsonBody) -> Result
 }
 
 /// A body the route cannot do without; unknown fields are refused by each
-/// body type (`deny_unknown_fields`).
+/// body type (`deny_unknown_fields`). An error names the field it is about.
 pub fn required_body<T: DeserializeOwned>(JsonBody(bytes): &JsonBody) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::bad_request(format!(
-            "request body is not valid JSON for this route: {e}"
-        ))
+    let mut json = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        let field = e.path().to_string();
+        let why = e.into_inner();
+        ApiError::bad_request(if field == "." {
+            format!("request body is not valid JSON for this route: {why}")
+        } else {
+            format!("request body field `{field}`: {why}")
+        })
     })
 }
 

@@ -146,6 +146,61 @@ async fn an_integration_is_managed_over_the_api_and_its_secrets_never_come_back(
         .unwrap();
     assert_eq!(r.status(), 400);
 
+    // Its schedule: every 10 minutes from the collection that just ran.
+    let put_schedule = |body: &'static str| {
+        client
+            .put(format!("{corp}/schedule"))
+            .bearer_auth(&acme_admin)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let r = put_schedule(r#"{"interval_seconds":600}"#).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let schedule = json(r).await;
+    assert_eq!(schedule["interval_ms"], 600_000, "{schedule}");
+    // One interval ± 10% jitter; RFC 3339 in one format orders as times do.
+    let next_due = schedule["next_due"].as_str().unwrap();
+    let in_ms = |ms| oort_time::rfc3339_from_ms(oort_time::now_ms() + ms);
+    assert!(
+        (in_ms(530_000).as_str()..=in_ms(660_000).as_str()).contains(&next_due),
+        "next run at {next_due}"
+    );
+    for (bad, why) in [
+        (r#"{"interval_seconds":0}"#, "between 1 s and 604800 s"),
+        (
+            r#"{"interval_seconds":9999999}"#,
+            "between 1 s and 604800 s",
+        ),
+        (r#"{"interval_seconds":60,"jitter":0}"#, "jitter"),
+        (r#"{"interval_seconds":"5m"}"#, "interval_seconds"),
+    ] {
+        let r = put_schedule(bad).await.unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+        let error = json(r).await;
+        assert!(
+            error["error"].as_str().unwrap().contains(why),
+            "{bad}: {error}"
+        );
+    }
+    let r = client
+        .get(format!("{corp}/schedule"))
+        .bearer_auth(&acme_admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(r).await["interval_ms"], 600_000);
+    let trail = platform
+        .audit_trail(&platform.integration("acme", "corp").unwrap())
+        .unwrap();
+    assert!(
+        trail
+            .iter()
+            .any(|line| line.entry.action == "integration.schedule"
+                && line.entry.actor == "ad"
+                && line.entry.outcome == "succeeded: collected every 600 s")
+    );
+
     // Export: JSON lines, the same records the store holds.
     let r = client
         .get(format!("{corp}/records"))

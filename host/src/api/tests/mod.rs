@@ -101,6 +101,16 @@ const ROUTES: &[(&str, &str, Option<Role>)] = &[
         "/v1/tenants/acme/integrations/corp/records",
         Some(Role::Viewer),
     ),
+    (
+        "GET",
+        "/v1/tenants/acme/integrations/corp/schedule",
+        Some(Role::Viewer),
+    ),
+    (
+        "PUT",
+        "/v1/tenants/acme/integrations/corp/schedule",
+        Some(Role::Admin),
+    ),
     ("GET", "/v1/tenants/acme/integrations", Some(Role::Viewer)),
     (
         "GET",
@@ -153,6 +163,10 @@ async fn call(
     let mut request = match method {
         "GET" => client.get(format!("{base}{path}")),
         "DELETE" => client.delete(format!("{base}{path}")),
+        "PUT" => client
+            .put(format!("{base}{path}"))
+            .header("content-type", "application/json")
+            .body(r#"{"interval_seconds":600}"#),
         _ => client
             .post(format!("{base}{path}"))
             .header("content-type", "application/json")

@@ -1,0 +1,55 @@
+//! An integration's collection schedule as operators see and change it:
+//! how often `serve` collects it, when next, and why it is failing.
+
+use std::time::Duration;
+
+use oort_store::Integration;
+
+use super::views::ScheduleView;
+use super::{Platform, PlatformError, Requester, Result};
+
+/// The shortest interval: below it a schedule only spends the upstream's
+/// rate limit (Duo answers 429s) without collecting sooner.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// The longest: a week, well inside what Duo keeps of its logs.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+impl Platform {
+    /// When the integration is collected next, and how its scheduled runs go.
+    pub fn schedule(&self, integration: &Integration) -> Result<ScheduleView> {
+        Ok(ScheduleView::new(
+            self.store.schedule(integration.id)?,
+            self.now_ms(),
+        ))
+    }
+
+    /// Collects the integration every `interval` from now on: the next run
+    /// is due one interval after the last one finished. Audited as
+    /// `integration.schedule`.
+    pub fn set_collection_interval(
+        &self,
+        by: &Requester,
+        integration: &Integration,
+        interval: Duration,
+    ) -> Result<ScheduleView> {
+        if !(MIN_INTERVAL..=MAX_INTERVAL).contains(&interval) {
+            return Err(PlatformError::InvalidInput(format!(
+                "a collection interval is between {} s and {} s (7 days); got {} s",
+                MIN_INTERVAL.as_secs(),
+                MAX_INTERVAL.as_secs(),
+                interval.as_secs_f64()
+            )));
+        }
+        let schedule = self
+            .store
+            .set_interval(integration.id, interval.as_millis() as i64)?;
+        self.audit_change(
+            by,
+            Some(integration),
+            "integration.schedule",
+            &integration.name,
+            format!("succeeded: collected every {} s", interval.as_secs_f64()),
+        )?;
+        Ok(ScheduleView::new(schedule, self.now_ms()))
+    }
+}

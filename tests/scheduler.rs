@@ -1,0 +1,208 @@
+//! Scheduled collection on a virtual clock: caps overall and per tenant,
+//! the next run one interval (± jitter) away, backoff with the reason kept,
+//! and leases that keep two platforms on one data directory (two `serve`
+//! processes) from collecting the same integration at once.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use oort_e2e::duo::{auth_ids, duo_request, small_sim, start_sim, sync_clock};
+use oort_e2e::env::duo_limits;
+use oort_platform::scheduler::{Scheduler, SchedulerConfig};
+use oort_platform::{ErrorKind, NoProgress, Platform, Requester};
+use oort_store::prelude::*;
+use oort_store::{DEFAULT_INTERVAL_MS, Integration, Store};
+use oort_time::{Clock, ManualClock};
+
+const JITTER_MS: i64 = DEFAULT_INTERVAL_MS / 10;
+
+async fn add(
+    platform: &Platform,
+    sim: &duo_sim::Simulator,
+    tenant: &str,
+    name: &str,
+    skey: Option<&str>,
+) -> Integration {
+    let mut creds = sim.admin_read_only();
+    if let Some(skey) = skey {
+        creds.skey = skey.into();
+    }
+    let mut request = duo_request(sim, name, &creds);
+    request.tenant = tenant.into();
+    platform
+        .add_integration(&Requester::local("tests"), request)
+        .await
+        .unwrap_or_else(|e| panic!("add {name}: {e}"))
+}
+
+fn config(max_concurrent: usize, max_per_tenant: usize) -> SchedulerConfig {
+    SchedulerConfig {
+        max_concurrent,
+        max_per_tenant,
+        ..SchedulerConfig::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn due_integrations_run_under_the_caps_then_one_interval_later() {
+    let sim = start_sim(small_sim(5, 40)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::at(oort_time::now_ms()));
+    let platform =
+        Arc::new(Platform::open_with_clock(dir.path(), duo_limits(), clock.clone()).unwrap());
+    let mut big = Vec::new();
+    for name in ["a", "b", "c"] {
+        big.push(add(&platform, &sim, "big", name, None).await);
+    }
+    let small = add(&platform, &sim, "small", "d", None).await;
+    let scheduler = Scheduler::new(platform.clone(), config(3, 2)).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+
+    // All four are due; three may run, two of them big's: small's is not
+    // starved by big's backlog.
+    let started: BTreeSet<_> = scheduler.tick().unwrap().into_iter().collect();
+    assert_eq!(started.len(), 3, "{started:?}");
+    assert!(started.contains(&small.id), "{started:?}");
+    assert_eq!(big.iter().filter(|i| started.contains(&i.id)).count(), 2);
+    // Running ones are not started twice.
+    let again = scheduler.tick().unwrap();
+    assert!(again.iter().all(|id| !started.contains(id)), "{again:?}");
+    scheduler.wait_idle().await;
+
+    let now = clock.now_ms();
+    for id in &started {
+        let schedule = store.schedule(*id).unwrap();
+        assert_eq!(schedule.failures, 0, "{schedule:?}");
+        assert_eq!(schedule.lease_owner, None, "the lease is released");
+        let wait = schedule.next_due_ms - now;
+        assert!(
+            (DEFAULT_INTERVAL_MS - JITTER_MS..=DEFAULT_INTERVAL_MS + JITTER_MS).contains(&wait),
+            "next run in {wait} ms"
+        );
+        let (ids, rows) = auth_ids(
+            &store,
+            &platform
+                .integration(&schedule.tenant, &name_of(&store, *id))
+                .unwrap(),
+        );
+        assert!(
+            !ids.is_empty() && ids.len() == rows,
+            "collected, no duplicates"
+        );
+    }
+    // The one left out starts now; the others are not due yet.
+    let left = scheduler.tick().unwrap();
+    let rest: Vec<_> = big
+        .iter()
+        .map(|i| i.id)
+        .filter(|id| !started.contains(id))
+        .collect();
+    assert_eq!(left, rest);
+    scheduler.wait_idle().await;
+    assert!(scheduler.tick().unwrap().is_empty(), "nothing due");
+
+    // One interval (and the jitter) later, every one is due again and
+    // collects only what is new.
+    clock.advance_ms(DEFAULT_INTERVAL_MS + JITTER_MS + 1);
+    sync_clock(&sim);
+    let second: BTreeSet<_> = scheduler.tick().unwrap().into_iter().collect();
+    assert_eq!(second.len(), 3);
+    assert!(second.contains(&small.id), "{second:?}");
+    scheduler.wait_idle().await;
+    let runs = store.runs(small.id, 10).unwrap();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let (ids, rows) = auth_ids(&store, &small);
+    assert_eq!(ids.len(), rows, "nothing stored twice");
+}
+
+fn name_of(store: &Store, id: i64) -> String {
+    store.integration_by_id(id).unwrap().unwrap().name
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_integration_backs_off_and_says_why() {
+    let sim = start_sim(small_sim(3, 10)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::at(oort_time::now_ms()));
+    let platform =
+        Arc::new(Platform::open_with_clock(dir.path(), duo_limits(), clock.clone()).unwrap());
+    // Valid in form, refused by Duo's signature check.
+    let wrong = "x".repeat(40);
+    let broken = add(&platform, &sim, "acme", "broken", Some(&wrong)).await;
+    let scheduler = Scheduler::new(platform.clone(), config(2, 2)).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+
+    let mut waits = Vec::new();
+    for _ in 0..3 {
+        assert_eq!(scheduler.tick().unwrap(), [broken.id]);
+        scheduler.wait_idle().await;
+        let schedule = store.schedule(broken.id).unwrap();
+        let reason = schedule
+            .last_error
+            .clone()
+            .expect("the failure is recorded");
+        assert!(!reason.contains(&wrong), "the secret is not in the reason");
+        waits.push(schedule.next_due_ms - clock.now_ms());
+        assert!(
+            scheduler.tick().unwrap().is_empty(),
+            "not retried before its time"
+        );
+        clock.advance_ms(schedule.next_due_ms - clock.now_ms());
+    }
+    let failures = store.schedule(broken.id).unwrap().failures;
+    assert_eq!(failures, 3);
+    // 5, 10, 20 minutes, each ± 10%.
+    for (wait, minutes) in waits.iter().zip([5, 10, 20]) {
+        let base = minutes * 60_000;
+        assert!(
+            (base - base / 10..=base + base / 10).contains(wait),
+            "{waits:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_platforms_on_one_data_directory_never_collect_one_integration_at_once() {
+    let sim = start_sim(small_sim(5, 2_000)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = Arc::new(Platform::open_with(dir.path(), duo_limits()).unwrap());
+    let mut all = BTreeSet::new();
+    for name in ["a", "b", "c", "d"] {
+        all.insert(add(&first, &sim, "acme", name, None).await.id);
+    }
+    let second = Arc::new(Platform::open_with(dir.path(), duo_limits()).unwrap());
+    let one = Scheduler::new(first.clone(), config(2, 2)).unwrap();
+    let two = Scheduler::new(second.clone(), config(4, 4)).unwrap();
+    // Duo answers slowly, so the collections overlap.
+    sim.inject(duo_sim::Fault::Slow {
+        count: 8,
+        delay_ms: 400,
+    });
+
+    // The first takes two leases; the second sees only the other two due.
+    let by_one: BTreeSet<_> = one.tick().unwrap().into_iter().collect();
+    let by_two: BTreeSet<_> = two.tick().unwrap().into_iter().collect();
+    assert_eq!(by_one.len(), 2, "{by_one:?}");
+    assert!(by_one.is_disjoint(&by_two), "{by_one:?} and {by_two:?}");
+    let union: BTreeSet<_> = by_one.union(&by_two).copied().collect();
+    assert_eq!(union, all);
+
+    // While the first holds a lease, a Collect Now elsewhere is a conflict.
+    let busy = *by_one.first().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let integration = store.integration_by_id(busy).unwrap().unwrap();
+    let err = second
+        .collect(&integration, Default::default(), &NoProgress)
+        .await
+        .expect_err("collected twice at once");
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert!(err.to_string().contains("is being collected by"), "{err}");
+
+    one.wait_idle().await;
+    two.wait_idle().await;
+    for id in &all {
+        let runs = store.runs(*id, 10).unwrap();
+        assert_eq!(runs.len(), 1, "integration {id} ran {} times", runs.len());
+        assert_eq!(store.schedule(*id).unwrap().lease_owner, None);
+    }
+}
