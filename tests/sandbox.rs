@@ -184,6 +184,21 @@ async fn hostile_plugins_are_stopped_while_a_neighbour_completes() {
     assert_eq!(again.records, vec![("test.item".to_string(), 120)]);
     assert_eq!(item_count(&env, &good), 240);
     assert_eq!(checkpoint(&env, &good).as_deref(), Some("240"));
+
+    // `/metrics` counts each stop by its limit and the neighbour's records.
+    let metrics = env.platform.metrics().render();
+    for reason in ["deadline", "memory", "trap"] {
+        let line =
+            format!(r#"oort_sandbox_stops_total{{plugin="misbehaving",reason="{reason}"}} 1"#);
+        assert!(metrics.contains(&line), "no `{line}` in:\n{metrics}");
+    }
+    for line in [
+        r#"oort_records_committed_total{plugin="misbehaving",source="items"} 240"#,
+        r#"oort_runs_total{kind="collect",outcome="failed"} 3"#,
+        "oort_collections_running 0",
+    ] {
+        assert!(metrics.contains(line), "no `{line}` in:\n{metrics}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

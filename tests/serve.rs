@@ -1,7 +1,8 @@
 //! `oort-host serve` as the platform runs it: an integration created over
 //! the API is collected by the scheduler on its own, run after run, while
 //! the simulated Duo account grows, with every settled event exported once;
-//! and SIGTERM stops it cleanly, waiting for the collection in flight.
+//! and SIGTERM stops it cleanly, waiting for the collection in flight,
+//! with its logs as JSON lines for a collector.
 
 use std::collections::BTreeSet;
 use std::process::Child;
@@ -244,8 +245,13 @@ async fn sigterm_waits_for_the_collection_in_flight_and_nothing_is_left_half_don
     let data = tempfile::tempdir().expect("data dir");
     let logs = tempfile::tempdir().expect("log dir");
     let cli = quiet_cli(data.path());
-    let mut served = Served::start(&cli, logs.path(), &[]).await;
+    let mut served = Served::start(&cli, logs.path(), &["--log-format", "json"]).await;
     create_corp(&served, &sim).await;
+    let probe = |path: &str| {
+        let url = format!("{}{path}", served.base.trim_end_matches("/v1"));
+        served.client.get(url).send()
+    };
+    assert_eq!(probe("/readyz").await.expect("readyz").status(), 200);
 
     eventually(
         "the scheduled collection to start",
@@ -268,7 +274,24 @@ async fn sigterm_waits_for_the_collection_in_flight_and_nothing_is_left_half_don
     let status = served.terminate();
     assert!(status.success(), "serve exits 0 on SIGTERM: {status:?}");
     let (_, err) = cli.spawned_output(logs.path(), "serve (terminated)");
-    assert!(err.contains("waiting for running collections"), "{err}");
+    // With --log-format json, stderr is JSON lines and nothing else.
+    let lines: Vec<Value> = err
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    let said = |message: &str| {
+        lines.iter().any(|l| {
+            l["level"] == "INFO" && l["message"].as_str().is_some_and(|m| m.contains(message))
+        })
+    };
+    assert!(said("waiting for running collections"), "{err}");
+    assert!(said("oort-host API listening on"), "{err}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["message"] == "request" && l["path"] == "/readyz" && l["status"] == 200),
+        "{err}"
+    );
 
     // The run in flight ended and was recorded; its lease is released.
     let detail = cli

@@ -30,13 +30,21 @@ fn main() -> ExitCode {
     } else {
         "warn"
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        cli::LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        // One object per line, the span's fields flattened in: what log
+        // collectors parse.
+        cli::LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
+    }
 
     let json = cli.json;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -74,7 +82,15 @@ async fn run(cli: cli::Cli) -> anyhow::Result<u8> {
             listen,
             allow_hosts,
             scheduling,
-        } => api::serve(platform, listen, allow_hosts, scheduling.config()).await,
+        } => {
+            let config = api::ServeConfig {
+                listen,
+                allowed_hosts: allow_hosts,
+                scheduling: scheduling.config(),
+                json_logs: cli.log_format == cli::LogFormat::Json,
+            };
+            api::serve(platform, config).await
+        }
         cli::Command::Demo => demo::run(&platform, &cli.tenant, &cli.data_dir).await,
         command => {
             let ctx = cli::Ctx {

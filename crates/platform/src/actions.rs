@@ -36,7 +36,7 @@ impl ActionRunner for Platform {
     ) -> Result<ActionOutcome, PlatformError> {
         let (prepared, _, ctx) = self.context(integration)?;
         let config = ctx.config.clone();
-        let run = RunRecord::start(&self.store, integration.id, RunKind::Action)?;
+        let run = RunRecord::start(&self.store, &self.metrics, integration.id, RunKind::Action)?;
         let call = calls::RunAction {
             config: &config,
             request: &request,

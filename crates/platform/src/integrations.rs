@@ -145,7 +145,7 @@ impl Platform {
         let (prepared, _, mut ctx) = self.context(integration)?;
         ctx.storage = None;
         let config = ctx.config.clone();
-        let run = RunRecord::start(&self.store, integration.id, RunKind::Test)?;
+        let run = RunRecord::start(&self.store, &self.metrics, integration.id, RunKind::Test)?;
         let checks = match self
             .runtime
             .invoke(&prepared, ctx, calls::TestConnectivity { config: &config })
@@ -200,7 +200,9 @@ impl Platform {
         options: CollectOptions,
         progress: &dyn CollectProgress,
     ) -> Result<CollectSummary> {
+        let running = self.metrics.collection_running();
         let outcome = self.run_collection(integration, options, progress).await;
+        drop(running);
         self.reschedule(integration, &outcome);
         drop(lease);
         outcome
@@ -216,7 +218,7 @@ impl Platform {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         ctx.progress = Some(tx);
         let config = ctx.config.clone();
-        let run = RunRecord::start(&self.store, integration.id, RunKind::Collect)?;
+        let run = RunRecord::start(&self.store, &self.metrics, integration.id, RunKind::Collect)?;
 
         // The sandbox can only hold 'static data, so commits are reported
         // over a channel and forwarded to the caller's sink here.
@@ -224,16 +226,21 @@ impl Platform {
             config: &config,
             options: &options,
         };
+        let committed = |source: &str, records: u64| {
+            self.metrics
+                .records_committed(&integration.plugin_id, source, records);
+            progress.committed(source, records);
+        };
         let invocation = self.runtime.invoke(&prepared, ctx, call);
         tokio::pin!(invocation);
         let outcome = loop {
             tokio::select! {
                 outcome = &mut invocation => break outcome,
-                Some((source, records)) = rx.recv() => progress.committed(&source, records),
+                Some((source, records)) = rx.recv() => committed(&source, records),
             }
         };
         while let Ok((source, records)) = rx.try_recv() {
-            progress.committed(&source, records);
+            committed(&source, records);
         }
 
         let mut summary = match outcome {

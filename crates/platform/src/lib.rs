@@ -43,6 +43,7 @@ mod error;
 mod insight_refresh;
 mod integrations;
 mod lease;
+pub mod metrics;
 pub mod model;
 mod operators;
 mod remediation;
@@ -116,6 +117,7 @@ pub struct Platform {
     runtime: PluginRuntime,
     /// This platform's name in collection leases.
     owner: String,
+    metrics: Arc<metrics::Metrics>,
 }
 
 /// Runs `fut` to completion from synchronous code, whatever runtime (if any)
@@ -184,12 +186,14 @@ impl Platform {
         let (engine, allocation) = engine::shared_engine(limits.memory_bytes)?;
         tracing::debug!(?allocation, "wasmtime engine ready");
         let cache = ComponentCache::new(data_dir.join("cache"), integrity_key);
-        let runtime = PluginRuntime::new(engine, cache, limits)?;
+        let metrics = Arc::new(metrics::Metrics::new());
+        let runtime = PluginRuntime::new(engine, cache, limits)?.with_observer(metrics.clone());
         let platform = Platform {
             data_dir: data_dir.to_path_buf(),
             store,
             runtime,
             owner: lease::owner_id(),
+            metrics,
         };
         platform.install_builtin_duo();
         Ok(platform)
@@ -219,6 +223,17 @@ impl Platform {
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// The service's figures, for `/metrics`.
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.metrics
+    }
+
+    /// Whether the platform can serve: its store answers a read.
+    pub fn check_ready(&self) -> Result<()> {
+        self.store.plugins()?;
+        Ok(())
     }
 
     /// The platform's time (every audit entry and insight evaluation).

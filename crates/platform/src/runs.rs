@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::metrics::Metrics;
 use oort_store::{Backend, IntegrationId, RunId, RunKind, RunStatus};
 
 /// The outcome given to a run that was dropped before it reported one: its
@@ -15,20 +16,25 @@ pub(crate) const INTERRUPTED: &str = "interrupted: the run ended before its outc
 /// as failed ([`INTERRUPTED`]) if dropped unfinished.
 pub(crate) struct RunRecord {
     store: Arc<dyn Backend>,
+    metrics: Arc<Metrics>,
     id: RunId,
+    kind: RunKind,
     finished: bool,
 }
 
 impl RunRecord {
     pub(crate) fn start(
         store: &Arc<dyn Backend>,
+        metrics: &Arc<Metrics>,
         integration: IntegrationId,
         kind: RunKind,
     ) -> oort_store::Result<RunRecord> {
         let id = store.start_run(integration, kind)?;
         Ok(RunRecord {
             store: store.clone(),
+            metrics: metrics.clone(),
             id,
+            kind,
             finished: false,
         })
     }
@@ -61,6 +67,7 @@ impl RunRecord {
         error: Option<&str>,
     ) {
         self.finished = true;
+        self.metrics.run_ended(self.kind, status);
         if let Err(e) = self.store.finish_run(self.id, status, summary, error) {
             tracing::error!(run = self.id, "could not record the end of the run: {e}");
         }
@@ -80,7 +87,14 @@ mod tests {
     use super::*;
     use oort_store::{MasterKey, NewIntegration, Store};
 
-    fn fixture() -> (tempfile::TempDir, Arc<dyn Backend>, IntegrationId) {
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        store: Arc<dyn Backend>,
+        metrics: Arc<Metrics>,
+        id: IntegrationId,
+    }
+
+    fn fixture() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Backend> =
             Arc::new(Store::open_with_key(dir.path(), MasterKey::from_bytes([7; 32])).unwrap());
@@ -95,34 +109,50 @@ mod tests {
                 granted_capabilities: vec![],
             })
             .unwrap();
-        (dir, store, integration.id)
+        Fixture {
+            _dir: dir,
+            store,
+            metrics: Arc::new(Metrics::new()),
+            id: integration.id,
+        }
+    }
+
+    impl Fixture {
+        fn start(&self, kind: RunKind) -> RunRecord {
+            RunRecord::start(&self.store, &self.metrics, self.id, kind).unwrap()
+        }
     }
 
     #[test]
-    fn a_run_ends_once_with_its_result() {
-        let (_dir, store, id) = fixture();
-        RunRecord::start(&store, id, RunKind::Collect)
-            .unwrap()
+    fn a_run_ends_once_with_its_result_and_is_counted() {
+        let f = fixture();
+        f.start(RunKind::Collect)
             .succeeded(&serde_json::json!({"pages": 2}));
-        RunRecord::start(&store, id, RunKind::Test)
-            .unwrap()
-            .failed("upstream said 401");
-        let runs = store.runs(id, 10).unwrap();
+        f.start(RunKind::Test).failed("upstream said 401");
+        let runs = f.store.runs(f.id, 10).unwrap();
         assert_eq!(runs[1].status, RunStatus::Succeeded);
         assert_eq!(runs[1].summary, Some(serde_json::json!({"pages": 2})));
         assert_eq!(runs[0].status, RunStatus::Failed);
         assert_eq!(runs[0].error.as_deref(), Some("upstream said 401"));
+        let text = f.metrics.render();
+        assert!(text.contains(r#"oort_runs_total{kind="collect",outcome="succeeded"} 1"#));
+        assert!(text.contains(r#"oort_runs_total{kind="test",outcome="failed"} 1"#));
     }
 
     #[test]
     fn a_run_dropped_unfinished_is_marked_interrupted() {
-        let (_dir, store, id) = fixture();
-        let run = RunRecord::start(&store, id, RunKind::Collect).unwrap();
-        assert_eq!(store.runs(id, 1).unwrap()[0].status, RunStatus::Running);
+        let f = fixture();
+        let run = f.start(RunKind::Collect);
+        assert_eq!(f.store.runs(f.id, 1).unwrap()[0].status, RunStatus::Running);
         drop(run);
-        let ended = &store.runs(id, 1).unwrap()[0];
+        let ended = &f.store.runs(f.id, 1).unwrap()[0];
         assert_eq!(ended.status, RunStatus::Failed);
         assert_eq!(ended.error.as_deref(), Some(INTERRUPTED));
         assert!(ended.finished_at_ms.is_some());
+        assert!(
+            f.metrics
+                .render()
+                .contains(r#"oort_runs_total{kind="collect",outcome="failed"} 1"#)
+        );
     }
 }

@@ -29,6 +29,20 @@ pub enum SandboxError {
     Instantiate { plugin: String, message: String },
 }
 
+impl SandboxError {
+    /// What stopped the plugin, as one word (a metric label).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            SandboxError::Memory { .. } => "memory",
+            SandboxError::Deadline { .. } => "deadline",
+            SandboxError::HttpBudget { .. } => "http_budget",
+            SandboxError::Transfer { .. } => "transfer",
+            SandboxError::Trap { .. } => "trap",
+            SandboxError::Instantiate { .. } => "instantiate",
+        }
+    }
+}
+
 /// "64 MiB", "512 KiB", "1000 bytes".
 pub fn human_bytes(n: u64) -> String {
     if n >= 1 << 20 && n.is_multiple_of(1 << 20) {

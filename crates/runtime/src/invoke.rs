@@ -14,6 +14,7 @@ use crate::calls::{self, ExportCall};
 use crate::capabilities::http::HttpClient;
 use crate::capabilities::{InvocationContext, InvocationState};
 use crate::error::SandboxError;
+use crate::observe::{RuntimeObserver, Unobserved};
 use crate::{SandboxLimits, install};
 use oort_model as m;
 
@@ -39,6 +40,7 @@ pub struct PluginRuntime {
     limits: SandboxLimits,
     http: Arc<HttpClient>,
     loaded: Mutex<HashMap<String, Prepared>>,
+    observer: Arc<dyn RuntimeObserver>,
 }
 
 /// Invocations running at once, process-wide: at most one per pooled
@@ -65,7 +67,14 @@ impl PluginRuntime {
             limits,
             http,
             loaded: Mutex::new(HashMap::new()),
+            observer: Arc::new(Unobserved),
         })
+    }
+
+    /// Reports every outbound request and sandbox stop to `observer`.
+    pub fn with_observer(mut self, observer: Arc<dyn RuntimeObserver>) -> PluginRuntime {
+        self.observer = observer;
+        self
     }
 
     pub fn engine(&self) -> &Engine {
@@ -149,7 +158,13 @@ impl PluginRuntime {
             })?;
         let deadline = C::OPERATION.deadline(&self.limits);
         let http_budget = C::OPERATION.http_budget(&self.limits);
-        let state = InvocationState::new(ctx, &self.limits, self.http.clone(), http_budget);
+        let state = InvocationState::new(
+            ctx,
+            &self.limits,
+            self.http.clone(),
+            self.observer.clone(),
+            http_budget,
+        );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_hostcall_fuel(
@@ -218,6 +233,7 @@ impl PluginRuntime {
                 }
             }
         };
+        self.observer.sandbox_stopped(&state.tags, &error);
         // The store is dropped here: after a trap or timeout it is unusable.
         drop(store);
         Err(error)

@@ -17,8 +17,10 @@ pub mod invoke;
 pub mod lifted;
 pub mod limiter;
 pub mod limits;
+pub mod observe;
 
 pub use calls::{ExportCall, Operation};
 pub use error::SandboxError;
 pub use invoke::{Inspected, PluginRuntime, Prepared};
 pub use limits::SandboxLimits;
+pub use observe::{RuntimeObserver, Unobserved};

@@ -16,10 +16,11 @@ mod tests;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -34,15 +35,33 @@ pub struct AppState {
     pub platform: Arc<Platform>,
     /// Host names (besides loopback ones) requests may name in `Host`.
     pub allowed_hosts: Arc<[String]>,
+    /// Set once shutdown begins: `/readyz` then answers 503.
+    pub draining: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn new(platform: Arc<Platform>, allowed_hosts: Vec<String>) -> AppState {
+        AppState {
+            platform,
+            allowed_hosts: allowed_hosts.into(),
+            draining: Arc::default(),
+        }
+    }
 }
 
 /// The routes of one tenant's integrations.
 const INTEGRATIONS: &str = "/v1/tenants/{tenant}/integrations";
 
 pub fn router(state: AppState) -> Router {
-    use routes::{export, integrations, operations, platform};
+    use routes::{export, integrations, operations, platform, service};
     let at = |suffix: &str| format!("{INTEGRATIONS}{suffix}");
+    // Probes answer whoever asks, whatever the Host: an orchestrator
+    // reaches the server by an address nobody listed.
+    let probes = Router::new()
+        .route("/healthz", get(service::healthz))
+        .route("/readyz", get(service::readyz));
     Router::new()
+        .route("/metrics", get(service::metrics))
         .route("/v1/session", get(platform::session))
         .route("/v1/plugins", get(platform::plugins))
         .route(
@@ -82,29 +101,54 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             browser::refuse_browser_requests,
         ))
-        .layer(middleware::from_fn(log_request))
+        .merge(probes)
+        .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .layer(DefaultBodyLimit::max(routes::MAX_BODY_BYTES))
         .with_state(state)
 }
 
-async fn log_request(request: Request, next: Next) -> Response {
+/// One log line and one latency observation per request, by the route's
+/// template (the path itself would let a caller mint label values).
+async fn log_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("(no route)", |m| m.as_str())
+        .to_owned();
     let started = std::time::Instant::now();
     let response = next.run(request).await;
-    tracing::info!(%method, %path, status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "request");
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    state
+        .platform
+        .metrics()
+        .api_request(method.as_str(), &route, status, elapsed.as_secs_f64());
+    tracing::info!(%method, %path, status, elapsed_ms = elapsed.as_millis() as u64, "request");
     response
 }
 
 /// Serves the API, and with `scheduling` runs due collections alongside,
 /// until Ctrl-C or SIGTERM: then it stops accepting requests and starting
 /// collections, and returns once the running ones have ended.
-pub async fn serve(
-    platform: Arc<Platform>,
-    listen: SocketAddr,
-    allowed_hosts: Vec<String>,
-    scheduling: Option<SchedulerConfig>,
-) -> anyhow::Result<u8> {
+/// How `serve` runs, from its flags.
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub allowed_hosts: Vec<String>,
+    /// `None`: no scheduled collections.
+    pub scheduling: Option<SchedulerConfig>,
+    /// Logs are JSON lines: stderr then carries nothing else.
+    pub json_logs: bool,
+}
+
+pub async fn serve(platform: Arc<Platform>, config: ServeConfig) -> anyhow::Result<u8> {
+    let ServeConfig {
+        listen,
+        allowed_hosts,
+        scheduling,
+        json_logs,
+    } = config;
     let allowed_hosts = browser::hosts_to_allow(listen, allowed_hosts)?;
     let scheduler = scheduling
         .map(|config| Scheduler::new(platform.clone(), config))
@@ -123,19 +167,23 @@ pub async fn serve(
         ),
         None => "no scheduled collections (--no-scheduler)".to_owned(),
     };
-    eprintln!(
+    let banner = format!(
         "oort-host API listening on http://{local}/v1 (every request needs an operator's API token); {collecting}; Ctrl-C or SIGTERM to stop"
     );
-    let state = AppState {
-        platform,
-        allowed_hosts: allowed_hosts.into(),
-    };
+    if json_logs {
+        tracing::info!("{banner}");
+    } else {
+        eprintln!("{banner}");
+    }
+    let state = AppState::new(platform, allowed_hosts);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let stop = Arc::new(stop);
     let on_signal = stop.clone();
+    let draining = state.draining.clone();
     tokio::spawn(async move {
         crate::interrupt::stop_requested().await;
         tracing::info!("stopping: no new requests or collections");
+        draining.store(true, Ordering::SeqCst);
         let _ = on_signal.send(true);
     });
     let when_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {

@@ -71,8 +71,24 @@ pub struct Cli {
     /// Tenant the integrations belong to.
     #[arg(long, global = true, default_value = "default")]
     pub tenant: String,
+    /// How log lines on stderr look: `text` for people, `json` (one
+    /// object per line) for a log collector. RUST_LOG sets the level.
+    #[arg(
+        long,
+        global = true,
+        env = "OORT_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -74,6 +74,7 @@ impl Scheduler {
     pub fn tick(&self) -> Result<Vec<IntegrationId>> {
         let now = self.platform.now_ms();
         let due = self.platform.store.due(now, DUE_BATCH)?;
+        self.platform.metrics.due_seen(due.len());
         let caps = policy::Caps {
             total: self.config.max_concurrent,
             per_tenant: self.config.max_per_tenant,
@@ -107,6 +108,9 @@ impl Scheduler {
             Err(e) if e.kind() == crate::ErrorKind::Conflict => return Ok(false),
             Err(e) => return Err(e),
         };
+        self.platform
+            .metrics
+            .scheduled_start(self.platform.now_ms() - schedule.next_due_ms);
         lock(&self.running).insert(id, schedule.tenant.clone());
         let platform = self.platform.clone();
         let running = self.running.clone();

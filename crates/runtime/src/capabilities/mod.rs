@@ -103,6 +103,7 @@ impl InvocationState {
         ctx: InvocationContext,
         limits: &SandboxLimits,
         client: Arc<http::HttpClient>,
+        observer: Arc<dyn crate::RuntimeObserver>,
         http_budget: u32,
     ) -> Self {
         let stdout = stdio::CappedOutput::new(stdio::STDIO_CAPTURE_BYTES);
@@ -116,7 +117,7 @@ impl InvocationState {
             .allow_udp(false)
             .build();
         InvocationState {
-            http: http::HttpState::new(&ctx, client, http_budget),
+            http: http::HttpState::new(&ctx, client, observer, http_budget),
             secrets: secrets::SecretsState::new(
                 ctx.manifest.clone(),
                 ctx.secrets,

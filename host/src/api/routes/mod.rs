@@ -6,6 +6,7 @@ pub mod export;
 pub mod integrations;
 pub mod operations;
 pub mod platform;
+pub mod service;
 
 use axum::Json;
 use axum::body::Bytes;

@@ -13,13 +13,15 @@ use oort_time::ManualClock;
 use super::{AppState, router};
 
 mod integrations;
+mod service;
 
 /// Serves the API over `platform` on a loopback port; returns its base URL.
 async fn serve(platform: Arc<Platform>) -> String {
-    let app = router(AppState {
-        platform,
-        allowed_hosts: Arc::from(Vec::new()),
-    });
+    serve_state(AppState::new(platform, Vec::new())).await
+}
+
+async fn serve_state(state: AppState) -> String {
+    let app = router(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -86,6 +88,7 @@ async fn json(r: reqwest::Response) -> serde_json::Value {
 /// the first operator allowed removes the integration.
 const ROUTES: &[(&str, &str, Option<Role>)] = &[
     ("GET", "/v1/session", None),
+    ("GET", "/metrics", Some(Role::Viewer)),
     ("GET", "/v1/plugins", None),
     ("GET", "/v1/operators", Some(Role::Admin)),
     ("POST", "/v1/operators", Some(Role::Admin)),

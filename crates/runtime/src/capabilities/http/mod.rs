@@ -24,6 +24,7 @@ pub use client::HttpClient;
 pub use policy::EgressPolicy;
 
 use super::{InvocationContext, InvocationState, LogTags};
+use crate::RuntimeObserver;
 
 /// What the `http` interface reaches of an invocation: its own state and the
 /// resource table holding its pending requests.
@@ -87,6 +88,7 @@ pub fn rewrite_to_base(url: &Url, base: &Url) -> Url {
 pub struct HttpState {
     tags: LogTags,
     client: Arc<HttpClient>,
+    observer: Arc<dyn RuntimeObserver>,
     policy: EgressPolicy,
     base_override: Option<Result<Url, String>>,
     budget: u32,
@@ -100,10 +102,16 @@ pub struct HttpState {
 pub const MAX_IN_FLIGHT: usize = 4;
 
 impl HttpState {
-    pub fn new(ctx: &InvocationContext, client: Arc<HttpClient>, budget: u32) -> HttpState {
+    pub fn new(
+        ctx: &InvocationContext,
+        client: Arc<HttpClient>,
+        observer: Arc<dyn RuntimeObserver>,
+        budget: u32,
+    ) -> HttpState {
         HttpState {
             tags: ctx.tags.clone(),
             client,
+            observer,
             policy: EgressPolicy::from_manifest(&ctx.manifest, &ctx.config),
             base_override: ctx.api_base_url.as_deref().map(check_base_url_override),
             budget,
@@ -186,9 +194,11 @@ impl RequestAudit {
     fn log(
         &self,
         tags: &LogTags,
+        observer: &dyn RuntimeObserver,
         result: Result<client::Response, client::ClientError>,
         latency: Duration,
     ) -> Result<Response, HttpError> {
+        observer.upstream_response(tags, result.as_ref().ok().map(|r| r.status));
         let RequestAudit {
             method,
             host,
@@ -248,6 +258,7 @@ pub struct PendingRequest {
     task: Option<tokio::task::JoinHandle<Sent>>,
     audit: RequestAudit,
     tags: LogTags,
+    observer: Arc<dyn RuntimeObserver>,
 }
 
 impl PendingRequest {
@@ -269,7 +280,8 @@ impl PendingRequest {
                 self.audit.admitted.elapsed(),
             ),
         };
-        self.audit.log(&self.tags, result, latency)
+        self.audit
+            .log(&self.tags, self.observer.as_ref(), result, latency)
     }
 }
 
@@ -300,7 +312,9 @@ impl Host for HttpView<'_> {
         };
         let result = http.client.send(admitted.outgoing).await;
         let latency = admitted.audit.admitted.elapsed();
-        Ok(admitted.audit.log(&http.tags, result, latency))
+        Ok(admitted
+            .audit
+            .log(&http.tags, http.observer.as_ref(), result, latency))
     }
 
     async fn start(
@@ -327,6 +341,7 @@ impl Host for HttpView<'_> {
             task: Some(task),
             audit: admitted.audit,
             tags: http.tags.clone(),
+            observer: http.observer.clone(),
         };
         let pending = self.table.push(pending)?;
         http.in_flight += 1;

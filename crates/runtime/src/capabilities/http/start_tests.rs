@@ -78,7 +78,13 @@ fn state(base_url: &str, budget: u32) -> InvocationState {
         ..InvocationContext::inert("start-test")
     };
     let client = Arc::new(HttpClient::new(1 << 20).unwrap());
-    InvocationState::new(ctx, &SandboxLimits::default(), client, budget)
+    InvocationState::new(
+        ctx,
+        &SandboxLimits::default(),
+        client,
+        Arc::new(crate::Unobserved),
+        budget,
+    )
 }
 
 fn get(url: &str) -> Request {
@@ -197,6 +203,7 @@ fn slow_pending(done: &Arc<AtomicU32>) -> PendingRequest {
             admitted: std::time::Instant::now(),
         },
         tags: LogTags::default(),
+        observer: Arc::new(crate::Unobserved),
     }
 }
 

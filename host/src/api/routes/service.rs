@@ -1,0 +1,49 @@
+//! The service's own routes, for whoever runs it: liveness and readiness
+//! for a load balancer or an orchestrator (no token, no Host check: they
+//! say nothing about any tenant), and Prometheus metrics (which name
+//! tenants and integrations, so a platform-wide operator's token).
+
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::api::AppState;
+use crate::api::auth::{Allowed, Viewer};
+
+/// The process answers.
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "alive"}))
+}
+
+/// Whether to send requests here: not while stopping, nor while the store
+/// does not answer (503 with the reason).
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    if state.draining.load(Ordering::SeqCst) {
+        let body = json!({"status": "stopping", "error": "the server is shutting down"});
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    }
+    match state.platform.check_ready() {
+        Ok(()) => Json(json!({"status": "ready"})).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            let body = json!({"status": "unavailable", "error": e.to_string()});
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
+    }
+}
+
+/// Prometheus' text exposition format.
+pub async fn metrics(State(state): State<AppState>, _: Allowed<Viewer>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.platform.metrics().render(),
+    )
+        .into_response()
+}
