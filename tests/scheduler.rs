@@ -11,7 +11,7 @@ use oort_e2e::env::duo_limits;
 use oort_platform::scheduler::{Scheduler, SchedulerConfig};
 use oort_platform::{ErrorKind, NoProgress, Platform, Requester};
 use oort_store::prelude::*;
-use oort_store::{DEFAULT_INTERVAL_MS, Integration, Store};
+use oort_store::{DEFAULT_INTERVAL_MS, Integration, RunStatus, Store};
 use oort_time::{Clock, ManualClock};
 
 const JITTER_MS: i64 = DEFAULT_INTERVAL_MS / 10;
@@ -205,4 +205,74 @@ async fn two_platforms_on_one_data_directory_never_collect_one_integration_at_on
         assert_eq!(runs.len(), 1, "integration {id} ran {} times", runs.len());
         assert_eq!(store.schedule(*id).unwrap().lease_owner, None);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_collect_now_reports_its_progress_and_ends_like_a_scheduled_run() {
+    let sim = start_sim(small_sim(5, 3_000)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let platform = Arc::new(Platform::open_with(dir.path(), duo_limits()).unwrap());
+    let integration = add(&platform, &sim, "acme", "corp", None).await;
+    let store = Store::open(dir.path()).unwrap();
+    // Each page answers slowly, so the run is seen in the middle.
+    sim.set_latency_ms(300);
+
+    let id = platform
+        .queue_collection(integration.clone(), Default::default())
+        .expect("queued");
+    // The run and the lease exist as soon as it is queued: a second Collect
+    // Now, or the scheduler, is kept off.
+    assert_eq!(
+        platform.run(&integration, id).unwrap().status,
+        RunStatus::Running
+    );
+    let err = platform
+        .queue_collection(integration.clone(), Default::default())
+        .expect_err("queued twice at once");
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    let scheduler = Scheduler::new(platform.clone(), config(4, 4)).unwrap();
+    assert_eq!(scheduler.tick().unwrap(), Vec::<i64>::new());
+
+    // Progress shows up on the run while it runs.
+    let mut seen_running = None;
+    for _ in 0..400 {
+        let run = platform.run(&integration, id).unwrap();
+        if run.status != RunStatus::Running {
+            break;
+        }
+        if run.progress.is_some() {
+            seen_running = run.progress;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let seen_running = seen_running.expect("no progress while the run was running");
+    assert!(
+        seen_running["pages"].as_u64().unwrap() >= 1,
+        "{seen_running}"
+    );
+
+    platform.wait_for_queued().await;
+    let run = platform.run(&integration, id).unwrap();
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    let progress = run.progress.expect("the final progress is kept");
+    let (ids, rows) = auth_ids(&store, &integration);
+    assert_eq!(ids.len(), rows, "an event stored twice");
+    assert_eq!(
+        progress["records"]["authentication_log"].as_u64(),
+        Some(rows as u64),
+        "{progress}"
+    );
+    assert!(progress["pages"].as_u64().unwrap() >= 3, "{progress}");
+    assert!(run.summary.is_some());
+    // It moved the schedule and let go of the lease.
+    let schedule = store.schedule(integration.id).unwrap();
+    assert_eq!(schedule.lease_owner, None);
+    assert!(schedule.last_finished_ms.is_some());
+    assert_eq!(schedule.failures, 0);
+
+    // Another integration's run is not found through this one.
+    let other = add(&platform, &sim, "acme", "other", None).await;
+    let err = platform.run(&other, id).expect_err("a foreign run");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
 }

@@ -4,11 +4,10 @@
 
 use std::sync::Arc;
 
-use super::lease::Lease;
 use super::runs::RunRecord;
 use super::views::{AuditLine, IntegrationDetail};
-use super::{Platform, PlatformError, Requester, Result, insight_refresh};
-use crate::model::{Check, CheckStatus, CollectOptions, CollectSummary};
+use super::{NoProgress, Platform, PlatformError, Requester, Result, insight_refresh};
+use crate::model::{Check, CheckStatus, CollectOptions};
 use oort_insights::{Report, Source, Thresholds};
 use oort_runtime::calls;
 use oort_runtime::capabilities::{InvocationContext, LogTags, MemorySecrets};
@@ -18,18 +17,6 @@ use oort_store::{Integration, NewIntegration, Run, RunKind, RunStatus, StoreErro
 /// What adding an integration needs: the store's own request, checked
 /// here before it is stored.
 pub type AddIntegration = NewIntegration;
-
-/// Progress of a collection, reported as pages are committed.
-pub trait CollectProgress: Send + Sync {
-    /// `source` committed `records` more records in one page.
-    fn committed(&self, source: &str, records: u64);
-}
-
-/// A progress sink that ignores everything.
-pub struct NoProgress;
-impl CollectProgress for NoProgress {
-    fn committed(&self, _source: &str, _records: u64) {}
-}
 
 /// How many runs `integrations show` lists.
 const RUNS_SHOWN: usize = 10;
@@ -169,112 +156,6 @@ impl Platform {
             run.finish(RunStatus::Failed, Some(&checks), Some(&error));
         }
         Ok(checks)
-    }
-
-    /// Runs Collect Now; the run is recorded (failed runs too, with their
-    /// error) and checkpoints only move with committed records. Insights are
-    /// refreshed after a run that committed something. Callers present the
-    /// summary as a [`CollectReport`](super::views::CollectReport).
-    ///
-    /// Holds the integration's collection lease meanwhile: while another
-    /// process collects it, this is refused as a `Conflict`. The outcome
-    /// moves the integration's schedule like a scheduled run's.
-    pub async fn collect(
-        &self,
-        integration: &Integration,
-        options: CollectOptions,
-        progress: &dyn CollectProgress,
-    ) -> Result<CollectSummary> {
-        let lease = self.lease(integration)?;
-        self.collect_holding(lease, integration, options, progress)
-            .await
-    }
-
-    /// [`Platform::collect`] under a lease the caller took: the next due
-    /// time is stored before the lease is released, so no other process
-    /// sees the integration due again in between.
-    pub(crate) async fn collect_holding(
-        &self,
-        lease: Lease,
-        integration: &Integration,
-        options: CollectOptions,
-        progress: &dyn CollectProgress,
-    ) -> Result<CollectSummary> {
-        let running = self.metrics.collection_running();
-        let outcome = self.run_collection(integration, options, progress).await;
-        drop(running);
-        self.reschedule(integration, &outcome);
-        drop(lease);
-        outcome
-    }
-
-    async fn run_collection(
-        &self,
-        integration: &Integration,
-        options: CollectOptions,
-        progress: &dyn CollectProgress,
-    ) -> Result<CollectSummary> {
-        let (prepared, _, mut ctx) = self.context(integration)?;
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        ctx.progress = Some(tx);
-        let config = ctx.config.clone();
-        let run = RunRecord::start(&self.store, &self.metrics, integration.id, RunKind::Collect)?;
-
-        // The sandbox can only hold 'static data, so commits are reported
-        // over a channel and forwarded to the caller's sink here.
-        let call = calls::Collect {
-            config: &config,
-            options: &options,
-        };
-        let committed = |source: &str, records: u64| {
-            self.metrics
-                .records_committed(&integration.plugin_id, source, records);
-            progress.committed(source, records);
-        };
-        let invocation = self.runtime.invoke(&prepared, ctx, call);
-        tokio::pin!(invocation);
-        let outcome = loop {
-            tokio::select! {
-                outcome = &mut invocation => break outcome,
-                Some((source, records)) = rx.recv() => committed(&source, records),
-            }
-        };
-        while let Ok((source, records)) = rx.try_recv() {
-            committed(&source, records);
-        }
-
-        let mut summary = match outcome {
-            Ok(Ok(summary)) => {
-                run.succeeded(&summary);
-                summary
-            }
-            Ok(Err(e)) => {
-                run.failed(&e);
-                return Err(PlatformError::Plugin(e));
-            }
-            Err(e) => {
-                run.failed(&e);
-                return Err(e.into());
-            }
-        };
-        // Findings follow the data: recompute after every collection that
-        // committed something, so insights are never stale.
-        if summary.records.iter().any(|(_, n)| *n > 0) {
-            let by = Requester::local("oort-host (the refresh after a collection)");
-            match self.refresh_insights(&by, integration).await {
-                Ok(report) => summary.notes.push(format!(
-                    "insights refreshed: {} findings",
-                    report.findings.len()
-                )),
-                Err(e) => {
-                    tracing::warn!(integration = %integration.name, error = %e, "insights refresh failed");
-                    summary.notes.push(format!(
-                        "insights not refreshed: {e}; run `oort-host insights` to retry"
-                    ));
-                }
-            }
-        }
-        Ok(summary)
     }
 
     /// Evaluates the insight catalogue over the integration's records,

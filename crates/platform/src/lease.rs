@@ -42,7 +42,9 @@ impl Platform {
     /// (the renewal runs on it).
     pub(crate) fn lease(&self, integration: &Integration) -> Result<Lease> {
         let ttl = LEASE_TTL.as_millis() as i64;
-        let owner = self.owner.clone();
+        // Each lease is its own holder: "already ours" (a renewal) must not
+        // let a second collection of this process in beside the first.
+        let owner = format!("{}.{:08x}", self.owner, rand::random::<u32>());
         if !self
             .store
             .acquire_lease(integration.id, &owner, self.now_ms(), ttl)?
@@ -113,8 +115,9 @@ impl Platform {
     }
 }
 
-/// Who holds a lease: `host:pid-namespace:pid:random`. The random part
-/// makes two platforms in one process two owners.
+/// Who holds a lease: `host:pid-namespace:pid:random.random`. The first
+/// random part makes two platforms in one process two owners, the second
+/// two leases of one platform two holders.
 #[derive(Debug, PartialEq, Eq)]
 struct Owner {
     host: String,

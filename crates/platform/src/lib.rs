@@ -39,6 +39,7 @@
 
 mod access;
 mod actions;
+mod collection;
 mod error;
 mod insight_refresh;
 mod integrations;
@@ -83,8 +84,9 @@ use oort_runtime::{PluginRuntime, Prepared, engine};
 use oort_store::{AuditEntry, Backend, InstalledPlugin, Integration, MasterKey, Store};
 use oort_time::{Clock, SystemClock};
 
+pub use collection::{CollectProgress, NoProgress};
 pub use error::{ErrorKind, PlatformError, Result};
-pub use integrations::{AddIntegration, CollectProgress, NoProgress};
+pub use integrations::AddIntegration;
 
 /// The Duo plugin shipped inside the host binary.
 const BUILTIN_DUO: &[u8] = include_bytes!(env!("OORT_BUILTIN_DUO_WASM"));
@@ -118,6 +120,8 @@ pub struct Platform {
     /// This platform's name in collection leases.
     owner: String,
     metrics: Arc<metrics::Metrics>,
+    /// Collections queued by [`Platform::queue_collection`], still running.
+    queued: std::sync::Mutex<tokio::task::JoinSet<()>>,
 }
 
 /// Runs `fut` to completion from synchronous code, whatever runtime (if any)
@@ -194,6 +198,7 @@ impl Platform {
             runtime,
             owner: lease::owner_id(),
             metrics,
+            queued: Default::default(),
         };
         platform.install_builtin_duo();
         Ok(platform)

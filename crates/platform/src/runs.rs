@@ -39,6 +39,10 @@ impl RunRecord {
         })
     }
 
+    pub(crate) fn id(&self) -> RunId {
+        self.id
+    }
+
     /// Ends the run with `status`, keeping `summary` (serialized) and `error`.
     pub(crate) fn finish<T: Serialize>(
         mut self,

@@ -128,6 +128,11 @@ pub trait RunStore {
     ) -> Result<()>;
     /// The latest `limit` runs of an integration, newest first.
     fn runs(&self, integration: IntegrationId, limit: usize) -> Result<Vec<Run>>;
+    /// One run, if it exists.
+    fn run(&self, run: RunId) -> Result<Option<Run>>;
+    /// Replaces a running run's progress; a finished run's is left as it
+    /// ended (`Conflict`), so a late report cannot rewrite history.
+    fn record_run_progress(&self, run: RunId, progress: &serde_json::Value) -> Result<()>;
 }
 
 /// Insight findings, deduplicated across refreshes.

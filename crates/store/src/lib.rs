@@ -207,6 +207,9 @@ pub struct Run {
     /// JSON summary (collect summary, check list, action outcome).
     pub summary: Option<serde_json::Value>,
     pub error: Option<String>,
+    /// What a collection has committed so far (`{"pages","records":{source:n}}`),
+    /// kept once it ends.
+    pub progress: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

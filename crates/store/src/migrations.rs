@@ -250,6 +250,11 @@ CREATE INDEX schedules_by_due ON schedules (next_due_ms);
 INSERT INTO schedules (integration_id, interval_ms, next_due_ms)
     SELECT id, 300000, 0 FROM integrations;
 "#,
+    // 7: a running collection reports its progress (pages, records by
+    // source) on its run, for whoever polls it. Adds only: instant.
+    r#"
+ALTER TABLE runs ADD COLUMN progress TEXT;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -271,7 +276,7 @@ pub(super) fn migrate_to(conn: &mut Connection, target: u32) -> Result<()> {
             latest_version()
         )));
     }
-    if current > 0 && current < target {
+    if current > 0 && current < 2 && target >= 2 {
         // Migration 2 rebuilds the records table (~1 min per million records
         // measured here), and the operator should know why start-up waits.
         tracing::warn!(

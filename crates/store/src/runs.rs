@@ -63,44 +63,87 @@ impl RunStore for Store {
     fn runs(&self, integration: IntegrationId, limit: usize) -> Result<Vec<Run>> {
         let rows = {
             let conn = self.conn();
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, integration_id, kind, status, started_at_ms, finished_at_ms, summary, error
-                 FROM runs WHERE integration_id = ?1 ORDER BY id DESC LIMIT ?2",
-            )?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {RUN_COLUMNS} FROM runs WHERE integration_id = ?1 ORDER BY id DESC LIMIT ?2"
+            ))?;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             stmt.query_map(params![integration, limit], run_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?
         };
         rows.into_iter().map(decode).collect()
     }
+
+    fn run(&self, run: RunId) -> Result<Option<Run>> {
+        let row = self
+            .conn()
+            .query_row(
+                &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"),
+                [run],
+                run_row,
+            )
+            .optional()?;
+        row.map(decode).transpose()
+    }
+
+    fn record_run_progress(&self, run: RunId, progress: &serde_json::Value) -> Result<()> {
+        let changed = self.conn().execute(
+            "UPDATE runs SET progress = ?2 WHERE id = ?1 AND status = 'running'",
+            params![run, to_json(progress)],
+        )?;
+        if changed == 0 {
+            return Err(match self.run(run)? {
+                Some(r) => StoreError::Conflict(format!(
+                    "run {run} is already finished ({})",
+                    enum_text(&r.status)
+                )),
+                None => StoreError::NotFound(format!("run {run} does not exist")),
+            });
+        }
+        Ok(())
+    }
 }
 
-type RunRow = (
-    RunId,
-    IntegrationId,
-    String,
-    String,
-    i64,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-);
+const RUN_COLUMNS: &str =
+    "id, integration_id, kind, status, started_at_ms, finished_at_ms, summary, error, progress";
+
+struct RunRow {
+    id: RunId,
+    integration_id: IntegrationId,
+    kind: String,
+    status: String,
+    started_at_ms: i64,
+    finished_at_ms: Option<i64>,
+    summary: Option<String>,
+    error: Option<String>,
+    progress: Option<String>,
+}
 
 fn run_row(row: &Row<'_>) -> rusqlite::Result<RunRow> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-    ))
+    Ok(RunRow {
+        id: row.get(0)?,
+        integration_id: row.get(1)?,
+        kind: row.get(2)?,
+        status: row.get(3)?,
+        started_at_ms: row.get(4)?,
+        finished_at_ms: row.get(5)?,
+        summary: row.get(6)?,
+        error: row.get(7)?,
+        progress: row.get(8)?,
+    })
 }
 
 fn decode(
-    (id, integration_id, kind, status, started_at_ms, finished_at_ms, summary, error): RunRow,
+    RunRow {
+        id,
+        integration_id,
+        kind,
+        status,
+        started_at_ms,
+        finished_at_ms,
+        summary,
+        error,
+        progress,
+    }: RunRow,
 ) -> Result<Run> {
     Ok(Run {
         id,
@@ -113,6 +156,9 @@ fn decode(
             .map(|s| from_json(&s, &format!("summary of run {id}")))
             .transpose()?,
         error,
+        progress: progress
+            .map(|p| from_json(&p, &format!("progress of run {id}")))
+            .transpose()?,
     })
 }
 

@@ -78,6 +78,7 @@ pub fn router(state: AppState) -> Router {
             get(integrations::show).delete(integrations::remove),
         )
         .route(&at("/{name}/runs"), get(integrations::runs))
+        .route(&at("/{name}/runs/{run}"), get(integrations::run))
         .route(
             &at("/{name}/schedule"),
             get(integrations::schedule).put(integrations::set_schedule),
@@ -175,7 +176,7 @@ pub async fn serve(platform: Arc<Platform>, config: ServeConfig) -> anyhow::Resu
     } else {
         eprintln!("{banner}");
     }
-    let state = AppState::new(platform, allowed_hosts);
+    let state = AppState::new(platform.clone(), allowed_hosts);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let stop = Arc::new(stop);
     let on_signal = stop.clone();
@@ -203,6 +204,8 @@ pub async fn serve(platform: Arc<Platform>, config: ServeConfig) -> anyhow::Resu
         }
     };
     let (served, ()) = tokio::join!(api, schedule);
+    // Collect Now runs the API queued end as scheduled ones do.
+    platform.wait_for_queued().await;
     served.context("serving the API")?;
     Ok(0)
 }

@@ -139,10 +139,12 @@ pub enum Command {
     /// GET|POST /v1/tenants/T/integrations (viewer | admin; POST body
     /// {"name","plugin","config":{},"secrets":{}}), GET|DELETE
     /// /v1/tenants/T/integrations/N (viewer | admin), GET .../N/runs?limit=,
+    /// GET .../N/runs/ID (progress, then outcome),
     /// GET .../N/records?kind= (JSON lines) (viewer), GET|PUT
     /// .../N/schedule (viewer | admin; body {"interval_seconds"}),
     /// POST .../N/test (helpdesk), POST .../N/collect (admin; body
-    /// {"max_pages","sources"}, optional), GET .../N/insights, GET .../N/audit,
+    /// {"max_pages","sources"}, optional; 202 with the run to poll, or
+    /// ?wait=true for the report), GET .../N/insights, GET .../N/audit,
     /// GET .../N/actions (viewer), POST .../N/actions/{action} (helpdesk and the
     /// action's own role; body {"user","reason","dry_run","finding_id",
     /// "params":{k:v}}). Answers are the same documents as the matching

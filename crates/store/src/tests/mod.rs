@@ -980,6 +980,39 @@ fn runs_are_recorded_and_finished_once() {
 }
 
 #[test]
+fn a_running_run_reports_progress_that_its_end_keeps() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = add_integration(&store, "a");
+    let run = store.start_run(id, RunKind::Collect).unwrap();
+    assert_eq!(store.run(run).unwrap().unwrap().progress, None);
+    let early = serde_json::json!({"pages": 1, "records": {"authentication_log": 1000}});
+    let later = serde_json::json!({"pages": 2, "records": {"authentication_log": 1500}});
+    store.record_run_progress(run, &early).unwrap();
+    store.record_run_progress(run, &later).unwrap();
+    let seen = store.run(run).unwrap().unwrap();
+    assert_eq!(
+        (seen.status, seen.progress.as_ref()),
+        (RunStatus::Running, Some(&later))
+    );
+
+    store
+        .finish_run(run, RunStatus::Succeeded, None, None)
+        .unwrap();
+    // A report arriving after the end does not rewrite it.
+    assert!(matches!(
+        store.record_run_progress(run, &early),
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.run(run).unwrap().unwrap().progress, Some(later));
+    assert!(matches!(
+        store.record_run_progress(run + 100, &early),
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(store.run(run + 100).unwrap(), None);
+}
+
+#[test]
 fn operators_have_one_role_each() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());

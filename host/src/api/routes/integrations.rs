@@ -167,3 +167,17 @@ pub async fn runs(
     let integration = find(&state, &tenant, &name)?;
     to_json(&state.platform.runs(&integration, limit)?)
 }
+
+/// One run: while a collection runs, its progress (pages, records by
+/// source); once it ended, its outcome and summary.
+pub async fn run(
+    State(state): State<AppState>,
+    _: Allowed<Viewer>,
+    Path((tenant, name, id)): Path<(String, String, String)>,
+) -> ApiResult {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("`{id}` is not a run id (a number)")))?;
+    let integration = find(&state, &tenant, &name)?;
+    to_json(&state.platform.run(&integration, id)?)
+}

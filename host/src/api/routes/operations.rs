@@ -1,7 +1,10 @@
 //! What operators do with an integration: Test Connectivity, Collect Now,
 //! insights, its audit trail, and actions.
 
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use oort_platform::ActRequest;
@@ -10,8 +13,8 @@ use oort_platform::model::CollectOptions;
 use oort_platform::views::{CollectReport, TestReport};
 
 use super::{ApiResult, JsonBody, body, detached, find, to_json};
-use crate::api::AppState;
 use crate::api::auth::{Admin, Allowed, Helpdesk, Viewer};
+use crate::api::{ApiError, AppState};
 
 pub async fn test(
     State(state): State<AppState>,
@@ -34,12 +37,26 @@ struct CollectBody {
     sources: Vec<String>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectQuery {
+    /// Answer when the run has ended, with its report, instead of at once.
+    #[serde(default)]
+    wait: bool,
+}
+
+/// Collect Now: queued at once, answered 202 with the run to poll
+/// (`GET .../runs/{id}`: progress while it runs, then the summary); with
+/// `?wait=true`, answered 200 with the report once it has ended. A
+/// collection already running is 409 either way.
 pub async fn collect(
     State(state): State<AppState>,
     _: Allowed<Admin>,
     Path((tenant, name)): Path<(String, String)>,
+    query: Result<Query<CollectQuery>, QueryRejection>,
     request: JsonBody,
-) -> ApiResult {
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let request: CollectBody = body(&request)?;
     let integration = find(&state, &tenant, &name)?;
     let options = CollectOptions {
@@ -47,10 +64,25 @@ pub async fn collect(
         max_pages: request.max_pages,
     };
     let platform = state.platform.clone();
-    let target = integration.clone();
-    let summary =
-        detached(async move { platform.collect(&target, options, &NoProgress).await }).await??;
-    to_json(&CollectReport::new(&integration.name, summary))
+    if query.wait {
+        let target = integration.clone();
+        let summary =
+            detached(async move { platform.collect(&target, options, &NoProgress).await })
+                .await??;
+        return Ok(to_json(&CollectReport::new(&integration.name, summary))?.into_response());
+    }
+    let run_id = platform.queue_collection(integration.clone(), options)?;
+    let run = format!(
+        "/v1/tenants/{}/integrations/{}/runs/{run_id}",
+        integration.tenant, integration.name
+    );
+    let body = to_json(&serde_json::json!({
+        "integration": integration.name,
+        "run_id": run_id,
+        "status": "running",
+        "run": run,
+    }))?;
+    Ok((StatusCode::ACCEPTED, [(header::LOCATION, run)], body).into_response())
 }
 
 pub async fn insights(

@@ -116,14 +116,65 @@ async fn an_integration_is_managed_over_the_api_and_its_secrets_never_come_back(
     if behind > 0 {
         sim.advance_clock(behind);
     }
-    let r = post(
-        &client,
-        format!("{corp}/collect"),
-        &acme_admin,
-        String::new(),
-    )
-    .await;
-    assert_eq!(r.status(), 200);
+    // Collect Now is queued: 202 with the run to poll, and while it runs
+    // another is refused.
+    sim.set_latency_ms(200);
+    let collect_now = || {
+        post(
+            &client,
+            format!("{corp}/collect"),
+            &acme_admin,
+            String::new(),
+        )
+    };
+    let r = collect_now().await;
+    assert_eq!(r.status(), 202);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let queued = json(r).await;
+    assert_eq!(queued["status"], "running", "{queued}");
+    assert_eq!(queued["run"], location.as_str());
+    assert!(
+        location.ends_with(&format!("/runs/{}", queued["run_id"])),
+        "{location}"
+    );
+    let r = collect_now().await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(json(r).await["kind"], "conflict");
+    sim.set_latency_ms(0);
+    // Polled until it ends: its progress, then its summary.
+    let get = |path: String| client.get(path).bearer_auth(&acme_admin).send();
+    let run = loop {
+        let r = get(format!("{base}{location}")).await.unwrap();
+        assert_eq!(r.status(), 200);
+        let run = json(r).await;
+        if run["status"] != "running" {
+            break run;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert!(run["progress"]["pages"].as_u64().unwrap() >= 1, "{run}");
+    assert!(
+        run["progress"]["records"]["authentication_log"]
+            .as_u64()
+            .unwrap()
+            >= 1,
+        "{run}"
+    );
+    assert!(
+        !run["summary"]["records"].as_array().unwrap().is_empty(),
+        "{run}"
+    );
+    let r = get(format!("{corp}/runs/999999")).await.unwrap();
+    assert_eq!(r.status(), 404);
+    let r = get(format!("{corp}/runs/latest")).await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(
+        json(r).await["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a run id")
+    );
     let r = client
         .get(format!("{corp}/runs?limit=5"))
         .bearer_auth(&acme_admin)

@@ -55,7 +55,10 @@ async fn metrics_count_runs_records_upstream_statuses_and_api_latency_by_route()
     let r = call(
         &client,
         &base,
-        ("POST", "/v1/tenants/acme/integrations/corp/collect"),
+        (
+            "POST",
+            "/v1/tenants/acme/integrations/corp/collect?wait=true",
+        ),
         Some(&acme_admin),
     )
     .await;
