@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::lease::Lease;
 use super::runs::RunRecord;
+use super::scheduler::lock;
 use super::{Platform, PlatformError, Requester, Result};
 use crate::model::{CollectOptions, CollectSummary};
 use oort_runtime::calls;
@@ -286,12 +287,6 @@ impl Platform {
         }
         self.end_collection(run, integration, Ok(summary))
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
