@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use oort_e2e::duo::{auth_ids, duo_request, small_sim, start_sim, sync_clock};
 use oort_e2e::env::duo_limits;
+use oort_platform::data::SecretValue;
 use oort_platform::scheduler::{Scheduler, SchedulerConfig};
-use oort_platform::{ErrorKind, NoProgress, Platform, Requester};
+use oort_platform::{ErrorKind, IntegrationUpdate, NoProgress, Platform, Requester};
 use oort_store::prelude::*;
 use oort_store::{DEFAULT_INTERVAL_MS, Integration, RunStatus, Store};
 use oort_time::{Clock, ManualClock};
@@ -159,6 +160,67 @@ async fn a_failing_integration_backs_off_and_says_why() {
             "{waits:?}"
         );
     }
+
+    // The operator reads why, rotates the key, and the next run recovers.
+    let rotated = platform
+        .update_integration(
+            &Requester::local("tests"),
+            &broken,
+            IntegrationUpdate {
+                secrets: vec![(
+                    "secret_key".into(),
+                    Some(SecretValue::new(sim.admin_read_only().skey.into_bytes())),
+                )],
+                ..IntegrationUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    sync_clock(&sim);
+    assert_eq!(scheduler.tick().unwrap(), [rotated.id]);
+    scheduler.wait_idle().await;
+    let schedule = store.schedule(broken.id).unwrap();
+    assert_eq!((schedule.failures, schedule.last_error), (0, None));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_integration_is_not_scheduled_and_is_due_at_once_when_enabled() {
+    let sim = start_sim(small_sim(3, 10)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::at(oort_time::now_ms()));
+    let platform =
+        Arc::new(Platform::open_with_clock(dir.path(), duo_limits(), clock.clone()).unwrap());
+    let paused = add(&platform, &sim, "acme", "paused", None).await;
+    let running = add(&platform, &sim, "acme", "running", None).await;
+    let by = Requester::local("tests");
+    platform.set_enabled(&by, &paused, false).unwrap();
+    let scheduler = Scheduler::new(platform.clone(), config(4, 4)).unwrap();
+
+    assert_eq!(scheduler.tick().unwrap(), [running.id]);
+    scheduler.wait_idle().await;
+    clock.advance_ms(DEFAULT_INTERVAL_MS * 3);
+    sync_clock(&sim);
+    assert_eq!(scheduler.tick().unwrap(), [running.id], "still skipped");
+    scheduler.wait_idle().await;
+    let err = platform
+        .collect(&paused, Default::default(), &NoProgress)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    let store = Store::open(dir.path()).unwrap();
+    assert!(
+        store.runs(paused.id, 10).unwrap().is_empty(),
+        "no run at all"
+    );
+
+    platform.set_enabled(&by, &paused, true).unwrap();
+    assert_eq!(scheduler.tick().unwrap(), [paused.id]);
+    scheduler.wait_idle().await;
+    let (ids, rows) = auth_ids(&store, &paused);
+    assert!(
+        !ids.is_empty() && ids.len() == rows,
+        "collected once enabled"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

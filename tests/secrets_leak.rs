@@ -7,6 +7,8 @@ use oort_e2e::duo::{small_sim, start_sim, sync_clock};
 use oort_e2e::{Cli, LeakScanner, files_under, misbehaving_wasm};
 
 const MISBEHAVING_TOKEN: &str = "MisbehavingCanary7Q2x9";
+/// What the second plugin's token is rotated to.
+const ROTATED_TOKEN: &str = "RotatedCanary4Kd8Zp1";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_session_leaves_no_trace_of_the_secret_key() {
@@ -105,6 +107,25 @@ async fn a_full_session_leaves_no_trace_of_the_secret_key() {
         "{collected}"
     );
     cli.ok(&["export", "mb"]);
+    // Rotated through the CLI: the new token is sealed like the first.
+    let rotated_file = outside.path().join("rotated-token");
+    std::fs::write(&rotated_file, ROTATED_TOKEN).expect("write rotated token");
+    let rotated_arg = format!("token={}", rotated_file.display());
+    cli.ok(&[
+        "integrations",
+        "update",
+        "mb",
+        "--secret-file",
+        &rotated_arg,
+    ]);
+    cli.ok(&["--json", "integrations", "show", "mb"]);
+    cli.ok(&["collect", "mb"]);
+    // Disabled, nothing runs; enabled again, it does.
+    cli.ok(&["integrations", "disable", "corp"]);
+    let refused = cli.fails(&["test", "corp"]);
+    assert!(refused.stderr.contains("is disabled"), "{}", refused.stderr);
+    cli.ok(&["integrations", "enable", "corp"]);
+    cli.ok(&["test", "corp"]);
     // A failing command prints errors; they must not carry the key either.
     cli.fails(&[
         "integrations",
@@ -145,7 +166,7 @@ async fn a_full_session_leaves_no_trace_of_the_secret_key() {
         "positive control: the integration key must be found in the database"
     );
 
-    let scanner = LeakScanner::new(&[&creds.skey, MISBEHAVING_TOKEN]);
+    let scanner = LeakScanner::new(&[&creds.skey, MISBEHAVING_TOKEN, ROTATED_TOKEN]);
     let in_files = scanner.scan_dir(data.path());
     assert!(
         in_files.is_empty(),

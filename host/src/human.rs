@@ -142,11 +142,12 @@ pub fn integrations(tenant: &str, integrations: &[Integration]) {
         );
         return;
     }
-    let mut table = Table::new(["NAME", "PLUGIN", "CREATED", "API BASE URL"]);
+    let mut table = Table::new(["NAME", "PLUGIN", "STATE", "CREATED", "API BASE URL"]);
     for i in integrations {
         table.row([
             i.name.clone(),
             i.plugin_id.clone(),
+            state(i).to_owned(),
             rfc3339_from_ms(i.created_at_ms),
             opt(i.api_base_url.as_deref()),
         ]);
@@ -154,11 +155,19 @@ pub fn integrations(tenant: &str, integrations: &[Integration]) {
     table.print();
 }
 
+fn state(i: &Integration) -> &'static str {
+    if i.enabled { "enabled" } else { "disabled" }
+}
+
 /// The integration's settings; secrets only as `set`.
 pub fn integration(i: &Integration) {
     println!(
-        "Integration `{}` (plugin {}, tenant {}, id {})",
-        i.name, i.plugin_id, i.tenant, i.id
+        "Integration `{}` (plugin {}, tenant {}, id {}, {})",
+        i.name,
+        i.plugin_id,
+        i.tenant,
+        i.id,
+        state(i)
     );
     let mut table = Table::new(["  FIELD", "VALUE"]);
     for (field, value) in &i.config {

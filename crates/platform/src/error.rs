@@ -19,6 +19,10 @@ pub enum PlatformError {
     /// No such plugin / integration / operator / finding.
     #[error("{0}")]
     NotFound(String),
+    /// The operation conflicts with the state it finds: the name is taken,
+    /// the integration is disabled, another process is collecting it.
+    #[error("{0}")]
+    Conflict(String),
     /// The plugin reported a typed error.
     #[error(transparent)]
     Plugin(#[from] PluginError),
@@ -84,6 +88,7 @@ impl PlatformError {
             PlatformError::InvalidInput(_) => ErrorKind::InvalidInput,
             PlatformError::InvalidConfig(_) => ErrorKind::InvalidConfig,
             PlatformError::NotFound(_) => ErrorKind::NotFound,
+            PlatformError::Conflict(_) => ErrorKind::Conflict,
             PlatformError::Plugin(_) => ErrorKind::Plugin,
             PlatformError::Sandbox(_) => ErrorKind::Sandbox,
             PlatformError::Refused(_) => ErrorKind::Refused,

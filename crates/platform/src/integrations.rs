@@ -1,10 +1,11 @@
 //! Operations on integrations: add (validated before anything is stored),
-//! list, show, remove, Test Connectivity, Collect Now, insights, export and
+//! list, show, remove, Test Connectivity (refused while disabled), Collect Now, insights, export and
 //! the audit trail.
 
 use std::sync::Arc;
 
 use super::runs::RunRecord;
+use super::settings::ensure_enabled;
 use super::views::{AuditLine, IntegrationDetail};
 use super::{NoProgress, Platform, PlatformError, Requester, Result, insight_refresh};
 use crate::model::{Check, CheckStatus, CollectOptions};
@@ -35,48 +36,12 @@ impl Platform {
             ));
         }
         if self.store.integration(&req.tenant, &req.name)?.is_some() {
-            return Err(PlatformError::Store(StoreError::Conflict(format!(
+            return Err(PlatformError::Conflict(format!(
                 "integration `{}` already exists in tenant `{}`; choose another name or remove it first",
                 req.name, req.tenant
-            ))));
+            )));
         }
-        let plugin = self.plugin(&req.plugin_id)?;
-        let manifest = Arc::new(plugin.manifest.clone());
-        let errors = check_config(&manifest, &req.config, &req.secrets);
-        if !errors.is_empty() {
-            return Err(PlatformError::InvalidConfig(errors));
-        }
-        check_grants(&manifest, &req.granted_capabilities).map_err(PlatformError::InvalidInput)?;
-        if let Some(base) = &req.api_base_url {
-            oort_runtime::capabilities::http::check_base_url_override(base)
-                .map_err(PlatformError::InvalidInput)?;
-        }
-
-        let prepared = self.prepared(&plugin)?;
-        let config = effective_config(&manifest, &req.config);
-        let ctx = InvocationContext {
-            tags: LogTags {
-                tenant: req.tenant.clone(),
-                integration: req.name.clone(),
-                plugin: plugin.id.clone(),
-            },
-            manifest: manifest.clone(),
-            config: config.clone(),
-            // Not stored yet: the plugin reaches the candidate secrets from memory.
-            secrets: Arc::new(MemorySecrets::new(req.secrets.clone())),
-            granted_capabilities: req.granted_capabilities.clone(),
-            api_base_url: req.api_base_url.clone(),
-            storage: None,
-            progress: None,
-        };
-        let errors = self
-            .runtime
-            .invoke(&prepared, ctx, calls::ValidateConfig { config: &config })
-            .await?;
-        if !errors.is_empty() {
-            return Err(PlatformError::InvalidConfig(errors));
-        }
-
+        self.validate_candidate(&req).await?;
         let integration = self.store.create_integration(&req)?;
         self.audit_change(
             by,
@@ -86,6 +51,51 @@ impl Platform {
             format!("succeeded: plugin {}", integration.plugin_id),
         )?;
         Ok(integration)
+    }
+
+    /// The checks a new or changed integration passes before it is stored:
+    /// the host-side constraints on its config, grants and base URL, then
+    /// the plugin's own `validate-config`, which reaches the candidate
+    /// secrets from memory (they are not stored yet).
+    pub(crate) async fn validate_candidate(&self, candidate: &NewIntegration) -> Result<()> {
+        let plugin = self.plugin(&candidate.plugin_id)?;
+        let manifest = Arc::new(plugin.manifest.clone());
+        let errors = check_config(&manifest, &candidate.config, &candidate.secrets);
+        if !errors.is_empty() {
+            return Err(PlatformError::InvalidConfig(errors));
+        }
+        check_grants(&manifest, &candidate.granted_capabilities)
+            .map_err(PlatformError::InvalidInput)?;
+        if let Some(base) = &candidate.api_base_url {
+            oort_runtime::capabilities::http::check_base_url_override(base)
+                .map_err(PlatformError::InvalidInput)?;
+        }
+
+        let prepared = self.prepared(&plugin)?;
+        let config = effective_config(&manifest, &candidate.config);
+        let ctx = InvocationContext {
+            tags: LogTags {
+                tenant: candidate.tenant.clone(),
+                integration: candidate.name.clone(),
+                plugin: plugin.id.clone(),
+            },
+            manifest: manifest.clone(),
+            config: config.clone(),
+            secrets: Arc::new(MemorySecrets::new(candidate.secrets.clone())),
+            granted_capabilities: candidate.granted_capabilities.clone(),
+            api_base_url: candidate.api_base_url.clone(),
+            storage: None,
+            progress: None,
+        };
+        let errors = self
+            .runtime
+            .invoke(&prepared, ctx, calls::ValidateConfig { config: &config })
+            .await?;
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(PlatformError::InvalidConfig(errors))
+        }
     }
 
     /// Looks up an integration of `tenant` by name (`NotFound` otherwise).
@@ -129,6 +139,7 @@ impl Platform {
     /// Runs Test Connectivity; the run fails if any check failed. Callers
     /// present the checks as a [`TestReport`](super::views::TestReport).
     pub async fn test_connectivity(&self, integration: &Integration) -> Result<Vec<Check>> {
+        ensure_enabled(self.store.as_ref(), integration)?;
         let (prepared, _, mut ctx) = self.context(integration)?;
         ctx.storage = None;
         let config = ctx.config.clone();

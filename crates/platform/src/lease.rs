@@ -41,6 +41,8 @@ impl Platform {
     /// refuses (`Conflict`) while another holds it. Needs a tokio runtime
     /// (the renewal runs on it).
     pub(crate) fn lease(&self, integration: &Integration) -> Result<Lease> {
+        // Every collection takes a lease first: none starts while disabled.
+        crate::settings::ensure_enabled(self.store.as_ref(), integration)?;
         let ttl = LEASE_TTL.as_millis() as i64;
         // Each lease is its own holder: "already ours" (a renewal) must not
         // let a second collection of this process in beside the first.
@@ -51,15 +53,13 @@ impl Platform {
             && !self.take_over_from_the_dead(integration, ttl)?
         {
             let schedule = self.store.schedule(integration.id)?;
-            return Err(PlatformError::Store(oort_store::StoreError::Conflict(
-                format!(
-                    "integration `{}` is being collected by {} (lease until {}); try again when that collection ends",
-                    integration.name,
-                    schedule.lease_owner.as_deref().unwrap_or("another process"),
-                    schedule
-                        .lease_expires_ms
-                        .map_or("unknown".into(), oort_time::rfc3339_from_ms),
-                ),
+            return Err(PlatformError::Conflict(format!(
+                "integration `{}` is being collected by {} (lease until {}); try again when that collection ends",
+                integration.name,
+                schedule.lease_owner.as_deref().unwrap_or("another process"),
+                schedule
+                    .lease_expires_ms
+                    .map_or("unknown".into(), oort_time::rfc3339_from_ms),
             )));
         }
         let store = self.store.clone();

@@ -52,6 +52,7 @@ mod runs;
 mod sandbox_access;
 mod schedule;
 pub mod scheduler;
+mod settings;
 pub mod views;
 
 /// The stored things the operations answer with (data only: the store that
@@ -87,6 +88,7 @@ use oort_time::{Clock, SystemClock};
 pub use collection::{CollectProgress, NoProgress};
 pub use error::{ErrorKind, PlatformError, Result};
 pub use integrations::AddIntegration;
+pub use settings::IntegrationUpdate;
 
 /// The Duo plugin shipped inside the host binary.
 const BUILTIN_DUO: &[u8] = include_bytes!(env!("OORT_BUILTIN_DUO_WASM"));

@@ -244,6 +244,7 @@ mod tests {
             api_base_url: None,
             granted_capabilities: vec![],
             created_at_ms: 1_000,
+            enabled: true,
         }
     }
 
@@ -279,7 +280,7 @@ mod tests {
         );
         assert_eq!(
             text(&detail),
-            r#"{"id":3,"tenant":"acme","name":"corp-duo","plugin_id":"duo","config":[["api_hostname","api-1.duosecurity.com"]],"secret_fields":["secret_key"],"api_base_url":null,"granted_capabilities":[],"created_at_ms":1000,"secrets":{"secret_key":"set"},"records":[{"kind":"duo.user","count":4}],"runs":[{"id":9,"integration_id":3,"kind":"collect","status":"succeeded","started_at_ms":5,"finished_at_ms":6,"summary":{"pages":1},"error":null,"progress":{"pages":1,"records":{"user":4}}}],"schedule":{"interval_ms":300000,"next_due":"1970-01-01T00:00:00.000Z","failures":2,"last_error":"upstream said 429","collecting_by":"h:1:ab"}}"#
+            r#"{"id":3,"tenant":"acme","name":"corp-duo","plugin_id":"duo","config":[["api_hostname","api-1.duosecurity.com"]],"secret_fields":["secret_key"],"api_base_url":null,"granted_capabilities":[],"created_at_ms":1000,"enabled":true,"secrets":{"secret_key":"set"},"records":[{"kind":"duo.user","count":4}],"runs":[{"id":9,"integration_id":3,"kind":"collect","status":"succeeded","started_at_ms":5,"finished_at_ms":6,"summary":{"pages":1},"error":null,"progress":{"pages":1,"records":{"user":4}}}],"schedule":{"interval_ms":300000,"next_due":"1970-01-01T00:00:00.000Z","failures":2,"last_error":"upstream said 429","collecting_by":"h:1:ab"}}"#
         );
     }
 

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use oort_model::{
-    Capability, Charset, FieldError, FieldType, Manifest, SecretValue, TextConstraints,
+    Capability, Charset, ConfigField, FieldError, FieldType, Manifest, SecretValue, TextConstraints,
 };
 
 fn err(field: &str, message: impl Into<String>) -> FieldError {
@@ -60,6 +60,35 @@ fn check_constraints(
     None
 }
 
+/// The manifest's field `name`, if it exists and is given where it belongs:
+/// a secret as a secret (as plain config it would be stored in clear), a
+/// plain field as configuration.
+pub fn placed_field<'m>(
+    manifest: &'m Manifest,
+    name: &str,
+    as_secret: bool,
+) -> Result<&'m ConfigField, FieldError> {
+    let Some(field) = manifest.field(name) else {
+        let known: Vec<&str> = manifest.config.iter().map(|f| f.name.as_str()).collect();
+        return Err(err(
+            name,
+            format!(
+                "unknown field; plugin `{}` has: {}",
+                manifest.id,
+                known.join(", ")
+            ),
+        ));
+    };
+    match (field.field_type == FieldType::Secret, as_secret) {
+        (true, false) => Err(err(
+            name,
+            "is a secret: pass it as a secret, not as plain configuration",
+        )),
+        (false, true) => Err(err(name, "is not a secret: pass it as plain configuration")),
+        _ => Ok(field),
+    }
+}
+
 /// All problems with `config` + `secrets` as the host can see them.
 pub fn check_config(
     manifest: &Manifest,
@@ -67,32 +96,20 @@ pub fn check_config(
     secrets: &[(String, SecretValue)],
 ) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let known = || {
-        manifest
-            .config
-            .iter()
-            .map(|f| f.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let mut seen = HashSet::new();
     for (name, value) in config {
         if !seen.insert(name.as_str()) {
             errors.push(err(name, "given more than once"));
             continue;
         }
-        let Some(field) = manifest.field(name) else {
-            errors.push(err(
-                name,
-                format!("unknown field; plugin `{}` has: {}", manifest.id, known()),
-            ));
-            continue;
+        let field = match placed_field(manifest, name, false) {
+            Ok(field) => field,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
         };
         match field.field_type {
-            FieldType::Secret => errors.push(err(
-                name,
-                "is a secret: pass it as a secret, not as plain configuration",
-            )),
             FieldType::Boolean if value != "true" && value != "false" => errors.push(err(
                 name,
                 format!("must be true or false, not `{}`", value.escape_debug()),
@@ -116,17 +133,13 @@ pub fn check_config(
             errors.push(err(name, "given more than once"));
             continue;
         }
-        let Some(field) = manifest.field(name) else {
-            errors.push(err(
-                name,
-                format!("unknown field; plugin `{}` has: {}", manifest.id, known()),
-            ));
-            continue;
+        let field = match placed_field(manifest, name, true) {
+            Ok(field) => field,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
         };
-        if field.field_type != FieldType::Secret {
-            errors.push(err(name, "is not a secret: pass it as plain configuration"));
-            continue;
-        }
         let Ok(text) = std::str::from_utf8(value.expose()) else {
             errors.push(err(name, "must be text (UTF-8)"));
             continue;

@@ -17,8 +17,9 @@ use oort_model::batch::{CheckedRecords, CommitResult, RecordClass};
 use oort_model::{CollectedRecord, Finding, Normalized, Role, SecretValue, StoredFinding};
 
 use crate::{
-    ApiToken, AuditEntry, InstalledPlugin, Integration, IntegrationId, NewIntegration, NewToken,
-    Operator, Result, Run, RunId, RunKind, RunStatus, Schedule, StoredRecord,
+    ApiToken, AuditEntry, InstalledPlugin, Integration, IntegrationChange, IntegrationId,
+    NewIntegration, NewToken, Operator, Result, Run, RunId, RunKind, RunStatus, Schedule,
+    StoredRecord,
 };
 
 /// Installed plugin components.
@@ -44,14 +45,16 @@ pub trait IntegrationStore {
     fn remove_integration(&self, id: IntegrationId) -> Result<()>;
     /// One secret, unsealed. `Corrupt` if it was sealed with another key.
     fn secret(&self, integration: IntegrationId, field: &str) -> Result<Option<SecretValue>>;
-    /// Sets (or replaces) one secret of an existing integration, e.g. a
-    /// rotated API key.
-    fn set_secret(
+    /// Replaces the config and sets or clears secrets, in one transaction;
+    /// returns the integration as it is now. `NotFound` if it was removed.
+    fn update_integration(
         &self,
-        integration: IntegrationId,
-        field: &str,
-        value: &SecretValue,
-    ) -> Result<()>;
+        id: IntegrationId,
+        change: &IntegrationChange,
+    ) -> Result<Integration>;
+    /// Enables or disables the integration (see [`Integration::enabled`]);
+    /// one enabled again is due at once.
+    fn set_enabled(&self, id: IntegrationId, enabled: bool) -> Result<Integration>;
 }
 
 /// Collected records and the checkpoints that say how far collection got.
@@ -166,8 +169,8 @@ pub trait OperatorStore {
 pub trait ScheduleStore {
     /// `NotFound` if the integration does not exist.
     fn schedule(&self, integration: IntegrationId) -> Result<Schedule>;
-    /// Integrations due at `now_ms` whose lease is free or expired, most
-    /// overdue first, at most `limit`.
+    /// Enabled integrations due at `now_ms` whose lease is free or expired,
+    /// most overdue first, at most `limit`.
     fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<Schedule>>;
     /// Sets the interval; the next run is due one interval after the last
     /// one finished (now, if it never ran).

@@ -5,12 +5,13 @@ use std::collections::HashSet;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
-    Integration, IntegrationId, NewIntegration, Result, SecretValue, Store, StoreError, from_json,
-    to_json,
+    Integration, IntegrationChange, IntegrationId, NewIntegration, Result, SecretValue, Store,
+    StoreError, from_json, to_json,
 };
 use crate::backend::{Backend, IntegrationStore};
 
-const SELECT: &str = "SELECT i.id, t.name, i.name, i.plugin_id, i.api_base_url, i.granted_capabilities, i.created_at_ms
+const SELECT: &str = "SELECT i.id, t.name, i.name, i.plugin_id, i.api_base_url, i.granted_capabilities, i.created_at_ms,
+        i.enabled
      FROM integrations i JOIN tenants t ON t.id = i.tenant_id";
 
 /// An integration row before its config and secret names are attached.
@@ -22,6 +23,7 @@ type IntegrationRow = (
     Option<String>,
     String,
     i64,
+    bool,
 );
 
 impl IntegrationStore for Store {
@@ -156,28 +158,71 @@ impl IntegrationStore for Store {
             .transpose()
     }
 
-    fn set_secret(
+    fn update_integration(
         &self,
-        integration: IntegrationId,
-        field: &str,
-        value: &SecretValue,
-    ) -> Result<()> {
-        if field.is_empty() {
-            return Err(StoreError::Invalid(
-                "a secret field name cannot be empty".into(),
-            ));
-        }
-        let sealed = self.key().seal(integration, field, value)?;
+        id: IntegrationId,
+        change: &IntegrationChange,
+    ) -> Result<Integration> {
+        check_field_names(
+            change
+                .config
+                .iter()
+                .map(|(name, _)| name)
+                .chain(change.set_secrets.iter().map(|(name, _)| name))
+                .chain(change.cleared_secrets.iter()),
+        )?;
+        let sealed = change
+            .set_secrets
+            .iter()
+            .map(|(field, value)| Ok((field, self.key().seal(id, field, value)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let now = self.now_ms();
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        ensure_exists(&tx, integration)?;
+        ensure_exists(&tx, id)?;
         tx.execute(
-            "DELETE FROM secrets WHERE integration_id = ?1 AND field = ?2",
-            params![integration, field],
+            "DELETE FROM integration_config WHERE integration_id = ?1",
+            [id],
         )?;
-        insert_secret(&tx, sealed, integration, field, self.now_ms())?;
+        {
+            let mut config = tx.prepare_cached(
+                "INSERT INTO integration_config (integration_id, name, value) VALUES (?1, ?2, ?3)",
+            )?;
+            for (name, value) in &change.config {
+                config.execute(params![id, name, value])?;
+            }
+            let mut clear =
+                tx.prepare_cached("DELETE FROM secrets WHERE integration_id = ?1 AND field = ?2")?;
+            for field in &change.cleared_secrets {
+                clear.execute(params![id, field])?;
+            }
+            for (field, sealed) in sealed {
+                clear.execute(params![id, field])?;
+                insert_secret(&tx, sealed, id, field, now)?;
+            }
+        }
         tx.commit()?;
-        Ok(())
+        load(&conn, id)?.ok_or_else(|| missing(id))
+    }
+
+    fn set_enabled(&self, id: IntegrationId, enabled: bool) -> Result<Integration> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE integrations SET enabled = ?2 WHERE id = ?1",
+            params![id, enabled],
+        )?;
+        if changed == 0 {
+            return Err(missing(id));
+        }
+        if enabled {
+            tx.execute(
+                "UPDATE schedules SET next_due_ms = MIN(next_due_ms, ?2) WHERE integration_id = ?1",
+                params![id, self.now_ms()],
+            )?;
+        }
+        tx.commit()?;
+        load(&conn, id)?.ok_or_else(|| missing(id))
     }
 }
 
@@ -249,13 +294,18 @@ fn validate_new(new: &NewIntegration) -> Result<()> {
     ] {
         check_plain(what, value)?;
     }
+    check_field_names(
+        new.config
+            .iter()
+            .map(|(name, _)| name)
+            .chain(new.secrets.iter().map(|(name, _)| name)),
+    )
+}
+
+/// Field names are not empty and each appears once.
+fn check_field_names<'a>(names: impl Iterator<Item = &'a String>) -> Result<()> {
     let mut seen = HashSet::new();
-    let fields = new
-        .config
-        .iter()
-        .map(|(name, _)| name)
-        .chain(new.secrets.iter().map(|(name, _)| name));
-    for name in fields {
+    for name in names {
         if name.is_empty() {
             return Err(StoreError::Invalid(
                 "a config field name cannot be empty".into(),
@@ -279,6 +329,7 @@ fn integration_row(row: &Row<'_>) -> rusqlite::Result<IntegrationRow> {
         row.get(4)?,
         row.get(5)?,
         row.get(6)?,
+        row.get(7)?,
     ))
 }
 
@@ -290,7 +341,7 @@ fn load(conn: &Connection, id: IntegrationId) -> Result<Option<Integration>> {
 }
 
 fn complete(conn: &Connection, row: IntegrationRow) -> Result<Integration> {
-    let (id, tenant, name, plugin_id, api_base_url, capabilities, created_at_ms) = row;
+    let (id, tenant, name, plugin_id, api_base_url, capabilities, created_at_ms, enabled) = row;
     let config = conn
         .prepare_cached(
             "SELECT name, value FROM integration_config WHERE integration_id = ?1 ORDER BY rowid",
@@ -315,5 +366,6 @@ fn complete(conn: &Connection, row: IntegrationRow) -> Result<Integration> {
         api_base_url,
         granted_capabilities,
         created_at_ms,
+        enabled,
     })
 }

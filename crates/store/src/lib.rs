@@ -154,6 +154,19 @@ pub struct NewIntegration {
     pub granted_capabilities: Vec<String>,
 }
 
+/// A change to an existing integration's settings, written in one
+/// transaction: the config as a whole, and secrets set or cleared one by one
+/// (the others keep their values).
+#[derive(Debug, Clone, Default)]
+pub struct IntegrationChange {
+    /// The whole non-secret config after the change.
+    pub config: Vec<(String, String)>,
+    /// Secrets set or replaced (a rotated key), sealed before storage.
+    pub set_secrets: Vec<(String, SecretValue)>,
+    /// Secret fields that no longer have a value.
+    pub cleared_secrets: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Integration {
     pub id: IntegrationId,
@@ -166,6 +179,9 @@ pub struct Integration {
     pub api_base_url: Option<String>,
     pub granted_capabilities: Vec<String>,
     pub created_at_ms: i64,
+    /// A disabled integration is kept with everything collected for it but
+    /// is not scheduled, and nothing reaches its upstream API.
+    pub enabled: bool,
 }
 
 /// A record as stored (what `export` prints).

@@ -255,6 +255,10 @@ INSERT INTO schedules (integration_id, interval_ms, next_due_ms)
     r#"
 ALTER TABLE runs ADD COLUMN progress TEXT;
 "#,
+    // 8: an integration can be disabled (kept, not collected). Adds only.
+    r#"
+ALTER TABLE integrations ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -25,7 +25,7 @@ impl ScheduleStore for Store {
     fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<Schedule>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&format!(
-            "{SELECT} WHERE s.next_due_ms <= ?1
+            "{SELECT} WHERE s.next_due_ms <= ?1 AND i.enabled
                AND (s.lease_owner IS NULL OR s.lease_expires_ms <= ?1)
              ORDER BY s.next_due_ms, s.integration_id LIMIT ?2"
         ))?;

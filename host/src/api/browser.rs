@@ -1,6 +1,6 @@
 //! What keeps a web page the operator happens to visit from driving the API,
-//! on top of the tokens (which a page cannot read): a POST must carry
-//! `Content-Type: application/json` (which a cross-site page cannot send
+//! on top of the tokens (which a page cannot read): a request with a body
+//! (POST, PUT, PATCH) must carry `Content-Type: application/json` (which a cross-site page cannot send
 //! without a CORS preflight this server never grants), and the Host header
 //! must name a loopback host or one the operator allowed with `--allow-host`
 //! (which defeats DNS rebinding).
@@ -32,7 +32,7 @@ pub async fn refuse_browser_requests(
         )
         .into_response();
     }
-    if request.method() == Method::POST {
+    if [Method::POST, Method::PUT, Method::PATCH].contains(request.method()) {
         let json = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -46,7 +46,7 @@ pub async fn refuse_browser_requests(
             return ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "invalid_input",
-                "POST requests must send `Content-Type: application/json`",
+                "requests with a body (POST, PUT, PATCH) must send `Content-Type: application/json`",
             )
             .into_response();
         }

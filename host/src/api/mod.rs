@@ -75,8 +75,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             &at("/{name}"),
-            get(integrations::show).delete(integrations::remove),
+            get(integrations::show)
+                .patch(integrations::update)
+                .delete(integrations::remove),
         )
+        .route(&at("/{name}/enable"), post(integrations::enable))
+        .route(&at("/{name}/disable"), post(integrations::disable))
         .route(&at("/{name}/runs"), get(integrations::runs))
         .route(&at("/{name}/runs/{run}"), get(integrations::run))
         .route(

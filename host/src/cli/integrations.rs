@@ -1,7 +1,5 @@
 //! `integrations add|list|show|remove`.
 
-use std::path::Path;
-
 use anyhow::Context as _;
 
 use oort_platform::AddIntegration;
@@ -10,7 +8,7 @@ use oort_platform::model::{FieldType, Manifest};
 use oort_platform::views::Removed;
 
 use super::output::usage;
-use super::secret_input::{SecretReader, SecretSpec};
+use super::secret_input::{SecretReader, SecretSpec, read_secret_file};
 use super::{AddArgs, Ctx, from_cli};
 use crate::human;
 
@@ -58,17 +56,8 @@ pub fn read_secrets(
             }
             None => return Err(unknown_field(manifest, field)),
         }
-        let flag = format!("--secret-file {field}=");
-        let spec = SecretSpec {
-            field,
-            label: field,
-            file: Some(Path::new(path)),
-            file_flag: &flag,
-            env_var: None,
-        };
-        if let Some(value) = reader.read(&spec, true)? {
-            push_unique(&mut secrets, field, value)?;
-        }
+        let value = read_secret_file(reader, field, path)?;
+        push_unique(&mut secrets, field, value)?;
     }
     if args.plugin == DUO {
         let admin = SecretSpec {

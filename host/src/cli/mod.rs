@@ -13,6 +13,7 @@ mod output;
 mod plugins;
 mod run;
 mod secret_input;
+mod settings;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -214,6 +215,18 @@ pub enum IntegrationsCmd {
     Show {
         name: String,
     },
+    /// Change the config or rotate secrets; fields not named keep their
+    /// values. Validated like `add` (nothing is stored if it fails).
+    Update(UpdateArgs),
+    /// Stop collecting the integration and refuse test, collect and actions
+    /// on it; what was collected stays.
+    Disable {
+        name: String,
+    },
+    /// Collect the integration again (due at once, from its checkpoints).
+    Enable {
+        name: String,
+    },
     /// Remove the integration and its records, checkpoints, secrets, runs and findings (the audit trail is kept).
     Remove {
         name: String,
@@ -295,6 +308,26 @@ pub struct AddArgs {
     /// Grant an optional host capability the plugin requests (e.g. secret-reveal).
     #[arg(long = "grant", value_name = "CAPABILITY")]
     pub grant: Vec<String>,
+}
+
+/// `integrations update`. Secret values come from files or stdin, never
+/// from flag values.
+#[derive(Debug, Clone, Default, Args)]
+pub struct UpdateArgs {
+    pub name: String,
+    /// Set a non-secret config field, e.g. --set collect_endpoints=true.
+    #[arg(long = "set", value_name = "FIELD=VALUE", value_parser = parse_key_value)]
+    pub set: Vec<(String, String)>,
+    /// Unset a config field (its default applies again).
+    #[arg(long, value_name = "FIELD")]
+    pub unset: Vec<String>,
+    /// Replace a secret with the content of a file (`-` = stdin), e.g.
+    /// --secret-file secret_key=new-skey.txt.
+    #[arg(long = "secret-file", value_name = "FIELD=PATH", value_parser = parse_key_value)]
+    pub secret_file: Vec<(String, String)>,
+    /// Clear a secret field.
+    #[arg(long, value_name = "FIELD")]
+    pub clear_secret: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -413,6 +446,13 @@ pub async fn run(ctx: Ctx, command: Command) -> anyhow::Result<u8> {
         Command::Integrations(IntegrationsCmd::Add(args)) => integrations::add(ctx, args).await,
         Command::Integrations(IntegrationsCmd::List) => integrations::list(ctx),
         Command::Integrations(IntegrationsCmd::Show { name }) => integrations::show(ctx, &name),
+        Command::Integrations(IntegrationsCmd::Update(args)) => settings::update(ctx, args).await,
+        Command::Integrations(IntegrationsCmd::Disable { name }) => {
+            settings::set_enabled(ctx, &name, false)
+        }
+        Command::Integrations(IntegrationsCmd::Enable { name }) => {
+            settings::set_enabled(ctx, &name, true)
+        }
         Command::Integrations(IntegrationsCmd::Remove { name }) => integrations::remove(ctx, &name),
         Command::Integrations(IntegrationsCmd::Schedule { name, every }) => {
             integrations::schedule(ctx, &name, every)

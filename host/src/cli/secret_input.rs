@@ -107,6 +107,25 @@ impl SecretReader {
     }
 }
 
+/// The secret in the file `--secret-file FIELD=PATH` names (`-` = stdin).
+pub fn read_secret_file(
+    reader: &mut SecretReader,
+    field: &str,
+    path: &str,
+) -> anyhow::Result<SecretValue> {
+    let flag = format!("--secret-file {field}=");
+    let spec = SecretSpec {
+        field,
+        label: field,
+        file: Some(Path::new(path)),
+        file_flag: &flag,
+        env_var: None,
+    };
+    reader
+        .read(&spec, true)?
+        .ok_or_else(|| usage(format!("{flag}PATH gave no value for `{field}`")))
+}
+
 /// Files written by editors and `echo` end in one newline that is not part of
 /// the key; anything else (including a second newline) is kept as typed.
 pub fn trim_one_newline(mut bytes: Vec<u8>) -> Vec<u8> {

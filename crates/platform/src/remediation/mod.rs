@@ -90,6 +90,9 @@ pub(crate) async fn act_with<R: ActionRunner>(
     attempt.action = req.action.clone();
     attempt.target = req.user.clone();
 
+    if let Err(e) = crate::settings::ensure_enabled(store, integration) {
+        return Err(attempt.refuse(e));
+    }
     let operator = match store.operator(&req.actor) {
         Ok(operator) => operator,
         Err(e) => return Err(attempt.refuse(e.into())),

@@ -290,19 +290,90 @@ fn ciphertext_moved_to_another_integration_does_not_decrypt() {
 }
 
 #[test]
-fn set_secret_replaces_the_value() {
+fn an_update_replaces_the_config_and_sets_or_clears_secrets_in_one_go() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     let id = add_integration(&store, "a");
-    store
-        .set_secret(id, "skey", &SecretValue::new(b"rotated".to_vec()))
+    let rotated = store
+        .update_integration(
+            id,
+            &IntegrationChange {
+                config: vec![("host".into(), "api-2.example".into())],
+                set_secrets: vec![("skey".into(), SecretValue::new(b"rotated".to_vec()))],
+                cleared_secrets: vec![],
+            },
+        )
         .unwrap();
+    assert_eq!(
+        rotated.config,
+        vec![("host".into(), "api-2.example".into())]
+    );
+    assert_eq!(rotated.secret_fields, vec!["skey".to_owned()]);
     assert_eq!(
         store.secret(id, "skey").unwrap().unwrap().expose(),
         b"rotated"
     );
+    let cleared = store
+        .update_integration(
+            id,
+            &IntegrationChange {
+                config: vec![],
+                set_secrets: vec![],
+                cleared_secrets: vec!["skey".into()],
+            },
+        )
+        .unwrap();
+    assert!(cleared.config.is_empty() && cleared.secret_fields.is_empty());
+    assert!(store.secret(id, "skey").unwrap().is_none());
+
+    // A field named twice is refused before anything is written.
+    let twice = IntegrationChange {
+        config: vec![("host".into(), "x".into())],
+        set_secrets: vec![],
+        cleared_secrets: vec!["host".into()],
+    };
     assert!(matches!(
-        store.set_secret(9999, "skey", &SecretValue::new(b"x".to_vec())),
+        store.update_integration(id, &twice),
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(
+        store
+            .integration_by_id(id)
+            .unwrap()
+            .unwrap()
+            .config
+            .is_empty()
+    );
+    assert!(matches!(
+        store.update_integration(9999, &IntegrationChange::default()),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+#[test]
+fn a_disabled_integration_is_kept_but_never_due_and_is_due_at_once_when_enabled() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = add_integration(&store, "a");
+    // Collected just now, next due in an hour.
+    let now = store.now_ms();
+    store
+        .record_collection(id, now, now + 3_600_000, None)
+        .unwrap();
+    let disabled = store.set_enabled(id, false).unwrap();
+    assert!(!disabled.enabled);
+    assert!(store.due(i64::MAX, 10).unwrap().is_empty());
+    assert_eq!(store.integrations(None).unwrap(), vec![disabled]);
+
+    let enabled = store.set_enabled(id, true).unwrap();
+    assert!(enabled.enabled);
+    let due = store.due(store.now_ms(), 10).unwrap();
+    assert_eq!(
+        due.iter().map(|s| s.integration_id).collect::<Vec<_>>(),
+        [id]
+    );
+    assert!(matches!(
+        store.set_enabled(9999, false),
         Err(StoreError::NotFound(_))
     ));
 }

@@ -1,5 +1,6 @@
 //! One tenant's integrations: list, show, create (secrets in the body, never
-//! sent back), remove, their collection schedule and their run history.
+//! sent back), update (config, secret rotation), enable and disable, remove,
+//! their collection schedule and their run history.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +14,7 @@ use serde_json::Value;
 use oort_platform::data::SecretValue;
 use oort_platform::model::Role;
 use oort_platform::views::Removed;
-use oort_platform::{AddIntegration, Scope};
+use oort_platform::{AddIntegration, IntegrationUpdate, Scope};
 
 use super::{ApiResult, JsonBody, detached, find, required_body, to_json};
 use crate::api::auth::{Admin, Allowed, Viewer};
@@ -89,6 +90,76 @@ pub async fn create(
     let integration = detached(async move { platform.add_integration(&by, add).await }).await??;
     let detail = state.platform.integration_detail(integration)?;
     Ok((StatusCode::CREATED, to_json(&detail)?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    /// Field to value, or to `null` to unset it (the default applies).
+    #[serde(default)]
+    config: BTreeMap<String, Option<String>>,
+    /// Field to its new value (write-only), or to `null` to clear it.
+    #[serde(default)]
+    secrets: BTreeMap<String, Option<String>>,
+}
+
+/// Changes the config or rotates secrets; fields the body does not name
+/// keep their values. Validated like a new integration (400 with `fields`,
+/// nothing stored); answers the integration as `show`.
+pub async fn update(
+    State(state): State<AppState>,
+    allowed: Allowed<Admin>,
+    Path((tenant, name)): Path<(String, String)>,
+    request: JsonBody,
+) -> ApiResult {
+    let request: UpdateBody = required_body(&request)?;
+    let integration = find(&state, &tenant, &name)?;
+    let update = IntegrationUpdate {
+        config: request.config.into_iter().collect(),
+        secrets: request
+            .secrets
+            .into_iter()
+            .map(|(field, value)| (field, value.map(|v| SecretValue::new(v.into_bytes()))))
+            .collect(),
+    };
+    let platform = state.platform.clone();
+    let by = allowed.caller.requester();
+    let updated =
+        detached(async move { platform.update_integration(&by, &integration, update).await })
+            .await??;
+    to_json(&state.platform.integration_detail(updated)?)
+}
+
+/// Enables the integration: due at once, resuming from its checkpoints.
+pub async fn enable(
+    state: State<AppState>,
+    allowed: Allowed<Admin>,
+    path: Path<(String, String)>,
+) -> ApiResult {
+    set_enabled(state, allowed, path, true)
+}
+
+/// Disables the integration: kept and readable, but not collected, and
+/// test, collect and actions answer 409 until it is enabled again.
+pub async fn disable(
+    state: State<AppState>,
+    allowed: Allowed<Admin>,
+    path: Path<(String, String)>,
+) -> ApiResult {
+    set_enabled(state, allowed, path, false)
+}
+
+fn set_enabled(
+    State(state): State<AppState>,
+    allowed: Allowed<Admin>,
+    Path((tenant, name)): Path<(String, String)>,
+    enabled: bool,
+) -> ApiResult {
+    let integration = find(&state, &tenant, &name)?;
+    let changed = state
+        .platform
+        .set_enabled(&allowed.caller.requester(), &integration, enabled)?;
+    to_json(&state.platform.integration_detail(changed)?)
 }
 
 /// Removes the integration and everything collected for it (the audit

@@ -14,6 +14,7 @@ use super::{AppState, router};
 
 mod integrations;
 mod service;
+mod settings;
 
 /// Serves the API over `platform` on a loopback port; returns its base URL.
 async fn serve(platform: Arc<Platform>) -> String {
@@ -151,6 +152,21 @@ const ROUTES: &[(&str, &str, Option<Role>)] = &[
         Some(Role::Helpdesk),
     ),
     (
+        "PATCH",
+        "/v1/tenants/acme/integrations/corp",
+        Some(Role::Admin),
+    ),
+    (
+        "POST",
+        "/v1/tenants/acme/integrations/corp/disable",
+        Some(Role::Admin),
+    ),
+    (
+        "POST",
+        "/v1/tenants/acme/integrations/corp/enable",
+        Some(Role::Admin),
+    ),
+    (
         "DELETE",
         "/v1/tenants/acme/integrations/corp",
         Some(Role::Admin),
@@ -170,6 +186,10 @@ async fn call(
             .put(format!("{base}{path}"))
             .header("content-type", "application/json")
             .body(r#"{"interval_seconds":600}"#),
+        "PATCH" => client
+            .patch(format!("{base}{path}"))
+            .header("content-type", "application/json")
+            .body(r#"{"config":{"collect_endpoints":"true"}}"#),
         _ => client
             .post(format!("{base}{path}"))
             .header("content-type", "application/json")
