@@ -9,6 +9,21 @@ use oort_platform::data::StoreError;
 use oort_platform::model::PluginError;
 use oort_platform::{ErrorKind, PlatformError};
 
+/// The body of every error answer (the OpenAPI document's `ErrorBody`).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, and what to do about it.
+    error: String,
+    /// Stable: `invalid_input`, `invalid_config`, `not_found`, `conflict`,
+    /// `refused`, `unauthenticated`, `too_large`, `unavailable`, `plugin`,
+    /// `sandbox`, `store`, `internal`.
+    kind: &'static str,
+    /// With `invalid_config`: `[{"field", "message"}]`, one per field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    fields: Option<serde_json::Value>,
+}
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -79,10 +94,11 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::error!(kind = self.kind, error = %self.message, "request failed");
         }
-        let mut body = serde_json::json!({ "error": self.message, "kind": self.kind });
-        if let Some(fields) = self.fields {
-            body["fields"] = fields;
-        }
+        let body = ErrorBody {
+            error: self.message,
+            kind: self.kind,
+            fields: self.fields,
+        };
         (self.status, Json(body)).into_response()
     }
 }

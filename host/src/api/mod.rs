@@ -10,6 +10,7 @@
 mod auth;
 mod browser;
 mod error;
+mod openapi;
 mod routes;
 #[cfg(test)]
 mod tests;
@@ -20,10 +21,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use oort_platform::Platform;
 use oort_platform::scheduler::{Scheduler, SchedulerConfig};
@@ -49,52 +55,52 @@ impl AppState {
     }
 }
 
-/// The routes of one tenant's integrations.
-const INTEGRATIONS: &str = "/v1/tenants/{tenant}/integrations";
-
 pub fn router(state: AppState) -> Router {
     use routes::{export, integrations, operations, platform, service};
-    let at = |suffix: &str| format!("{INTEGRATIONS}{suffix}");
     // Probes answer whoever asks, whatever the Host: an orchestrator
-    // reaches the server by an address nobody listed.
-    let probes = Router::new()
-        .route("/healthz", get(service::healthz))
-        .route("/readyz", get(service::readyz));
-    Router::new()
-        .route("/metrics", get(service::metrics))
-        .route("/v1/session", get(platform::session))
-        .route("/v1/plugins", get(platform::plugins))
-        .route(
-            "/v1/operators",
-            get(platform::operators).post(platform::add_operator),
-        )
-        .route("/v1/audit", get(platform::audit))
-        .route(
-            INTEGRATIONS,
-            get(integrations::list).post(integrations::create),
-        )
-        .route(
-            &at("/{name}"),
-            get(integrations::show)
-                .patch(integrations::update)
-                .delete(integrations::remove),
-        )
-        .route(&at("/{name}/enable"), post(integrations::enable))
-        .route(&at("/{name}/disable"), post(integrations::disable))
-        .route(&at("/{name}/runs"), get(integrations::runs))
-        .route(&at("/{name}/runs/{run}"), get(integrations::run))
-        .route(
-            &at("/{name}/schedule"),
-            get(integrations::schedule).put(integrations::set_schedule),
-        )
-        .route(&at("/{name}/records"), get(export::records))
-        .route(&at("/{name}/test"), post(operations::test))
-        .route(&at("/{name}/collect"), post(operations::collect))
-        .route(&at("/{name}/insights"), get(operations::insights))
-        .route(&at("/{name}/audit"), get(operations::audit))
-        .route(&at("/{name}/actions"), get(operations::actions))
-        .route(&at("/{name}/actions/{action}"), post(operations::act))
-        .fallback(routes::no_route)
+    // reaches the server by an address nobody listed. The API's document
+    // names no tenant either.
+    let (probes, probes_doc) = OpenApiRouter::new()
+        .routes(routes!(service::healthz))
+        .routes(routes!(service::readyz))
+        .split_for_parts();
+    let (api, mut doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(service::metrics))
+        .routes(routes!(platform::session))
+        .routes(routes!(platform::plugins))
+        .routes(routes!(platform::operators, platform::add_operator))
+        .routes(routes!(platform::audit))
+        .routes(routes!(integrations::list, integrations::create))
+        .routes(routes!(
+            integrations::show,
+            integrations::update,
+            integrations::remove
+        ))
+        .routes(routes!(integrations::enable))
+        .routes(routes!(integrations::disable))
+        .routes(routes!(integrations::runs))
+        .routes(routes!(integrations::run))
+        .routes(routes!(integrations::schedule, integrations::set_schedule))
+        .routes(routes!(export::records))
+        .routes(routes!(operations::test))
+        .routes(routes!(operations::collect))
+        .routes(routes!(operations::insights))
+        .routes(routes!(operations::audit))
+        .routes(routes!(operations::actions))
+        .routes(routes!(operations::act))
+        .split_for_parts();
+    doc.merge(probes_doc);
+    let document = Bytes::from(
+        serde_json::to_vec(&openapi::complete(doc)).expect("the OpenAPI document serializes"),
+    );
+    let open = probes.route(
+        "/v1/openapi.json",
+        get(move || {
+            let document = document.clone();
+            async move { ([(header::CONTENT_TYPE, "application/json")], document) }
+        }),
+    );
+    api.fallback(routes::no_route)
         .method_not_allowed_fallback(routes::wrong_method)
         // Outermost first: log, then refuse what a web page could send,
         // then authenticate.
@@ -106,7 +112,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             browser::refuse_browser_requests,
         ))
-        .merge(probes)
+        .merge(open)
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .layer(DefaultBodyLimit::max(routes::MAX_BODY_BYTES))
         .with_state(state)

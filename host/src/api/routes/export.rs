@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use oort_platform::data::StoreError;
 use oort_platform::views::ExportLine;
@@ -16,8 +17,9 @@ use super::find;
 use crate::api::auth::{Allowed, Viewer};
 use crate::api::{ApiError, AppState};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// Only records of this kind, e.g. `duo.authentication_log`.
     kind: Option<String>,
@@ -26,6 +28,9 @@ pub struct ExportQuery {
 /// Lines buffered between the store's reader and a slow client.
 const BUFFERED_LINES: usize = 256;
 
+/// Exports the records as JSON lines, streamed from a snapshot of the store
+/// (`?kind=` for one kind).
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/integrations/{name}/records", tag = "operations", params(ExportQuery), extensions(("x-oort-least-role" = json!("viewer"))), responses((status = 200, description = "JSON lines (kind, id, occurred_at, normalized, raw), streamed.", content_type = "application/x-ndjson")))]
 pub async fn records(
     State(state): State<AppState>,
     _: Allowed<Viewer>,

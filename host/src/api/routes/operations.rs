@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
 use oort_platform::ActRequest;
 use oort_platform::NoProgress;
@@ -14,8 +15,11 @@ use oort_platform::views::{CollectReport, TestReport};
 
 use super::{ApiResult, JsonBody, body, detached, find, to_json};
 use crate::api::auth::{Admin, Allowed, Helpdesk, Viewer};
+use crate::api::error::ErrorBody;
 use crate::api::{ApiError, AppState};
 
+/// Runs Test Connectivity: one check per capability, each with its remedy.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/integrations/{name}/test", tag = "operations", extensions(("x-oort-least-role" = json!("helpdesk"))), responses((status = 200, description = "Every check with its status and remedy, and `ok`."), (status = 409, description = "The integration is disabled.", body = ErrorBody)))]
 pub async fn test(
     State(state): State<AppState>,
     _: Allowed<Helpdesk>,
@@ -28,17 +32,20 @@ pub async fn test(
     to_json(&TestReport::new(&integration.name, checks))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CollectBody {
+    /// Stop after this many pages per source (the next run continues).
     #[serde(default)]
     max_pages: Option<u32>,
+    /// Only these sources; default all.
     #[serde(default)]
     sources: Vec<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CollectQuery {
     /// Answer when the run has ended, with its report, instead of at once.
     #[serde(default)]
@@ -49,6 +56,7 @@ pub struct CollectQuery {
 /// (`GET .../runs/{id}`: progress while it runs, then the summary); with
 /// `?wait=true`, answered 200 with the report once it has ended. A
 /// collection already running is 409 either way.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/integrations/{name}/collect", tag = "operations", params(CollectQuery), request_body(content = Option<CollectBody>, description = "Optional: limits of this run."), extensions(("x-oort-least-role" = json!("admin"))), responses((status = 202, description = "Queued: `{run_id, run, status}`, and `Location` names the run to poll."), (status = 200, description = "With `?wait=true`: the collect report once the run ended."), (status = 409, description = "Already being collected, or disabled.", body = ErrorBody)))]
 pub async fn collect(
     State(state): State<AppState>,
     _: Allowed<Admin>,
@@ -85,6 +93,8 @@ pub async fn collect(
     Ok((StatusCode::ACCEPTED, [(header::LOCATION, run)], body).into_response())
 }
 
+/// The integration's findings and MFA posture, as last refreshed.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/integrations/{name}/insights", tag = "operations", extensions(("x-oort-least-role" = json!("viewer"))), responses((status = 200, description = "Findings (most severe first) and the MFA posture.")))]
 pub async fn insights(
     State(state): State<AppState>,
     allowed: Allowed<Viewer>,
@@ -95,6 +105,8 @@ pub async fn insights(
     to_json(&state.platform.refresh_insights(&by, &integration).await?)
 }
 
+/// The integration's audit trail, oldest first.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/integrations/{name}/audit", tag = "operations", extensions(("x-oort-least-role" = json!("viewer"))), responses((status = 200, description = "The integration's audit trail, oldest first.")))]
 pub async fn audit(
     State(state): State<AppState>,
     _: Allowed<Viewer>,
@@ -104,6 +116,9 @@ pub async fn audit(
     to_json(&state.platform.audit_trail(&integration)?)
 }
 
+/// The actions the integration's plugin offers, and why each one that is
+/// off is off.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/integrations/{name}/actions", tag = "operations", extensions(("x-oort-least-role" = json!("viewer"))), responses((status = 200, description = "The plugin's actions, each with its minimum role and why it is off, if it is.")))]
 pub async fn actions(
     State(state): State<AppState>,
     _: Allowed<Viewer>,
@@ -113,17 +128,22 @@ pub async fn actions(
     to_json(&state.platform.actions(&integration)?)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ActBody {
+    /// The target user (default: the finding's first subject).
     #[serde(default)]
     user: Option<String>,
+    /// Why, kept in the audit trail.
     #[serde(default)]
     reason: Option<String>,
+    /// Check and describe the action without changing anything.
     #[serde(default)]
     dry_run: bool,
+    /// The finding this action remediates (its suggested action and user).
     #[serde(default)]
     finding_id: Option<i64>,
+    /// The action's other parameters, by name.
     #[serde(default)]
     params: std::collections::BTreeMap<String, String>,
 }
@@ -131,6 +151,7 @@ struct ActBody {
 /// The actor is the signed-in operator: the body cannot name another (an
 /// `actor` field is refused as unknown). The action's own role is checked
 /// by the platform on top of the route's.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/integrations/{name}/actions/{action}", tag = "operations", request_body = ActBody, extensions(("x-oort-least-role" = json!("helpdesk"))), responses((status = 200, description = "The action's outcome; audited whatever happens."), (status = 409, description = "The integration is disabled.", body = ErrorBody)))]
 pub async fn act(
     State(state): State<AppState>,
     allowed: Allowed<Helpdesk>,

@@ -6,31 +6,39 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use oort_platform::model::Role;
 
 use super::{ApiResult, JsonBody, required_body, to_json};
 use crate::api::auth::{Admin, Allowed, Caller};
+use crate::api::error::ErrorBody;
 use crate::api::{ApiError, AppState};
 
 /// Who the token signs in as (the console's first call).
+#[utoipa::path(get, path = "/v1/session", tag = "platform", extensions(("x-oort-least-role" = json!("any"))), responses((status = 200, description = "The operator the token signs in as: name, role, tenant (null: platform-wide).")))]
 pub async fn session(Extension(caller): Extension<Caller>) -> ApiResult {
     to_json(&caller.0)
 }
 
 /// Every operator may see which plugins an integration can use.
+#[utoipa::path(get, path = "/v1/plugins", tag = "platform", extensions(("x-oort-least-role" = json!("any"))), responses((status = 200, description = "The installed plugins with their manifests (config fields, sources, actions).")))]
 pub async fn plugins(State(state): State<AppState>, _: Extension<Caller>) -> ApiResult {
     to_json(&state.platform.plugins()?)
 }
 
+/// Every operator, with role and tenant.
+#[utoipa::path(get, path = "/v1/operators", tag = "platform", extensions(("x-oort-least-role" = json!("admin"))), responses((status = 200, description = "Every operator with role and tenant.")))]
 pub async fn operators(State(state): State<AppState>, _: Allowed<Admin>) -> ApiResult {
     to_json(&state.platform.operators()?)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OperatorBody {
     name: String,
+    /// `admin`, `helpdesk` or `viewer`.
+    #[schema(value_type = String)]
     role: Role,
     /// The operator's tenant; absent for a platform-wide operator.
     #[serde(default)]
@@ -39,6 +47,7 @@ struct OperatorBody {
 
 /// Adds an operator (a platform-wide admin's job), audited in the caller's
 /// name.
+#[utoipa::path(post, path = "/v1/operators", tag = "platform", request_body = OperatorBody, extensions(("x-oort-least-role" = json!("admin"))), responses((status = 201, description = "The operator added."), (status = 409, description = "The name is taken.", body = ErrorBody)))]
 pub async fn add_operator(
     State(state): State<AppState>,
     allowed: Allowed<Admin>,
@@ -55,6 +64,7 @@ pub async fn add_operator(
 }
 
 /// Every audit entry of the host, oldest first.
+#[utoipa::path(get, path = "/v1/audit", tag = "platform", extensions(("x-oort-least-role" = json!("admin"))), responses((status = 200, description = "Every audit entry of the host, oldest first.")))]
 pub async fn audit(State(state): State<AppState>, _: Allowed<Admin>) -> ApiResult {
     to_json(&state.platform.full_audit_trail()?)
 }

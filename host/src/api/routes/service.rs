@@ -15,12 +15,14 @@ use crate::api::AppState;
 use crate::api::auth::{Allowed, Viewer};
 
 /// The process answers.
+#[utoipa::path(get, path = "/healthz", tag = "service", security(), extensions(("x-oort-least-role" = json!("none"))), responses((status = 200, description = "The process answers: `{\"status\":\"alive\"}`.")))]
 pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "alive"}))
 }
 
 /// Whether to send requests here: not while stopping, nor while the store
 /// does not answer (503 with the reason).
+#[utoipa::path(get, path = "/readyz", tag = "service", security(), extensions(("x-oort-least-role" = json!("none"))), responses((status = 200, description = "Ready: `{\"status\":\"ready\"}`."), (status = 503, description = "Stopping, or the store does not answer: `{\"status\",\"error\"}`.")))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     if state.draining.load(Ordering::SeqCst) {
         let body = json!({"status": "stopping", "error": "the server is shutting down"});
@@ -37,6 +39,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// Prometheus' text exposition format.
+#[utoipa::path(get, path = "/metrics", tag = "service", extensions(("x-oort-least-role" = json!("viewer"))), responses((status = 200, description = "Prometheus text (OpenMetrics): runs, records, upstream requests, sandbox stops, scheduler lag and load, API latency.", content_type = "application/openmetrics-text")))]
 pub async fn metrics(State(state): State<AppState>, _: Allowed<Viewer>) -> Response {
     (
         [(

@@ -13,6 +13,7 @@ use oort_time::ManualClock;
 use super::{AppState, router};
 
 mod integrations;
+mod openapi;
 mod service;
 mod settings;
 
@@ -98,6 +99,11 @@ const ROUTES: &[(&str, &str, Option<Role>)] = &[
     (
         "GET",
         "/v1/tenants/acme/integrations/corp/runs",
+        Some(Role::Viewer),
+    ),
+    (
+        "GET",
+        "/v1/tenants/acme/integrations/corp/runs/1",
         Some(Role::Viewer),
     ),
     (

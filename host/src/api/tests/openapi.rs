@@ -1,0 +1,152 @@
+//! The OpenAPI document: served without a token, and saying of every route
+//! what the route does (the least role the role matrix checks, the path
+//! parameters, the body it takes, the errors it answers).
+
+use super::*;
+
+/// A concrete path of [`ROUTES`] as the document's template.
+fn template(path: &str) -> String {
+    let mut parts: Vec<&str> = path.split('/').collect();
+    // /v1/tenants/{tenant}/integrations/{name}/...
+    for (at, name) in [(3, "{tenant}"), (5, "{name}")] {
+        if parts.len() > at {
+            parts[at] = name;
+        }
+    }
+    let mut template = parts.join("/");
+    if let Some(prefix) = template.strip_suffix("/runs/1") {
+        template = format!("{prefix}/runs/{{run}}");
+    }
+    if let Some((prefix, _)) = template.split_once("/actions/") {
+        template = format!("{prefix}/actions/{{action}}");
+    }
+    template
+}
+
+fn least_role(needs: Option<Role>) -> &'static str {
+    match needs {
+        None => "any",
+        Some(Role::Viewer) => "viewer",
+        Some(Role::Helpdesk) => "helpdesk",
+        Some(Role::Admin) => "admin",
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_document_describes_every_route_with_its_role_parameters_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = Arc::new(Platform::open(dir.path()).unwrap());
+    let base = serve(platform).await;
+    // No token, and a Host nobody listed: the document names no tenant.
+    let r = reqwest::Client::new()
+        .get(format!("{base}/v1/openapi.json"))
+        .header("host", "console.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let doc = json(r).await;
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3."),
+        "{}",
+        doc["openapi"]
+    );
+    let paths = doc["paths"].as_object().unwrap();
+
+    // Every route of the role matrix, with the role the matrix checks.
+    let mut documented = std::collections::BTreeSet::new();
+    for &(method, path, needs) in ROUTES {
+        let template = template(path);
+        let operation = &paths
+            .get(&template)
+            .unwrap_or_else(|| panic!("{template} is not documented"))[method.to_lowercase()];
+        assert!(
+            operation.is_object(),
+            "{method} {template} is not documented"
+        );
+        assert_eq!(
+            operation["x-oort-least-role"],
+            least_role(needs),
+            "{method} {template}"
+        );
+        assert!(
+            !operation["summary"].as_str().unwrap_or_default().is_empty(),
+            "{method} {template} has no summary"
+        );
+        for status in ["401", "403", "default"] {
+            assert_eq!(
+                operation["responses"][status]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/ErrorBody",
+                "{method} {template} {status}"
+            );
+        }
+        // Each `{part}` of the template is a required path parameter.
+        for part in template.split('/').filter(|p| p.starts_with('{')) {
+            let name = part.trim_matches(['{', '}']);
+            assert!(
+                operation["parameters"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p["name"] == name && p["in"] == "path" && p["required"] == true),
+                "{method} {template}: no path parameter `{name}`"
+            );
+        }
+        documented.insert((method.to_lowercase(), template));
+    }
+    // And nothing is documented that the matrix does not check, but the
+    // probes, which need no token.
+    for (template, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            if operation["x-oort-least-role"] == "none" {
+                assert_eq!(operation["security"], serde_json::json!([]), "{template}");
+                assert!(operation["responses"].get("401").is_none());
+                continue;
+            }
+            assert!(
+                documented.contains(&(method.clone(), template.clone())),
+                "{method} {template} is documented but not in the role matrix"
+            );
+        }
+    }
+    assert!(paths["/healthz"]["get"].is_object() && paths["/readyz"]["get"].is_object());
+    assert_eq!(doc["security"], serde_json::json!([{ "bearer": [] }]));
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+
+    // Bodies and queries as the handlers parse them.
+    let schemas = &doc["components"]["schemas"];
+    let create = &paths["/v1/tenants/{tenant}/integrations"]["post"];
+    let body_ref = create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        .as_str()
+        .unwrap();
+    let body = &schemas[body_ref.rsplit('/').next().unwrap()];
+    for field in ["name", "plugin", "config", "secrets"] {
+        assert!(body["properties"][field].is_object(), "{field}: {body}");
+    }
+    let required: Vec<&str> = body["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(required, ["name", "plugin"], "{body}");
+    let runs = &paths["/v1/tenants/{tenant}/integrations/{name}/runs"]["get"];
+    assert!(
+        runs["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "limit" && p["in"] == "query"),
+        "{runs}"
+    );
+    for field in ["error", "kind", "fields"] {
+        assert!(
+            schemas["ErrorBody"]["properties"][field].is_object(),
+            "{field}"
+        );
+    }
+}
