@@ -338,3 +338,80 @@ async fn a_queued_collect_now_reports_its_progress_and_ends_like_a_scheduled_run
     let err = platform.run(&other, id).expect_err("a foreign run");
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_ends_a_collection_between_pages_and_the_next_process_resumes_it() {
+    let sim = start_sim(small_sim(5, 6_000)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::at(oort_time::now_ms()));
+    let platform =
+        Arc::new(Platform::open_with_clock(dir.path(), duo_limits(), clock.clone()).unwrap());
+    let integration = add(&platform, &sim, "acme", "corp", None).await;
+    let store = Store::open(dir.path()).unwrap();
+    let scheduler = Scheduler::new(platform.clone(), config(2, 2)).unwrap();
+    // Slow pages, so the stop lands mid-collection.
+    sim.set_latency_ms(250);
+    let due = store.schedule(integration.id).unwrap().next_due_ms;
+    assert_eq!(scheduler.tick().unwrap(), [integration.id]);
+    // What the latest run reports committed (none yet: nothing).
+    let committed = |store: &Store| {
+        store
+            .runs(integration.id, 1)
+            .unwrap()
+            .first()
+            .and_then(|run| run.progress.as_ref())
+            .and_then(|p| p["records"]["authentication_log"].as_u64())
+            .unwrap_or(0)
+    };
+    for _ in 0..800 {
+        if committed(&store) >= 1_000 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(committed(&store) >= 1_000, "no auth page committed");
+    platform.stop_collections();
+    scheduler.wait_idle().await;
+
+    // The run ended at a page boundary and says why.
+    let run = store.runs(integration.id, 1).unwrap().remove(0);
+    assert_eq!(run.status, RunStatus::Failed, "{run:?}");
+    let error = run.error.as_deref().unwrap();
+    assert!(error.contains("stopped between pages"), "{error}");
+    let (ids, rows) = auth_ids(&store, &integration);
+    assert_eq!(ids.len(), rows, "an event stored twice");
+    assert_eq!(
+        rows as u64,
+        committed(&store),
+        "stored what the run reported"
+    );
+    let visible = sim.visible_auth_txids();
+    assert!(
+        rows < visible.len(),
+        "the stop came too late to test anything"
+    );
+    assert_eq!(rows % 1_000, 0, "a page was cut: {rows} events stored");
+    // No failure on the schedule: still due, lease free.
+    let schedule = store.schedule(integration.id).unwrap();
+    assert_eq!((schedule.failures, schedule.last_error), (0, None));
+    assert_eq!(schedule.next_due_ms, due);
+    assert_eq!(schedule.lease_owner, None);
+    // A collection started after the stop does not get going either.
+    let err = platform
+        .collect(&integration, Default::default(), &NoProgress)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    assert_eq!(auth_ids(&store, &integration).1, rows);
+
+    // The next process collects it at once, from the checkpoint.
+    sim.set_latency_ms(0);
+    let restarted =
+        Arc::new(Platform::open_with_clock(dir.path(), duo_limits(), clock.clone()).unwrap());
+    let scheduler = Scheduler::new(restarted, config(2, 2)).unwrap();
+    assert_eq!(scheduler.tick().unwrap(), [integration.id]);
+    scheduler.wait_idle().await;
+    let (ids, rows) = auth_ids(&store, &integration);
+    assert_eq!(ids.len(), rows, "an event stored twice");
+    assert_eq!(ids, visible, "events missing after the resume");
+}

@@ -1,8 +1,8 @@
 //! `oort-host serve` as the platform runs it: an integration created over
 //! the API is collected by the scheduler on its own, run after run, while
 //! the simulated Duo account grows, with every settled event exported once;
-//! and SIGTERM stops it cleanly, waiting for the collection in flight,
-//! with its logs as JSON lines for a collector.
+//! and SIGTERM stops it cleanly, the collection in flight ending once its
+//! current page is committed, with its logs as JSON lines for a collector.
 
 use std::collections::BTreeSet;
 use std::process::Child;
@@ -237,8 +237,8 @@ async fn serve_collects_on_schedule_while_events_arrive_and_exports_each_once() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_waits_for_the_collection_in_flight_and_nothing_is_left_half_done() {
-    let sim = start_sim(small_sim(20, 3_000)).await;
+async fn sigterm_stops_the_collection_in_flight_between_pages_and_nothing_is_left_half_done() {
+    let sim = start_sim(small_sim(20, 5_000)).await;
     let _clock = follow_the_wall_clock(&sim);
     // Slow enough that SIGTERM lands mid-collection.
     sim.set_latency_ms(150);
@@ -293,7 +293,8 @@ async fn sigterm_waits_for_the_collection_in_flight_and_nothing_is_left_half_don
         "{err}"
     );
 
-    // The run in flight ended and was recorded; its lease is released.
+    // The run in flight stopped once its current page was committed, and
+    // says so; no failure is counted, and the lease is released.
     let detail = cli
         .ok(&["--json", "--tenant", "acme", "integrations", "show", "corp"])
         .json();
@@ -302,8 +303,24 @@ async fn sigterm_waits_for_the_collection_in_flight_and_nothing_is_left_half_don
         runs.iter().all(|r| r["status"] != "running"),
         "a run left running: {detail}"
     );
-    assert_eq!(runs[0]["status"], "succeeded", "{detail}");
+    assert_eq!(runs[0]["status"], "failed", "{detail}");
+    assert!(
+        runs[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("stopped between pages")),
+        "{detail}"
+    );
     assert_eq!(detail["schedule"]["collecting_by"], Value::Null, "{detail}");
+    assert_eq!(detail["schedule"]["failures"], 0, "{detail}");
+    let stored = cli
+        .ok(&["--tenant", "acme", "export", "corp", "--kind", KIND_AUTH])
+        .json_lines()
+        .len();
+    let reported = runs[0]["progress"]["records"]["authentication_log"]
+        .as_u64()
+        .unwrap_or(0);
+    assert_eq!(stored as u64, reported, "{detail}");
+    assert_eq!(stored % 1_000, 0, "a page was cut: {stored} events stored");
     // And a `collect` now resumes where it stopped: nothing twice.
     sim.set_latency_ms(0);
     cli.ok(&["--tenant", "acme", "collect", "corp"]);

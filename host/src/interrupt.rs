@@ -1,6 +1,7 @@
 //! Stopping cleanly: during an action the process waits through Ctrl-C for
 //! the action's outcome so the audit trail records it (the CLI's `act`, the
-//! demo); `serve` stops on Ctrl-C or SIGTERM once its collections end.
+//! demo); on Ctrl-C or SIGTERM `serve` stops its collections at their next
+//! page boundary and exits once they have committed that page.
 
 /// Runs an action to its end through a first Ctrl-C: stopping the process
 /// mid-call would leave a change made upstream (a user disabled) with no

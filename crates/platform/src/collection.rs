@@ -116,6 +116,15 @@ impl Platform {
         }
     }
 
+    /// Stops every collection of this platform at its next page boundary,
+    /// running or yet to start: each commits the page it is fetching, then
+    /// ends with `Interrupted` (its run says so, its schedule keeps its due
+    /// time) and the next run resumes from the checkpoint. For a host that
+    /// is shutting down; there is no undoing it.
+    pub fn stop_collections(&self) {
+        self.stop.request();
+    }
+
     /// One run of the integration (`NotFound` for another integration's).
     pub fn run(&self, integration: &Integration, id: RunId) -> Result<Run> {
         match self.store.run(id)? {
@@ -181,7 +190,12 @@ impl Platform {
             Ok(summary) => (Ok(summary), None),
             Err((error, recorded)) => (Err(error), Some(recorded)),
         };
-        self.reschedule(integration, &outcome);
+        // A run the shutdown stopped between pages is no failure: the
+        // schedule keeps the due time it had, so the next process to look
+        // (this one restarted, or another serve) collects it at once.
+        if !matches!(outcome, Err(PlatformError::Interrupted(_))) {
+            self.reschedule(integration, &outcome);
+        }
         match (&outcome, recorded) {
             (Ok(summary), _) => run.succeeded(summary),
             (Err(error), recorded) => run.failed(recorded.unwrap_or_else(|| error.to_string())),
@@ -205,6 +219,7 @@ impl Platform {
         };
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         ctx.progress = Some(tx);
+        ctx.stop = Some(self.stop.clone());
         let config = ctx.config.clone();
 
         // The sandbox can only hold 'static data, so commits are reported

@@ -23,6 +23,10 @@ pub enum PlatformError {
     /// the integration is disabled, another process is collecting it.
     #[error("{0}")]
     Conflict(String),
+    /// The host is shutting down and stopped the operation part way, cleanly
+    /// (a collection, between two pages): it can simply be run again.
+    #[error("{0}")]
+    Interrupted(String),
     /// The plugin reported a typed error.
     #[error(transparent)]
     Plugin(#[from] PluginError),
@@ -89,6 +93,7 @@ impl PlatformError {
             PlatformError::InvalidConfig(_) => ErrorKind::InvalidConfig,
             PlatformError::NotFound(_) => ErrorKind::NotFound,
             PlatformError::Conflict(_) => ErrorKind::Conflict,
+            PlatformError::Interrupted(_) => ErrorKind::Unavailable,
             PlatformError::Plugin(_) => ErrorKind::Plugin,
             PlatformError::Sandbox(_) => ErrorKind::Sandbox,
             PlatformError::Refused(_) => ErrorKind::Refused,
@@ -115,7 +120,10 @@ impl PlatformError {
 
 impl From<SandboxError> for PlatformError {
     fn from(e: SandboxError) -> Self {
-        PlatformError::Sandbox(e.to_string())
+        match e {
+            SandboxError::Stopped { .. } => PlatformError::Interrupted(e.to_string()),
+            e => PlatformError::Sandbox(e.to_string()),
+        }
     }
 }
 

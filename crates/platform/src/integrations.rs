@@ -86,6 +86,7 @@ impl Platform {
             api_base_url: candidate.api_base_url.clone(),
             storage: None,
             progress: None,
+            stop: None,
         };
         let errors = self
             .runtime

@@ -124,6 +124,8 @@ pub struct Platform {
     metrics: Arc<metrics::Metrics>,
     /// Collections queued by [`Platform::queue_collection`], still running.
     queued: std::sync::Mutex<tokio::task::JoinSet<()>>,
+    /// Given to every collection; [`Platform::stop_collections`] asks it.
+    stop: oort_runtime::StopSignal,
 }
 
 /// Runs `fut` to completion from synchronous code, whatever runtime (if any)
@@ -201,6 +203,7 @@ impl Platform {
             owner: lease::owner_id(),
             metrics,
             queued: Default::default(),
+            stop: Default::default(),
         };
         platform.install_builtin_duo();
         Ok(platform)
@@ -369,6 +372,7 @@ impl Platform {
             api_base_url: integration.api_base_url.clone(),
             storage: Some(access),
             progress: None,
+            stop: None,
         };
         Ok((prepared, manifest, ctx))
     }

@@ -27,6 +27,13 @@ pub enum SandboxError {
     Trap { plugin: String, message: String },
     #[error("plugin `{plugin}` could not be started: {message}")]
     Instantiate { plugin: String, message: String },
+    #[error(
+        "plugin `{plugin}` was stopped between pages of {operation}: the host is shutting down (what was committed stays; the next run resumes from the checkpoint)"
+    )]
+    Stopped {
+        plugin: String,
+        operation: &'static str,
+    },
 }
 
 impl SandboxError {
@@ -39,6 +46,7 @@ impl SandboxError {
             SandboxError::Transfer { .. } => "transfer",
             SandboxError::Trap { .. } => "trap",
             SandboxError::Instantiate { .. } => "instantiate",
+            SandboxError::Stopped { .. } => "stopping",
         }
     }
 }
@@ -106,6 +114,17 @@ mod tests {
             }
             .to_string(),
             "plugin `duo` tried to hand the host more than 64 MiB in one call"
+        );
+        let stopped = SandboxError::Stopped {
+            plugin: p(),
+            operation: "collect",
+        };
+        assert_eq!(stopped.reason(), "stopping");
+        assert!(
+            stopped
+                .to_string()
+                .starts_with("plugin `duo` was stopped between pages of collect"),
+            "{stopped}"
         );
         assert!(
             SandboxError::Trap {

@@ -192,6 +192,7 @@ impl PluginRuntime {
         let state = store.data();
         state.flush_stdio();
         let (budget, exhausted) = state.http.budget();
+        let stopped = state.http.stopped();
         let error = match outcome {
             Ok(Ok(output)) => match C::failure(&output) {
                 Some(failure) if exhausted => SandboxError::HttpBudget {
@@ -213,6 +214,7 @@ impl PluginRuntime {
                     limit_bytes: state.limiter.max_bytes(),
                 }
             }
+            Ok(Err(_)) if stopped => SandboxError::Stopped { plugin, operation },
             Ok(Err(e)) if is_transfer_limit(&e) => SandboxError::Transfer {
                 plugin,
                 limit_bytes: self.limits.max_transfer_bytes,

@@ -18,9 +18,11 @@ pub mod lifted;
 pub mod limiter;
 pub mod limits;
 pub mod observe;
+pub mod stop;
 
 pub use calls::{ExportCall, Operation};
 pub use error::SandboxError;
 pub use invoke::{Inspected, PluginRuntime, Prepared};
 pub use limits::SandboxLimits;
 pub use observe::{RuntimeObserver, Unobserved};
+pub use stop::StopSignal;

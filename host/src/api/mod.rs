@@ -140,9 +140,6 @@ async fn log_request(State(state): State<AppState>, request: Request, next: Next
     response
 }
 
-/// Serves the API, and with `scheduling` runs due collections alongside,
-/// until Ctrl-C or SIGTERM: then it stops accepting requests and starting
-/// collections, and returns once the running ones have ended.
 /// How `serve` runs, from its flags.
 pub struct ServeConfig {
     pub listen: SocketAddr,
@@ -153,6 +150,10 @@ pub struct ServeConfig {
     pub json_logs: bool,
 }
 
+/// Serves the API, and with `scheduling` runs due collections alongside,
+/// until Ctrl-C or SIGTERM: then it stops accepting requests and starting
+/// collections, stops the running ones at their next page boundary, and
+/// returns once they have committed that page.
 pub async fn serve(platform: Arc<Platform>, config: ServeConfig) -> anyhow::Result<u8> {
     let ServeConfig {
         listen,
@@ -191,10 +192,14 @@ pub async fn serve(platform: Arc<Platform>, config: ServeConfig) -> anyhow::Resu
     let stop = Arc::new(stop);
     let on_signal = stop.clone();
     let draining = state.draining.clone();
+    let collections = platform.clone();
     tokio::spawn(async move {
         crate::interrupt::stop_requested().await;
-        tracing::info!("stopping: no new requests or collections");
+        tracing::info!(
+            "stopping: no new requests or collections; running collections stop once their current page is committed"
+        );
         draining.store(true, Ordering::SeqCst);
+        collections.stop_collections();
         let _ = on_signal.send(true);
     });
     let when_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {

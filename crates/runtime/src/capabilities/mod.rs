@@ -46,6 +46,8 @@ pub struct InvocationContext {
     /// `None` while no integration exists yet (install, validate-config).
     pub storage: Option<StorageTarget>,
     pub progress: Option<ProgressSender>,
+    /// Set for collections: asked, the plugin stops at its next request.
+    pub stop: Option<crate::StopSignal>,
 }
 
 impl InvocationContext {
@@ -63,6 +65,7 @@ impl InvocationContext {
             api_base_url: None,
             storage: None,
             progress: None,
+            stop: None,
         }
     }
 }

@@ -96,6 +96,9 @@ pub struct HttpState {
     exhausted: bool,
     /// Requests started and neither finished nor dropped.
     in_flight: usize,
+    stop: Option<crate::StopSignal>,
+    /// A request was refused because a stop was asked for.
+    stopped: bool,
 }
 
 /// Requests one invocation may have in flight through `start`.
@@ -118,12 +121,40 @@ impl HttpState {
             remaining: budget,
             exhausted: false,
             in_flight: 0,
+            stop: ctx.stop.clone(),
+            stopped: false,
         }
     }
 
     /// The request budget, and whether the plugin ran into it.
     pub fn budget(&self) -> (u32, bool) {
         (self.budget, self.exhausted)
+    }
+
+    /// Whether the invocation ended because a stop was asked for.
+    pub fn stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// Ends the invocation (a trap, which the plugin cannot catch and retry)
+    /// once a stop is asked for: no new request goes out, so the plugin
+    /// stops right after the page it last fetched.
+    fn refuse_if_stopping(&mut self) -> wasmtime::Result<()> {
+        if self
+            .stop
+            .as_ref()
+            .is_some_and(crate::StopSignal::is_requested)
+        {
+            self.stopped = true;
+            let tags = &self.tags;
+            tracing::info!(
+                target: "oort::http",
+                tenant = %tags.tenant, integration = %tags.integration, plugin = %tags.plugin,
+                "stopping the invocation before its next request: the host is shutting down"
+            );
+            return Err(wasmtime::Error::msg("the host is shutting down"));
+        }
+        Ok(())
     }
 
     /// The one place that decides whether a request goes out: the egress
@@ -306,6 +337,7 @@ fn to_wit(e: client::ClientError) -> HttpError {
 impl Host for HttpView<'_> {
     async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, HttpError>> {
         let http = &mut *self.state;
+        http.refuse_if_stopping()?;
         let admitted = match http.admit(request) {
             Ok(admitted) => admitted,
             Err(e) => return Ok(Err(e)),
@@ -322,6 +354,7 @@ impl Host for HttpView<'_> {
         request: Request,
     ) -> wasmtime::Result<Result<Resource<PendingResponse>, HttpError>> {
         let http = &mut *self.state;
+        http.refuse_if_stopping()?;
         if http.in_flight >= MAX_IN_FLIGHT {
             return Ok(Err(HttpError::InvalidRequest(format!(
                 "{MAX_IN_FLIGHT} requests are already in flight; finish or drop one first"
