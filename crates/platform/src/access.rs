@@ -101,6 +101,51 @@ impl Platform {
         })
     }
 
+    /// Issues a token for `operator` at the request of `caller`, a signed-in
+    /// operator, once [`may_issue_for`] allows it (a refusal is audited as
+    /// `token.issue`, and is `Refused`).
+    pub fn issue_token_for(
+        &self,
+        caller: &Operator,
+        operator: &Operator,
+        label: &str,
+        lifetime: Option<Duration>,
+    ) -> Result<IssuedToken> {
+        let by = Requester::operator(caller, "HTTP API");
+        if let Err(why) = may_issue_for(caller, operator) {
+            self.audit_change(
+                &by,
+                None,
+                "token.issue",
+                &operator.name,
+                format!("refused: {why}"),
+            )?;
+            return Err(PlatformError::Refused(why));
+        }
+        self.issue_token(&by, &operator.name, label, lifetime)
+    }
+
+    /// Revokes one of `operator`'s tokens; `NotFound` for a token of anyone
+    /// else, so a tenant's admin reaches only their tenant's tokens.
+    pub fn revoke_token_of(
+        &self,
+        by: &Requester,
+        operator: &Operator,
+        id: i64,
+    ) -> Result<ApiToken> {
+        if !self
+            .tokens(Some(&operator.name))?
+            .iter()
+            .any(|t| t.id == id)
+        {
+            return Err(PlatformError::NotFound(format!(
+                "`{}` has no token {id}",
+                operator.name
+            )));
+        }
+        self.revoke_token(by, id)
+    }
+
     /// Revokes a token for good (audited as `token.revoke`).
     pub fn revoke_token(&self, by: &Requester, id: i64) -> Result<ApiToken> {
         let token = self.store.revoke_token(id)?;
@@ -197,6 +242,27 @@ impl Platform {
     }
 }
 
+/// Whom `caller` may mint a credential for: a platform-wide admin, anyone;
+/// an admin of a tenant, themselves and the operators of that tenant below
+/// admin. A token for another admin would let its holder act in that
+/// admin's name, which the audit trail would then attribute to them.
+pub(crate) fn may_issue_for(caller: &Operator, operator: &Operator) -> Result<(), String> {
+    let same_tenant = caller.tenant.is_none() || caller.tenant == operator.tenant;
+    if caller.role < Role::Admin || !same_tenant {
+        return Err(format!(
+            "{} may not issue tokens for {}",
+            caller.name, operator.name
+        ));
+    }
+    if caller.tenant.is_some() && operator.role == Role::Admin && operator.name != caller.name {
+        return Err(format!(
+            "{} is an admin: only they or a platform-wide admin may issue their tokens",
+            operator.name
+        ));
+    }
+    Ok(())
+}
+
 /// [`Platform::authorize`]'s rule, pure.
 pub(crate) fn check_access(
     operator: &Operator,
@@ -259,6 +325,29 @@ mod tests {
             Ok(())
         );
         assert_eq!(check_access(&root, Scope::Platform, Role::Admin), Ok(()));
+    }
+
+    #[test]
+    fn a_tenants_admin_issues_tokens_for_themselves_and_the_tenants_others_below_admin() {
+        let named = |name: &str, role: Role, tenant: Option<&str>| Operator {
+            name: name.into(),
+            ..operator(role, tenant)
+        };
+        let admin = named("ad", Role::Admin, Some("acme"));
+        let colleague = named("co", Role::Admin, Some("acme"));
+        let helpdesk = named("he", Role::Helpdesk, Some("acme"));
+        let elsewhere = named("gl", Role::Viewer, Some("globex"));
+        let root = named("root", Role::Admin, None);
+        assert_eq!(may_issue_for(&admin, &admin), Ok(()));
+        assert_eq!(may_issue_for(&admin, &helpdesk), Ok(()));
+        let why = may_issue_for(&admin, &colleague).unwrap_err();
+        assert!(why.contains("co is an admin"), "{why}");
+        assert!(may_issue_for(&admin, &elsewhere).is_err());
+        assert!(may_issue_for(&admin, &root).is_err());
+        assert!(may_issue_for(&helpdesk, &helpdesk).is_err());
+        for target in [&admin, &colleague, &elsewhere, &root] {
+            assert_eq!(may_issue_for(&root, target), Ok(()));
+        }
     }
 
     #[test]

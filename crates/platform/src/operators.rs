@@ -37,6 +37,26 @@ impl Platform {
         Ok(self.store.operators()?)
     }
 
+    /// The operators working in `tenant` (platform-wide ones are not its).
+    pub fn tenant_operators(&self, tenant: &str) -> Result<Vec<Operator>> {
+        Ok(self
+            .operators()?
+            .into_iter()
+            .filter(|o| o.tenant.as_deref() == Some(tenant))
+            .collect())
+    }
+
+    /// The operator `name` if they work in `tenant`; `NotFound` otherwise,
+    /// saying nothing of operators elsewhere.
+    pub fn tenant_operator(&self, tenant: &str, name: &str) -> Result<Operator> {
+        match self.store.operator(name)? {
+            Some(operator) if operator.tenant.as_deref() == Some(tenant) => Ok(operator),
+            _ => Err(PlatformError::NotFound(format!(
+                "no operator `{name}` in tenant `{tenant}`"
+            ))),
+        }
+    }
+
     /// The operator called `name`, if registered.
     pub fn operator(&self, name: &str) -> Result<Option<Operator>> {
         Ok(self.store.operator(name)?)

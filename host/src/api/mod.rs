@@ -56,7 +56,7 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    use routes::{export, integrations, operations, platform, service};
+    use routes::{export, integrations, operations, operators, platform, service};
     // Probes answer whoever asks, whatever the Host: an orchestrator
     // reaches the server by an address nobody listed. The API's document
     // names no tenant either.
@@ -88,6 +88,9 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(operations::audit))
         .routes(routes!(operations::actions))
         .routes(routes!(operations::act))
+        .routes(routes!(operators::list, operators::add))
+        .routes(routes!(operators::issue, operators::tokens))
+        .routes(routes!(operators::revoke))
         .split_for_parts();
     doc.merge(probes_doc);
     let document = Bytes::from(

@@ -24,6 +24,7 @@ use super::error::ErrorBody;
         (name = "platform", description = "What belongs to no tenant: the caller, plugins, operators, the whole audit trail."),
         (name = "integrations", description = "One tenant's integrations: settings, secrets (write-only), schedule, runs."),
         (name = "operations", description = "What operators do with an integration: test, collect, export, insights, actions."),
+        (name = "operators", description = "A tenant's operators and their API tokens, managed by the tenant's admins."),
     )
 )]
 pub struct ApiDoc;
@@ -120,6 +121,8 @@ fn parameter_description(name: &str) -> &'static str {
         "name" => "The integration's name in the tenant.",
         "run" => "A run id, from the run history or Collect Now's answer.",
         "action" => "An action id of the integration's plugin, e.g. `disable-user`.",
+        "operator" => "An operator of the tenant, by name.",
+        "token" => "A token id, from the operator's token list.",
         _ => "",
     }
 }

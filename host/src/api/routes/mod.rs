@@ -5,6 +5,7 @@
 pub mod export;
 pub mod integrations;
 pub mod operations;
+pub mod operators;
 pub mod platform;
 pub mod service;
 

@@ -14,6 +14,7 @@ use super::{AppState, router};
 
 mod integrations;
 mod openapi;
+mod operators;
 mod service;
 mod settings;
 
@@ -76,6 +77,24 @@ async fn duo_integration(
                 granted_capabilities: Vec::new(),
             },
         )
+        .await
+        .unwrap()
+}
+
+/// A request with a JSON body and the bearer `token`.
+async fn send(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: serde_json::Value,
+) -> reqwest::Response {
+    client
+        .request(method, url)
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
         .await
         .unwrap()
 }
@@ -170,6 +189,23 @@ const ROUTES: &[(&str, &str, Option<Role>)] = &[
     (
         "POST",
         "/v1/tenants/acme/integrations/corp/enable",
+        Some(Role::Admin),
+    ),
+    ("GET", "/v1/tenants/acme/operators", Some(Role::Admin)),
+    ("POST", "/v1/tenants/acme/operators", Some(Role::Admin)),
+    (
+        "GET",
+        "/v1/tenants/acme/operators/he/tokens",
+        Some(Role::Admin),
+    ),
+    (
+        "POST",
+        "/v1/tenants/acme/operators/he/tokens",
+        Some(Role::Admin),
+    ),
+    (
+        "DELETE",
+        "/v1/tenants/acme/operators/he/tokens/999999",
         Some(Role::Admin),
     ),
     (

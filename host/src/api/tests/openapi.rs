@@ -8,7 +8,12 @@ use super::*;
 fn template(path: &str) -> String {
     let mut parts: Vec<&str> = path.split('/').collect();
     // /v1/tenants/{tenant}/integrations/{name}/...
-    for (at, name) in [(3, "{tenant}"), (5, "{name}")] {
+    // /v1/tenants/{tenant}/operators/{operator}/tokens/{token}
+    let templated: &[(usize, &str)] = match parts.get(4) {
+        Some(&"operators") => &[(3, "{tenant}"), (5, "{operator}"), (7, "{token}")],
+        _ => &[(3, "{tenant}"), (5, "{name}")],
+    };
+    for &(at, name) in templated {
         if parts.len() > at {
             parts[at] = name;
         }

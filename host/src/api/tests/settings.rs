@@ -4,23 +4,6 @@
 
 use super::*;
 
-async fn send(
-    client: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    token: &str,
-    body: serde_json::Value,
-) -> reqwest::Response {
-    client
-        .request(method, url)
-        .bearer_auth(token)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap()
-}
-
 struct Setup {
     sim: duo_sim::Simulator,
     _dir: tempfile::TempDir,
