@@ -1,7 +1,8 @@
 //! What keeps a web page the operator happens to visit from driving the API,
 //! on top of the tokens (which a page cannot read): a request with a body
-//! (POST, PUT, PATCH) must carry `Content-Type: application/json` (which a cross-site page cannot send
-//! without a CORS preflight this server never grants), and the Host header
+//! (POST, PUT, PATCH) must carry `Content-Type: application/json` (or
+//! `application/wasm`, a plugin component), which a cross-site page cannot send
+//! without a CORS preflight this server never grants, and the Host header
 //! must name a loopback host or one the operator allowed with `--allow-host`
 //! (which defeats DNS rebinding).
 
@@ -13,6 +14,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::{ApiError, AppState};
+
+/// A plugin component's media type, the one body besides JSON.
+pub const WASM: &str = "application/wasm";
 
 pub async fn refuse_browser_requests(
     State(state): State<AppState>,
@@ -38,15 +42,16 @@ pub async fn refuse_browser_requests(
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| {
-                v.split(';')
-                    .next()
-                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+                v.split(';').next().is_some_and(|m| {
+                    let m = m.trim();
+                    m.eq_ignore_ascii_case("application/json") || m.eq_ignore_ascii_case(WASM)
+                })
             });
         if !json {
             return ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "invalid_input",
-                "requests with a body (POST, PUT, PATCH) must send `Content-Type: application/json`",
+                "requests with a body (POST, PUT, PATCH) must send `Content-Type: application/json` (a plugin component: `application/wasm`)",
             )
             .into_response();
         }

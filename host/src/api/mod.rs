@@ -67,7 +67,12 @@ pub fn router(state: AppState) -> Router {
     let (api, mut doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(service::metrics))
         .routes(routes!(platform::session))
-        .routes(routes!(platform::plugins))
+        .routes({
+            // A component is bigger than any JSON body.
+            let (schemas, paths, method_router) = routes!(platform::plugins, platform::install);
+            let limit = DefaultBodyLimit::max(platform::MAX_PLUGIN_BYTES);
+            (schemas, paths, method_router.layer(limit))
+        })
         .routes(routes!(platform::operators, platform::add_operator))
         .routes(routes!(platform::audit))
         .routes(routes!(integrations::list, integrations::create))

@@ -11,6 +11,7 @@ pub mod service;
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::{Method, StatusCode, Uri};
 use serde::de::DeserializeOwned;
@@ -49,22 +50,24 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             .await
             .map(JsonBody)
             .map_err(|rejection| {
-                let status = rejection.status();
-                let kind = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    "too_large"
-                } else {
-                    "invalid_input"
-                };
-                ApiError::new(
-                    status,
-                    kind,
-                    format!(
-                        "{} (bodies are at most {MAX_BODY_BYTES} bytes)",
-                        rejection.body_text()
-                    ),
+                unread_body(
+                    rejection,
+                    &format!("bodies are at most {MAX_BODY_BYTES} bytes"),
                 )
             })
     }
+}
+
+/// A body that could not be read, as a JSON error (413 `too_large` when
+/// over the route's limit, which `limit` states).
+pub fn unread_body(rejection: BytesRejection, limit: &str) -> ApiError {
+    let status = rejection.status();
+    let kind = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        "too_large"
+    } else {
+        "invalid_input"
+    };
+    ApiError::new(status, kind, format!("{} ({limit})", rejection.body_text()))
 }
 
 /// An absent or empty body means "all defaults".

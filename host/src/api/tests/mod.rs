@@ -15,6 +15,7 @@ use super::{AppState, router};
 mod integrations;
 mod openapi;
 mod operators;
+mod plugins;
 mod service;
 mod settings;
 
@@ -111,6 +112,7 @@ const ROUTES: &[(&str, &str, Option<Role>)] = &[
     ("GET", "/v1/session", None),
     ("GET", "/metrics", Some(Role::Viewer)),
     ("GET", "/v1/plugins", None),
+    ("POST", "/v1/plugins", Some(Role::Admin)),
     ("GET", "/v1/operators", Some(Role::Admin)),
     ("POST", "/v1/operators", Some(Role::Admin)),
     ("GET", "/v1/audit", Some(Role::Admin)),
