@@ -415,3 +415,66 @@ async fn a_stop_ends_a_collection_between_pages_and_the_next_process_resumes_it(
     assert_eq!(ids.len(), rows, "an event stored twice");
     assert_eq!(ids, visible, "events missing after the resume");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collection_that_lost_its_lease_writes_nothing_more() {
+    let sim = start_sim(small_sim(5, 6_000)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::at(oort_time::now_ms()));
+    let platform =
+        Arc::new(Platform::open_with_clock(dir.path(), duo_limits(), clock.clone()).unwrap());
+    let integration = add(&platform, &sim, "acme", "corp", None).await;
+    let store = Store::open(dir.path()).unwrap();
+    let scheduler = Scheduler::new(platform.clone(), config(2, 2)).unwrap();
+    sim.set_latency_ms(250);
+    assert_eq!(scheduler.tick().unwrap(), [integration.id]);
+    let mut holder = None;
+    for _ in 0..800 {
+        let stored = auth_ids(&store, &integration).1;
+        holder = store.schedule(integration.id).unwrap().lease_owner;
+        if stored >= 1_000 && holder.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let holder = holder.expect("the collection holds its lease");
+    // Another process takes the lease over, as it would from a collector
+    // that stalled past the TTL.
+    let now = clock.now_ms();
+    assert!(
+        store
+            .take_over_lease(integration.id, &holder, "intruder", now, 600_000)
+            .unwrap()
+    );
+    let at_takeover = auth_ids(&store, &integration).1;
+    scheduler.wait_idle().await;
+
+    let run = store.runs(integration.id, 1).unwrap().remove(0);
+    assert_eq!(run.status, RunStatus::Failed, "{run:?}");
+    let error = run.error.unwrap_or_default();
+    assert!(
+        error.contains("no longer holds the collection lease"),
+        "{error}"
+    );
+    // The page in flight at the takeover was refused whole.
+    let (ids, rows) = auth_ids(&store, &integration);
+    assert_eq!(rows, at_takeover, "written after the lease was lost");
+    assert_eq!(ids.len(), rows);
+    assert_eq!(rows % 1_000, 0, "a page was cut: {rows} events stored");
+    let schedule = store.schedule(integration.id).unwrap();
+    assert_eq!(
+        schedule.lease_owner.as_deref(),
+        Some("intruder"),
+        "not released by the loser"
+    );
+
+    // Once the lease is free again, the next run resumes: nothing lost or twice.
+    store.release_lease(integration.id, "intruder").unwrap();
+    sim.set_latency_ms(0);
+    clock.advance_ms(schedule.next_due_ms - clock.now_ms());
+    assert_eq!(scheduler.tick().unwrap(), [integration.id]);
+    scheduler.wait_idle().await;
+    let (ids, rows) = auth_ids(&store, &integration);
+    assert_eq!(ids.len(), rows, "an event stored twice");
+    assert_eq!(ids, sim.visible_auth_txids());
+}

@@ -34,7 +34,7 @@ impl ActionRunner for Platform {
         integration: &Integration,
         request: ActionRequest,
     ) -> Result<ActionOutcome, PlatformError> {
-        let (prepared, _, ctx) = self.context(integration)?;
+        let (prepared, _, ctx) = self.context(integration, None)?;
         let config = ctx.config.clone();
         let run = RunRecord::start(&self.store, &self.metrics, integration.id, RunKind::Action)?;
         let call = calls::RunAction {

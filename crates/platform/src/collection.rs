@@ -170,7 +170,7 @@ impl Platform {
     ) -> Result<CollectSummary> {
         let running = self.metrics.collection_running();
         let outcome = self
-            .run_collection(run, integration, options, progress)
+            .run_collection(run, lease.holder(), integration, options, progress)
             .await;
         drop(running);
         drop(lease);
@@ -206,11 +206,12 @@ impl Platform {
     async fn run_collection(
         &self,
         run: RunRecord,
+        holder: &str,
         integration: &Integration,
         options: CollectOptions,
         progress: &dyn CollectProgress,
     ) -> Result<CollectSummary> {
-        let (prepared, _, mut ctx) = match self.context(integration) {
+        let (prepared, _, mut ctx) = match self.context(integration, Some(holder)) {
             Ok(context) => context,
             Err(e) => {
                 let recorded = e.to_string();

@@ -141,7 +141,7 @@ impl Platform {
     /// present the checks as a [`TestReport`](super::views::TestReport).
     pub async fn test_connectivity(&self, integration: &Integration) -> Result<Vec<Check>> {
         ensure_enabled(self.store.as_ref(), integration)?;
-        let (prepared, _, mut ctx) = self.context(integration)?;
+        let (prepared, _, mut ctx) = self.context(integration, None)?;
         ctx.storage = None;
         let config = ctx.config.clone();
         let run = RunRecord::start(&self.store, &self.metrics, integration.id, RunKind::Test)?;

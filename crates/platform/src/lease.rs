@@ -26,6 +26,14 @@ pub struct Lease {
     renewal: tokio::task::JoinHandle<()>,
 }
 
+impl Lease {
+    /// Who holds it, as the store knows it: what fences the collection's
+    /// writes (see `RecordStore::commit_fenced`).
+    pub(crate) fn holder(&self) -> &str {
+        &self.owner
+    }
+}
+
 impl Drop for Lease {
     fn drop(&mut self) {
         self.renewal.abort();
@@ -50,7 +58,7 @@ impl Platform {
         if !self
             .store
             .acquire_lease(integration.id, &owner, self.now_ms(), ttl)?
-            && !self.take_over_from_the_dead(integration, ttl)?
+            && !self.take_over_from_the_dead(integration, &owner, ttl)?
         {
             let schedule = self.store.schedule(integration.id)?;
             return Err(PlatformError::Conflict(format!(
@@ -97,8 +105,14 @@ impl Platform {
 impl Platform {
     /// Takes the lease over from a holder that was a process on this
     /// machine which no longer exists (killed mid-run), instead of making
-    /// the next `collect` wait out the TTL. `false` if the holder may live.
-    fn take_over_from_the_dead(&self, integration: &Integration, ttl: i64) -> Result<bool> {
+    /// the next `collect` wait out the TTL; `owner` is the new holder.
+    /// `false` if the holder may live.
+    fn take_over_from_the_dead(
+        &self,
+        integration: &Integration,
+        owner: &str,
+        ttl: i64,
+    ) -> Result<bool> {
         let Some(holder) = self.store.schedule(integration.id)?.lease_owner else {
             return Ok(false);
         };
@@ -107,7 +121,7 @@ impl Platform {
         }
         let taken =
             self.store
-                .take_over_lease(integration.id, &holder, &self.owner, self.now_ms(), ttl)?;
+                .take_over_lease(integration.id, &holder, owner, self.now_ms(), ttl)?;
         if taken {
             tracing::warn!(integration = %integration.name, holder = %holder, "took over the collection lease of a process on this machine that has exited; the collection resumes from its last committed checkpoint");
         }

@@ -347,10 +347,12 @@ impl Platform {
         Ok(prepared)
     }
 
-    /// The plugin, manifest and sandbox context of a stored integration.
+    /// The plugin, manifest and sandbox context of a stored integration;
+    /// a collection's writes are fenced by its lease holder.
     fn context(
         &self,
         integration: &Integration,
+        fence: Option<&str>,
     ) -> Result<(Prepared, Arc<Manifest>, InvocationContext)> {
         let plugin = self.plugin(&integration.plugin_id)?;
         let prepared = self.prepared(&plugin)?;
@@ -358,6 +360,7 @@ impl Platform {
         let access = Arc::new(sandbox_access::IntegrationAccess {
             store: self.store.clone(),
             integration: integration.id,
+            fence: fence.map(str::to_owned),
         });
         let ctx = InvocationContext {
             tags: LogTags {

@@ -12,6 +12,9 @@ use oort_store::{Backend, IntegrationId, StoreError};
 pub struct IntegrationAccess {
     pub store: Arc<dyn Backend>,
     pub integration: IntegrationId,
+    /// A collection's lease holder: its commits and checkpoints are written
+    /// only while it still holds the lease. `None` outside collections.
+    pub fence: Option<String>,
 }
 
 /// Only the caller's input is the plugin's to fix; everything else is the
@@ -31,9 +34,16 @@ impl IntegrationStorage for IntegrationAccess {
     }
 
     fn set_checkpoint(&self, source: &str, checkpoint: &str) -> Result<(), StorageFailure> {
-        self.store
-            .set_checkpoint(self.integration, source, checkpoint)
-            .map_err(failure)
+        match &self.fence {
+            Some(holder) => {
+                self.store
+                    .set_checkpoint_fenced(self.integration, source, checkpoint, holder)
+            }
+            None => self
+                .store
+                .set_checkpoint(self.integration, source, checkpoint),
+        }
+        .map_err(failure)
     }
 
     fn commit(
@@ -42,9 +52,16 @@ impl IntegrationStorage for IntegrationAccess {
         batch: &CheckedRecords,
         checkpoint: &str,
     ) -> Result<CommitResult, StorageFailure> {
-        self.store
-            .commit_checked(self.integration, source, batch, checkpoint)
-            .map_err(failure)
+        match &self.fence {
+            Some(holder) => {
+                self.store
+                    .commit_fenced(self.integration, source, batch, checkpoint, holder)
+            }
+            None => self
+                .store
+                .commit_checked(self.integration, source, batch, checkpoint),
+        }
+        .map_err(failure)
     }
 
     fn write_mark(&self) -> Result<u64, StorageFailure> {
@@ -108,6 +125,7 @@ mod tests {
         let access = IntegrationAccess {
             store: store.clone(),
             integration: a.id,
+            fence: None,
         };
         access.set_checkpoint("auth", "cp-a").unwrap();
         assert_eq!(access.checkpoint("auth").unwrap().as_deref(), Some("cp-a"));

@@ -90,6 +90,27 @@ pub trait RecordStore {
         let batch = CheckedRecords::check(RecordClass::State, records)?;
         self.commit_checked(integration, source, &batch, checkpoint)
     }
+    /// [`RecordStore::commit_checked`] fenced by the collection lease: the
+    /// batch is written only if `holder` still holds the integration's
+    /// lease, checked in the same transaction. A collection that lost its
+    /// lease (it stalled past the TTL and another process took over) cannot
+    /// write behind its successor's back: `Conflict`, nothing written.
+    fn commit_fenced(
+        &self,
+        integration: IntegrationId,
+        source: &str,
+        batch: &CheckedRecords,
+        checkpoint: &str,
+        holder: &str,
+    ) -> Result<CommitResult>;
+    /// [`RecordStore::set_checkpoint`] fenced like [`RecordStore::commit_fenced`].
+    fn set_checkpoint_fenced(
+        &self,
+        integration: IntegrationId,
+        source: &str,
+        checkpoint: &str,
+        holder: &str,
+    ) -> Result<()>;
     /// A point in the integration's write history: records written after
     /// this call have a later write sequence (see [`RecordStore::prune_records`]).
     fn write_mark(&self, integration: IntegrationId) -> Result<u64>;

@@ -121,13 +121,7 @@ impl RecordStore for Store {
         source: &str,
         checkpoint: &str,
     ) -> Result<()> {
-        validate_source(source)?;
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        ensure_exists(&tx, integration)?;
-        write_checkpoint(&tx, integration, source, checkpoint, self.now_ms())?;
-        tx.commit()?;
-        Ok(())
+        self.write_checkpoint_only(integration, source, checkpoint, None)
     }
 
     fn commit_checked(
@@ -138,14 +132,29 @@ impl RecordStore for Store {
         checkpoint: &str,
     ) -> Result<CommitResult> {
         validate_source(source)?;
-        self.write_records(
-            integration,
-            source,
-            batch.class(),
-            batch.records(),
-            batch.normalized(),
-            checkpoint,
-        )
+        self.write_records(integration, source, batch, checkpoint, None)
+    }
+
+    fn commit_fenced(
+        &self,
+        integration: IntegrationId,
+        source: &str,
+        batch: &CheckedRecords,
+        checkpoint: &str,
+        holder: &str,
+    ) -> Result<CommitResult> {
+        validate_source(source)?;
+        self.write_records(integration, source, batch, checkpoint, Some(holder))
+    }
+
+    fn set_checkpoint_fenced(
+        &self,
+        integration: IntegrationId,
+        source: &str,
+        checkpoint: &str,
+        holder: &str,
+    ) -> Result<()> {
+        self.write_checkpoint_only(integration, source, checkpoint, Some(holder))
     }
 
     fn write_mark(&self, integration: IntegrationId) -> Result<u64> {
@@ -299,17 +308,33 @@ impl RecordStore for Store {
 }
 
 impl Store {
+    fn write_checkpoint_only(
+        &self,
+        integration: IntegrationId,
+        source: &str,
+        checkpoint: &str,
+        fence: Option<&str>,
+    ) -> Result<()> {
+        validate_source(source)?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        ensure_exists(&tx, integration)?;
+        write_checkpoint(&tx, integration, source, checkpoint, self.now_ms(), fence)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     fn write_records(
         &self,
         integration: IntegrationId,
         source: &str,
-        class: RecordClass,
-        records: &[CollectedRecord],
-        normalized: &[String],
+        batch: &CheckedRecords,
         checkpoint: &str,
+        fence: Option<&str>,
     ) -> Result<CommitResult> {
-        if class == RecordClass::Event {
-            return self.write_events(integration, source, records, normalized, checkpoint);
+        let (records, normalized) = (batch.records(), batch.normalized());
+        if batch.class() == RecordClass::Event {
+            return self.write_events(integration, source, records, normalized, checkpoint, fence);
         }
         // Compressed before the write lock is taken: the writer connection
         // is shared by every integration, and compression is per-row CPU.
@@ -359,7 +384,7 @@ impl Store {
                 }
             }
         }
-        write_checkpoint(&tx, integration, source, checkpoint, self.now_ms())?;
+        write_checkpoint(&tx, integration, source, checkpoint, self.now_ms(), fence)?;
         tx.commit()?;
         drop(conn);
         self.wrote_bulk();
@@ -375,6 +400,7 @@ impl Store {
         records: &[CollectedRecord],
         normalized: &[String],
         checkpoint: &str,
+        fence: Option<&str>,
     ) -> Result<CommitResult> {
         // Compressed before the write lock is taken, like the rows' raw JSON.
         let pages = event_pages::encode(records, normalized)?;
@@ -414,7 +440,7 @@ impl Store {
             }
             inserted += added;
         }
-        write_checkpoint(&tx, integration, source, checkpoint, self.now_ms())?;
+        write_checkpoint(&tx, integration, source, checkpoint, self.now_ms(), fence)?;
         tx.commit()?;
         drop(conn);
         self.wrote_bulk();
@@ -425,13 +451,32 @@ impl Store {
     }
 }
 
+/// Writes the checkpoint in the transaction `conn` is in, the last write of
+/// every commit. With a `fence`, only while that holder holds the
+/// integration's collection lease: otherwise `Conflict`, and the caller's
+/// transaction (records included) is rolled back. SQLite serializes
+/// writers, so no takeover can slip in between the check and the commit.
 fn write_checkpoint(
     conn: &rusqlite::Connection,
     integration: IntegrationId,
     source: &str,
     checkpoint: &str,
     now_ms: i64,
+    fence: Option<&str>,
 ) -> Result<()> {
+    if let Some(holder) = fence {
+        let owner: Option<String> = conn
+            .prepare_cached("SELECT lease_owner FROM schedules WHERE integration_id = ?1")?
+            .query_row([integration], |r| r.get(0))
+            .optional()?
+            .flatten();
+        if owner.as_deref() != Some(holder) {
+            return Err(StoreError::Conflict(format!(
+                "this collection no longer holds the collection lease of integration {integration} (held by {} now): it stalled past the lease's expiry and another process took over; nothing more is written, and the holder carries on from the last checkpoint",
+                owner.as_deref().unwrap_or("nobody")
+            )));
+        }
+    }
     conn.prepare_cached(
         "INSERT INTO checkpoints (integration_id, source, checkpoint, updated_at_ms) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (integration_id, source) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at_ms = excluded.updated_at_ms",

@@ -142,3 +142,61 @@ fn integrations_from_before_schedules_are_due_at_once() {
         (0, DEFAULT_INTERVAL_MS)
     );
 }
+
+#[test]
+fn a_fenced_write_lands_only_while_its_holder_holds_the_lease() {
+    let (dir, store, ids) = store_with(&["a"]);
+    let id = ids[0];
+    let other = open(dir.path());
+    let events = |ids: &[&str]| {
+        let records: Vec<_> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| record("duo.authentication_log", id, 1_000 + i as i64, "success"))
+            .collect();
+        CheckedRecords::check(RecordClass::Event, &records).unwrap()
+    };
+    assert!(store.acquire_lease(id, "host-1", 1_000, 30_000).unwrap());
+    store
+        .commit_fenced(id, "auth", &events(&["e1", "e2"]), "cp-1", "host-1")
+        .unwrap();
+    store
+        .set_checkpoint_fenced(id, "users", "u-1", "host-1")
+        .unwrap();
+
+    // host-1 stalls past its lease; host-2 takes the integration over.
+    assert!(other.acquire_lease(id, "host-2", 40_000, 30_000).unwrap());
+    for refused in [
+        store
+            .commit_fenced(id, "auth", &events(&["e3"]), "cp-2", "host-1")
+            .map(|_| ()),
+        store.set_checkpoint_fenced(id, "users", "u-2", "host-1"),
+    ] {
+        let err = refused.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+        assert!(err.to_string().contains("held by host-2 now"), "{err}");
+    }
+    // Nothing of the refused writes landed: no event, no checkpoint.
+    assert_eq!(all_records(&store, id).len(), 2);
+    assert_eq!(
+        store.checkpoint(id, "auth").unwrap().as_deref(),
+        Some("cp-1")
+    );
+    assert_eq!(
+        store.checkpoint(id, "users").unwrap().as_deref(),
+        Some("u-1")
+    );
+    // The holder writes; once released, a fenced write is refused too.
+    other
+        .commit_fenced(id, "auth", &events(&["e3"]), "cp-2", "host-2")
+        .unwrap();
+    other.release_lease(id, "host-2").unwrap();
+    assert!(matches!(
+        other.set_checkpoint_fenced(id, "auth", "cp-3", "host-2"),
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.checkpoint(id, "auth").unwrap().as_deref(),
+        Some("cp-2")
+    );
+}
