@@ -339,8 +339,21 @@ async fn a_queued_collect_now_reports_its_progress_and_ends_like_a_scheduled_run
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stop_ends_a_collection_between_pages_and_the_next_process_resumes_it() {
+/// A scheduled collection of 6,000 auth events (6 pages) under way, each
+/// answer slowed so the test can act while it runs.
+struct SlowRun {
+    sim: duo_sim::Simulator,
+    dir: tempfile::TempDir,
+    clock: Arc<ManualClock>,
+    platform: Arc<Platform>,
+    integration: Integration,
+    store: Store,
+    scheduler: Scheduler,
+    /// When the integration was due as the run started.
+    due: i64,
+}
+
+async fn slow_scheduled_run() -> SlowRun {
     let sim = start_sim(small_sim(5, 6_000)).await;
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::at(oort_time::now_ms()));
@@ -349,10 +362,33 @@ async fn a_stop_ends_a_collection_between_pages_and_the_next_process_resumes_it(
     let integration = add(&platform, &sim, "acme", "corp", None).await;
     let store = Store::open(dir.path()).unwrap();
     let scheduler = Scheduler::new(platform.clone(), config(2, 2)).unwrap();
-    // Slow pages, so the stop lands mid-collection.
     sim.set_latency_ms(250);
     let due = store.schedule(integration.id).unwrap().next_due_ms;
     assert_eq!(scheduler.tick().unwrap(), [integration.id]);
+    SlowRun {
+        sim,
+        dir,
+        clock,
+        platform,
+        integration,
+        store,
+        scheduler,
+        due,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_ends_a_collection_between_pages_and_the_next_process_resumes_it() {
+    let SlowRun {
+        sim,
+        dir,
+        clock,
+        platform,
+        integration,
+        store,
+        scheduler,
+        due,
+    } = slow_scheduled_run().await;
     // What the latest run reports committed (none yet: nothing).
     let committed = |store: &Store| {
         store
@@ -418,16 +454,17 @@ async fn a_stop_ends_a_collection_between_pages_and_the_next_process_resumes_it(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_collection_that_lost_its_lease_writes_nothing_more() {
-    let sim = start_sim(small_sim(5, 6_000)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::at(oort_time::now_ms()));
-    let platform =
-        Arc::new(Platform::open_with_clock(dir.path(), duo_limits(), clock.clone()).unwrap());
-    let integration = add(&platform, &sim, "acme", "corp", None).await;
-    let store = Store::open(dir.path()).unwrap();
-    let scheduler = Scheduler::new(platform.clone(), config(2, 2)).unwrap();
-    sim.set_latency_ms(250);
-    assert_eq!(scheduler.tick().unwrap(), [integration.id]);
+    // The data directory and the platform must outlive the run.
+    let SlowRun {
+        sim,
+        dir: _dir,
+        clock,
+        platform: _platform,
+        integration,
+        store,
+        scheduler,
+        ..
+    } = slow_scheduled_run().await;
     let mut holder = None;
     for _ in 0..800 {
         let stored = auth_ids(&store, &integration).1;
