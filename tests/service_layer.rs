@@ -266,3 +266,49 @@ async fn issuing_and_revoking_a_token_is_audited_without_the_token() {
     let trail = serde_json::to_string(&env.store().audit(None).unwrap()).unwrap();
     assert!(!trail.contains(&token), "the token reached the audit trail");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tokens_last_use_is_kept_to_the_minute() {
+    use std::time::Duration;
+    let clock = Arc::new(oort_time::ManualClock::at(1_800_000_000_000));
+    let env = TestEnv::open_at(oort_e2e::env::sandbox_limits(), clock.clone());
+    let by = Requester::local("tests");
+    env.platform
+        .add_operator(&by, "ana", Role::Viewer, Some("acme"))
+        .unwrap();
+    let issued = env
+        .platform
+        .issue_token(&by, "ana", "console", Some(Duration::from_secs(86_400)))
+        .unwrap();
+    let token = std::str::from_utf8(issued.token.expose())
+        .unwrap()
+        .to_owned();
+    let last_used = || env.platform.tokens(Some("ana")).unwrap()[0].last_used_at_ms;
+    assert_eq!(last_used(), None, "never used yet");
+
+    let first = oort_time::Clock::now_ms(clock.as_ref());
+    env.platform
+        .authenticate(Some(&token), "GET /v1/session")
+        .unwrap();
+    assert_eq!(last_used(), Some(first));
+    // Within the minute, a request does not write again.
+    clock.advance_ms(30_000);
+    env.platform
+        .authenticate(Some(&token), "GET /v1/session")
+        .unwrap();
+    assert_eq!(last_used(), Some(first));
+    clock.advance_ms(31_000);
+    env.platform
+        .authenticate(Some(&token), "GET /v1/session")
+        .unwrap();
+    assert_eq!(last_used(), Some(first + 61_000));
+    // A refused token is not "used".
+    env.platform.revoke_token(&by, issued.info.id).unwrap();
+    clock.advance_ms(120_000);
+    assert!(
+        env.platform
+            .authenticate(Some(&token), "GET /v1/session")
+            .is_err()
+    );
+    assert_eq!(last_used(), Some(first + 61_000));
+}

@@ -430,7 +430,15 @@ pub fn tokens(tokens: &[ApiToken], now_ms: i64) {
         println!("No API tokens. Issue one with `oort-host operators token create NAME`.");
         return;
     }
-    let mut table = Table::new(["ID", "OPERATOR", "LABEL", "CREATED", "EXPIRES", "STATE"]);
+    let mut table = Table::new([
+        "ID",
+        "OPERATOR",
+        "LABEL",
+        "CREATED",
+        "EXPIRES",
+        "LAST USED",
+        "STATE",
+    ]);
     for t in tokens {
         let state = match (t.revoked_at_ms, t.expires_at_ms) {
             (Some(at), _) => format!("revoked {}", rfc3339_from_ms(at)),
@@ -443,6 +451,7 @@ pub fn tokens(tokens: &[ApiToken], now_ms: i64) {
             t.label.clone(),
             rfc3339_from_ms(t.created_at_ms),
             t.expires_at_ms.map_or("never".into(), rfc3339_from_ms),
+            t.last_used_at_ms.map_or("never".into(), rfc3339_from_ms),
             state,
         ]);
     }

@@ -21,6 +21,10 @@ pub const TOKEN_PREFIX: &str = "oort_";
 /// The longest a token may live (ten years): long-lived, not eternal.
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(3650 * 24 * 3600);
 
+/// How precisely a token's last use is kept (at most one write per token
+/// per this many milliseconds).
+const LAST_USE_RESOLUTION_MS: i64 = 60_000;
+
 /// Who `actor` is for the audit trail when no operator could be named.
 const ANONYMOUS: &str = "anonymous";
 
@@ -210,11 +214,20 @@ impl Platform {
         if token.revoked_at_ms.is_some() {
             return Err(format!("API token {} was revoked", token.id));
         }
-        if token.expires_at_ms.is_some_and(|at| at <= self.now_ms()) {
+        let now = self.now_ms();
+        if token.expires_at_ms.is_some_and(|at| at <= now) {
             return Err(format!(
                 "API token {} expired; issue a new one with `oort-host operators token create {}`",
                 token.id, token.operator
             ));
+        }
+        // To the minute: a write per request would make every read a write.
+        if token
+            .last_used_at_ms
+            .is_none_or(|at| now - at >= LAST_USE_RESOLUTION_MS)
+            && let Err(e) = self.store.token_used(token.id, now)
+        {
+            tracing::warn!(token = token.id, error = %e, "could not record the token's use");
         }
         self.store
             .operator(&token.operator)

@@ -241,6 +241,8 @@ pub trait TokenStore {
     fn token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<ApiToken>>;
     /// All tokens, or one operator's, oldest first.
     fn tokens(&self, operator: Option<&str>) -> Result<Vec<ApiToken>>;
+    /// Records that the token signed its operator in at `at_ms`.
+    fn token_used(&self, id: i64, at_ms: i64) -> Result<()>;
     /// Revokes a token for good, stamped with the backend's clock.
     /// `NotFound` if there is no such token, `Conflict` if it is revoked.
     fn revoke_token(&self, id: i64) -> Result<ApiToken>;

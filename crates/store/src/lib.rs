@@ -249,6 +249,9 @@ pub struct ApiToken {
     pub created_at_ms: i64,
     pub expires_at_ms: Option<i64>,
     pub revoked_at_ms: Option<i64>,
+    /// When it last signed its operator in, to the minute (see
+    /// [`TokenStore::token_used`]).
+    pub last_used_at_ms: Option<i64>,
 }
 
 /// When an integration is collected next, how the last scheduled runs

@@ -259,6 +259,10 @@ ALTER TABLE runs ADD COLUMN progress TEXT;
     r#"
 ALTER TABLE integrations ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;
 "#,
+    // 9: when each API token last signed someone in. Adds only.
+    r#"
+ALTER TABLE api_tokens ADD COLUMN last_used_at_ms INTEGER;
+"#,
 ];
 
 /// The schema version this build writes.

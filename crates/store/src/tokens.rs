@@ -7,7 +7,8 @@ use super::{ApiToken, NewToken, Result, Store, StoreError};
 use crate::backend::{Backend, TokenStore};
 
 const SELECT: &str =
-    "SELECT id, operator, label, created_at_ms, expires_at_ms, revoked_at_ms FROM api_tokens";
+    "SELECT id, operator, label, created_at_ms, expires_at_ms, revoked_at_ms, last_used_at_ms
+     FROM api_tokens";
 
 /// Labels appear in listings and the audit trail.
 const MAX_LABEL_LEN: usize = 64;
@@ -53,6 +54,7 @@ impl TokenStore for Store {
             created_at_ms: now,
             expires_at_ms: new.expires_at_ms,
             revoked_at_ms: None,
+            last_used_at_ms: None,
         })
     }
 
@@ -72,6 +74,13 @@ impl TokenStore for Store {
         Ok(stmt
             .query_map([operator], token_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn token_used(&self, id: i64, at_ms: i64) -> Result<()> {
+        self.conn()
+            .prepare_cached("UPDATE api_tokens SET last_used_at_ms = ?2 WHERE id = ?1")?
+            .execute(params![id, at_ms])?;
+        Ok(())
     }
 
     fn revoke_token(&self, id: i64) -> Result<ApiToken> {
@@ -107,5 +116,6 @@ fn token_row(row: &Row<'_>) -> rusqlite::Result<ApiToken> {
         created_at_ms: row.get(3)?,
         expires_at_ms: row.get(4)?,
         revoked_at_ms: row.get(5)?,
+        last_used_at_ms: row.get(6)?,
     })
 }
