@@ -1,6 +1,6 @@
 //! Operations on integrations: add (validated before anything is stored),
-//! list, show, remove, Test Connectivity (refused while disabled), Collect Now, insights, export and
-//! the audit trail.
+//! list, show, remove, Test Connectivity (refused while disabled), insights
+//! and the audit trail.
 
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ use oort_insights::{Report, Source, Thresholds};
 use oort_runtime::calls;
 use oort_runtime::capabilities::{InvocationContext, LogTags, MemorySecrets};
 use oort_runtime::config_check::{check_config, check_grants, effective_config};
-use oort_store::{Integration, NewIntegration, Run, RunKind, RunStatus, StoreError, StoredRecord};
+use oort_store::{Integration, NewIntegration, Run, RunKind, RunStatus};
 
 /// What adding an integration needs: the store's own request, checked
 /// here before it is stored.
@@ -199,18 +199,6 @@ impl Platform {
             format!("{} findings stored", report.findings.len()),
         )?;
         Ok(report)
-    }
-
-    /// Calls `f` with every stored record of the integration (of `kind`
-    /// only, if given), streamed in store order; an error from `f` stops
-    /// the walk and is returned.
-    pub fn for_each_record(
-        &self,
-        integration: &Integration,
-        kind: Option<&str>,
-        f: &mut dyn FnMut(StoredRecord) -> std::result::Result<(), StoreError>,
-    ) -> Result<()> {
-        Ok(self.store.for_each_record(integration.id, kind, f)?)
     }
 
     /// Every audit entry of the host (all integrations, plugin installs,

@@ -41,6 +41,7 @@ mod access;
 mod actions;
 mod collection;
 mod error;
+mod export;
 mod insight_refresh;
 mod integrations;
 mod lease;
@@ -60,8 +61,8 @@ pub mod views;
 pub mod data {
     pub use oort_model::{SecretValue, StoredFinding};
     pub use oort_store::{
-        ApiToken, AuditEntry, InstalledPlugin, Integration, Operator, Run, RunKind, RunStatus,
-        Schedule, StoreError, StoredRecord,
+        ApiToken, AuditEntry, InstalledPlugin, Integration, Operator, RecordKey, Run, RunKind,
+        RunStatus, Schedule, StoreError, StoredRecord,
     };
 }
 
@@ -87,6 +88,7 @@ use oort_time::{Clock, SystemClock};
 
 pub use collection::{CollectProgress, NoProgress};
 pub use error::{ErrorKind, PlatformError, Result};
+pub use export::{cursor_after, parse_cursor};
 pub use integrations::AddIntegration;
 pub use settings::IntegrationUpdate;
 

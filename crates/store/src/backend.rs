@@ -18,8 +18,8 @@ use oort_model::{CollectedRecord, Finding, Normalized, Role, SecretValue, Stored
 
 use crate::{
     ApiToken, AuditEntry, InstalledPlugin, Integration, IntegrationChange, IntegrationId,
-    NewIntegration, NewToken, Operator, Result, Run, RunId, RunKind, RunStatus, Schedule,
-    StoredRecord,
+    NewIntegration, NewToken, Operator, RecordKey, Result, Run, RunId, RunKind, RunStatus,
+    Schedule, StoredRecord,
 };
 
 /// Installed plugin components.
@@ -127,6 +127,17 @@ pub trait RecordStore {
         &self,
         integration: IntegrationId,
         kind: Option<&str>,
+        f: &mut dyn FnMut(StoredRecord) -> Result<()>,
+    ) -> Result<()> {
+        self.for_each_record_after(integration, kind, None, f)
+    }
+    /// [`RecordStore::for_each_record`] from the first record after `after`
+    /// in that order (all of them with `None`): the next page of an export.
+    fn for_each_record_after(
+        &self,
+        integration: IntegrationId,
+        kind: Option<&str>,
+        after: Option<&RecordKey>,
         f: &mut dyn FnMut(StoredRecord) -> Result<()>,
     ) -> Result<()>;
     /// The normalized views of one integration's records, deserialized

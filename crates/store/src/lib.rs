@@ -184,6 +184,26 @@ pub struct Integration {
     pub enabled: bool,
 }
 
+/// A record's place in store order, (kind, time, id): where a page of an
+/// export ends and the next begins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordKey {
+    pub kind: String,
+    /// `None` sorts first (state records without a time).
+    pub occurred_at_ms: Option<i64>,
+    pub id: String,
+}
+
+impl RecordKey {
+    pub fn of(record: &StoredRecord) -> RecordKey {
+        RecordKey {
+            kind: record.kind.clone(),
+            occurred_at_ms: record.occurred_at_ms,
+            id: record.id.clone(),
+        }
+    }
+}
+
 /// A record as stored (what `export` prints).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredRecord {

@@ -4,18 +4,22 @@ use rusqlite::{OptionalExtension, params};
 
 use super::event_pages::{self, PageReader};
 use super::integrations::{ensure_exists, next_write_seq, write_seq};
-use super::{IntegrationId, Result, Store, StoreError, StoredRecord};
+use super::{IntegrationId, RecordKey, Result, Store, StoreError, StoredRecord};
 use crate::backend::{Backend, RecordStore};
 use oort_model::batch::{self, CheckedRecords, CommitResult, RecordClass};
 use oort_model::{CollectedRecord, Normalized};
 
+/// `?3..?5`: the key to start after, if `?3` is not NULL (a time of NULL
+/// sorts first, as `ORDER BY` puts it).
 const SELECT_ORDERED: &str =
     "SELECT kind, id, occurred_at_ms, normalized, raw, raw_dict FROM records
      WHERE integration_id = ?1 AND (?2 IS NULL OR kind = ?2)
+       AND (?3 IS NULL OR (kind, COALESCE(occurred_at_ms, -9223372036854775808), id) > (?3, ?4, ?5))
      ORDER BY kind, occurred_at_ms, id";
 
 const SELECT_EVENTS: &str = "SELECT kind, id, occurred_at_ms, page, entry FROM events
      WHERE integration_id = ?1 AND (?2 IS NULL OR kind = ?2)
+       AND (?3 IS NULL OR (kind, occurred_at_ms, id) > (?3, ?4, ?5))
      ORDER BY kind, occurred_at_ms, id";
 
 /// An index row of `events` (see [`SELECT_EVENTS`]).
@@ -185,12 +189,21 @@ impl RecordStore for Store {
         Ok(deleted as u64)
     }
 
-    fn for_each_record(
+    fn for_each_record_after(
         &self,
         integration: IntegrationId,
         kind: Option<&str>,
+        after: Option<&RecordKey>,
         f: &mut dyn FnMut(StoredRecord) -> Result<()>,
     ) -> Result<()> {
+        let (after_kind, after_at, after_id) = match after {
+            Some(key) => (
+                Some(key.kind.as_str()),
+                key.occurred_at_ms.unwrap_or(i64::MIN),
+                key.id.as_str(),
+            ),
+            None => (None, 0, ""),
+        };
         let reader = self.reader()?;
         // One read transaction: both queries and the page lookups see the
         // same snapshot, whatever commits meanwhile.
@@ -198,9 +211,11 @@ impl RecordStore for Store {
         // Rows (state records, events written before schema 4) and paged
         // events, each in (kind, time, id) order, merged into that order.
         let mut row_stmt = conn.prepare(SELECT_ORDERED)?;
-        let mut rows = row_stmt.query(params![integration, kind])?;
+        let mut rows =
+            row_stmt.query(params![integration, kind, after_kind, after_at, after_id])?;
         let mut event_stmt = conn.prepare(SELECT_EVENTS)?;
-        let mut events = event_stmt.query(params![integration, kind])?;
+        let mut events =
+            event_stmt.query(params![integration, kind, after_kind, after_at, after_id])?;
         let mut dctx = zstd::zstd_safe::DCtx::create();
         let mut pages = PageReader::default();
         let mut next_row = |rows: &mut rusqlite::Rows| -> Result<Option<StoredRecord>> {
@@ -282,7 +297,7 @@ impl RecordStore for Store {
             keep(text, &|| row.get(0).unwrap_or_default())?;
         }
         let mut stmt = conn.prepare(SELECT_EVENTS)?;
-        let mut events = stmt.query(params![integration, None::<&str>])?;
+        let mut events = stmt.query(params![integration, None::<&str>, None::<&str>, 0, ""])?;
         let mut pages = PageReader::default();
         while let Some(e) = EventRef::next(&mut events)? {
             let (_, view) = pages.entry(&conn, e.page, e.entry)?;

@@ -21,7 +21,7 @@ pub fn export(ctx: &Ctx, name: &str, kind: Option<&str>) -> anyhow::Result<u8> {
     let mut write_error: Option<std::io::Error> = None;
     let result = ctx
         .platform
-        .for_each_record(&integration, kind, &mut |record| {
+        .for_each_record(&integration, kind, None, &mut |record| {
             write_line(&mut w, &record).map_err(|e| {
                 write_error = Some(e);
                 // Only stops the iteration; the real cause is in `write_error`.

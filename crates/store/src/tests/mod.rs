@@ -1656,3 +1656,68 @@ fn an_older_build_still_running_cannot_write_events_as_rows_after_the_upgrade() 
 }
 
 mod schedules;
+
+#[test]
+fn a_walk_resumes_right_after_any_record_in_store_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = add_integration(&store, "a");
+    let events: Vec<_> = (0..5)
+        .map(|i| {
+            record(
+                "duo.authentication_log",
+                &format!("e{i}"),
+                1_000 + i / 2,
+                "success",
+            )
+        })
+        .collect();
+    commit_events(&store, id, &events, "cp").unwrap();
+    let users: Vec<_> = ["u2", "u1", "u3"]
+        .iter()
+        .map(|u| CollectedRecord {
+            occurred_at_ms: None,
+            ..record("duo.user", u, 0, "active")
+        })
+        .collect();
+    commit_state(&store, id, &users, "cp").unwrap();
+    let all = all_records(&store, id);
+    assert_eq!(all.len(), 8);
+
+    // From after each record, exactly the ones that follow it.
+    for (at, record) in all.iter().enumerate() {
+        let mut rest = Vec::new();
+        store
+            .for_each_record_after(id, None, Some(&RecordKey::of(record)), &mut |r| {
+                rest.push(r);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(
+            rest,
+            all[at + 1..],
+            "after #{at} ({}, {})",
+            record.kind,
+            record.id
+        );
+    }
+    // A key between records (a record removed since) resumes at the next one.
+    let between = RecordKey {
+        kind: "duo.authentication_log".into(),
+        occurred_at_ms: Some(1_001),
+        id: "e20".into(),
+    };
+    let mut ids = Vec::new();
+    store
+        .for_each_record_after(
+            id,
+            Some("duo.authentication_log"),
+            Some(&between),
+            &mut |r| {
+                ids.push(r.id);
+                Ok(())
+            },
+        )
+        .unwrap();
+    assert_eq!(ids, ["e3", "e4"]);
+}

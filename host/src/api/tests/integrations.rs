@@ -271,7 +271,7 @@ async fn an_integration_is_managed_over_the_api_and_its_secrets_never_come_back(
     let integration = platform.integration("acme", "corp").unwrap();
     let mut stored = Vec::new();
     platform
-        .for_each_record(&integration, None, &mut |r| {
+        .for_each_record(&integration, None, None, &mut |r| {
             stored.push((r.kind, r.id));
             Ok(())
         })
@@ -300,6 +300,72 @@ async fn an_integration_is_managed_over_the_api_and_its_secrets_never_come_back(
         .count();
     assert!(auth_stored > 0);
     assert_eq!(auth_lines, auth_stored);
+
+    // A page at a time: following the `next` links gives every record once,
+    // in the same order, and the last page has no link.
+    let mut paged = Vec::new();
+    let mut next = Some(format!("{corp}/records?limit=4"));
+    let mut pages = 0;
+    while let Some(url) = next.take() {
+        let r = client
+            .get(&url)
+            .bearer_auth(&acme_admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{url}");
+        next = r.headers().get("link").map(|link| {
+            let link = link.to_str().unwrap();
+            let target = link
+                .strip_prefix('<')
+                .and_then(|l| l.strip_suffix(">; rel=\"next\""))
+                .unwrap_or_else(|| panic!("not a next link: {link}"));
+            format!("{base}{target}")
+        });
+        let text = r.text().await.unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert!(lines.len() <= 4 && !lines.is_empty(), "{text}");
+        paged.extend(lines.iter().map(|l| {
+            (
+                l["kind"].as_str().unwrap().to_owned(),
+                l["id"].as_str().unwrap().to_owned(),
+            )
+        }));
+        pages += 1;
+    }
+    assert_eq!(paged, stored);
+    assert_eq!(pages, stored.len().div_ceil(4));
+    // One kind, paged, keeps its kind in the links.
+    let r = client
+        .get(format!(
+            "{corp}/records?kind=duo.authentication_log&limit=1"
+        ))
+        .bearer_auth(&acme_admin)
+        .send()
+        .await
+        .unwrap();
+    let link = r.headers()["link"].to_str().unwrap().to_owned();
+    assert!(
+        link.contains("kind=duo.authentication_log&limit=1&after="),
+        "{link}"
+    );
+    for bad in [
+        "limit=0",
+        "limit=10001",
+        "limit=5&after=garbage",
+        "after=e30",
+    ] {
+        let r = client
+            .get(format!("{corp}/records?{bad}"))
+            .bearer_auth(&acme_admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+    }
 
     // Removal, audited in the remover's name.
     let r = client
