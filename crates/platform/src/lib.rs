@@ -73,6 +73,8 @@ pub mod insights {
 
 pub use access::{IssuedToken, MAX_TOKEN_LIFETIME, Scope, TOKEN_PREFIX};
 pub use oort_runtime::SandboxLimits;
+/// The largest plugin component the host installs.
+pub use oort_runtime::invoke::MAX_COMPONENT_BYTES as MAX_PLUGIN_BYTES;
 pub use remediation::ActRequest;
 
 use std::path::{Path, PathBuf};

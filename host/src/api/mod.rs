@@ -70,7 +70,7 @@ pub fn router(state: AppState) -> Router {
         .routes({
             // A component is bigger than any JSON body.
             let (schemas, paths, method_router) = routes!(platform::plugins, platform::install);
-            let limit = DefaultBodyLimit::max(platform::MAX_PLUGIN_BYTES);
+            let limit = DefaultBodyLimit::max(oort_platform::MAX_PLUGIN_BYTES);
             (schemas, paths, method_router.layer(limit))
         })
         .routes(routes!(platform::operators, platform::add_operator))

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use oort_platform::MAX_PLUGIN_BYTES;
 use oort_platform::model::Role;
 
 use super::{ApiResult, JsonBody, detached, required_body, to_json, unread_body};
@@ -29,9 +30,6 @@ pub async fn session(Extension(caller): Extension<Caller>) -> ApiResult {
 pub async fn plugins(State(state): State<AppState>, _: Extension<Caller>) -> ApiResult {
     to_json(&state.platform.plugins()?)
 }
-
-/// The largest plugin component accepted over the API.
-pub const MAX_PLUGIN_BYTES: usize = 32 << 20;
 
 /// Installs a plugin component (the body, `Content-Type: application/wasm`),
 /// or replaces the installed plugin of the same id: checked and
