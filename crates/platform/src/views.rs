@@ -13,6 +13,7 @@ use oort_store::{AuditEntry, Integration, Run, Schedule, StoredRecord};
 use oort_time::rfc3339_from_ms;
 
 /// Records of one kind.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KindCount {
     pub kind: String,
@@ -31,10 +32,13 @@ fn kind_counts(counts: &[(String, u64)]) -> Vec<KindCount> {
 
 /// `integrations show`: the integration with its record counts and latest
 /// runs; each secret field that has a value is shown as `"set"`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct IntegrationDetail {
     #[serde(flatten)]
     pub integration: Integration,
+    /// Each secret field that has a value, as `"set"`.
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, String>))]
     pub secrets: BTreeMap<String, &'static str>,
     pub records: Vec<KindCount>,
     pub runs: Vec<Run>,
@@ -43,6 +47,7 @@ pub struct IntegrationDetail {
 
 /// When the integration is collected next, and why its scheduled runs
 /// fail, while they do.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ScheduleView {
     pub interval_ms: i64,

@@ -167,12 +167,15 @@ pub struct IntegrationChange {
     pub cleared_secrets: Vec<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Integration {
     pub id: IntegrationId,
     pub tenant: String,
     pub name: String,
     pub plugin_id: String,
+    /// `[field, value]` pairs.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<String>>))]
     pub config: Vec<(String, String)>,
     /// Names of the secret fields that have a value (never the values).
     pub secret_fields: Vec<String>,
@@ -215,6 +218,7 @@ pub struct StoredRecord {
     pub raw: serde_json::Value,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunKind {
@@ -224,6 +228,7 @@ pub enum RunKind {
     Action,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
@@ -232,6 +237,7 @@ pub enum RunStatus {
     Failed,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {
     pub id: RunId,
@@ -241,16 +247,21 @@ pub struct Run {
     pub started_at_ms: i64,
     pub finished_at_ms: Option<i64>,
     /// JSON summary (collect summary, check list, action outcome).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub summary: Option<serde_json::Value>,
     pub error: Option<String>,
     /// What a collection has committed so far (`{"pages","records":{source:n}}`),
     /// kept once it ends.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub progress: Option<serde_json::Value>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Operator {
     pub name: String,
+    /// `admin`, `helpdesk` or `viewer`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub role: Role,
     /// The one tenant the operator works in; `None` for a platform-wide
     /// operator (every tenant, and what belongs to none: plugins, operators).
@@ -260,6 +271,7 @@ pub struct Operator {
 
 /// An API token of an operator, as listed: never the token itself, which is
 /// shown once when issued and stored only as its SHA-256.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiToken {
     pub id: i64,

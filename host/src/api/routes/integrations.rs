@@ -12,9 +12,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use oort_platform::data::SecretValue;
+use oort_platform::data::{Integration, Run, SecretValue};
 use oort_platform::model::Role;
-use oort_platform::views::Removed;
+use oort_platform::views::{IntegrationDetail, Removed, ScheduleView};
 use oort_platform::{AddIntegration, IntegrationUpdate, Scope};
 
 use super::{ApiResult, JsonBody, detached, find, required_body, to_json};
@@ -23,7 +23,7 @@ use crate::api::error::ErrorBody;
 use crate::api::{ApiError, AppState};
 
 /// The tenant's integrations.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/integrations", tag = "integrations", extensions(("x-oort-least-role" = json!("viewer"))), responses((status = 200, description = "The tenant's integrations (secrets only as field names).")))]
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/integrations", tag = "integrations", extensions(("x-oort-least-role" = json!("viewer"))), responses((status = 200, description = "The tenant's integrations (secrets only as field names).", body = Vec<Integration>)))]
 pub async fn list(
     State(state): State<AppState>,
     _: Allowed<Viewer>,
@@ -34,7 +34,7 @@ pub async fn list(
 
 /// One integration: its settings (secrets as `"set"`), whether it is
 /// enabled, its record counts, latest runs and schedule.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/integrations/{name}", tag = "integrations", extensions(("x-oort-least-role" = json!("viewer"))), responses((status = 200, description = "Config, secrets as `\"set\"`, enabled, record counts, latest runs, schedule."), (status = 404, description = "No such integration in this tenant.", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/integrations/{name}", tag = "integrations", extensions(("x-oort-least-role" = json!("viewer"))), responses((status = 200, description = "Config, secrets as `\"set\"`, enabled, record counts, latest runs, schedule.", body = IntegrationDetail), (status = 404, description = "No such integration in this tenant.", body = ErrorBody)))]
 pub async fn show(
     State(state): State<AppState>,
     _: Allowed<Viewer>,
@@ -63,7 +63,7 @@ struct NewIntegrationBody {
 
 /// Creates an integration after the plugin validated its config (field
 /// errors answer 400 with `fields`); 201 with the integration as `show`.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/integrations", tag = "integrations", request_body = NewIntegrationBody, extensions(("x-oort-least-role" = json!("admin"))), responses((status = 201, description = "The integration as `GET .../{name}` shows it; secrets as `\"set\"`."), (status = 400, description = "Field errors in `fields`; nothing stored.", body = ErrorBody), (status = 409, description = "The name is taken in this tenant.", body = ErrorBody), (status = 413, description = "The body is over 64 KiB.", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/integrations", tag = "integrations", request_body = NewIntegrationBody, extensions(("x-oort-least-role" = json!("admin"))), responses((status = 201, description = "The integration as `GET .../{name}` shows it; secrets as `\"set\"`.", body = IntegrationDetail), (status = 400, description = "Field errors in `fields`; nothing stored.", body = ErrorBody), (status = 409, description = "The name is taken in this tenant.", body = ErrorBody), (status = 413, description = "The body is over 64 KiB.", body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     allowed: Allowed<Admin>,
@@ -114,7 +114,7 @@ struct UpdateBody {
 /// Changes the config or rotates secrets; fields the body does not name
 /// keep their values. Validated like a new integration (400 with `fields`,
 /// nothing stored); answers the integration as `show`.
-#[utoipa::path(patch, path = "/v1/tenants/{tenant}/integrations/{name}", tag = "integrations", request_body = UpdateBody, extensions(("x-oort-least-role" = json!("admin"))), responses((status = 200, description = "The integration as `GET` shows it."), (status = 400, description = "Field errors in `fields`; nothing stored.", body = ErrorBody)))]
+#[utoipa::path(patch, path = "/v1/tenants/{tenant}/integrations/{name}", tag = "integrations", request_body = UpdateBody, extensions(("x-oort-least-role" = json!("admin"))), responses((status = 200, description = "The integration as `GET` shows it.", body = IntegrationDetail), (status = 400, description = "Field errors in `fields`; nothing stored.", body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     allowed: Allowed<Admin>,
@@ -140,7 +140,7 @@ pub async fn update(
 }
 
 /// Enables the integration: due at once, resuming from its checkpoints.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/integrations/{name}/enable", tag = "integrations", extensions(("x-oort-least-role" = json!("admin"))), responses((status = 200, description = "The integration, enabled and due now.")))]
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/integrations/{name}/enable", tag = "integrations", extensions(("x-oort-least-role" = json!("admin"))), responses((status = 200, description = "The integration, enabled and due now.", body = IntegrationDetail)))]
 pub async fn enable(
     state: State<AppState>,
     allowed: Allowed<Admin>,
@@ -151,7 +151,7 @@ pub async fn enable(
 
 /// Disables the integration: kept and readable, but not collected, and
 /// test, collect and actions answer 409 until it is enabled again.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/integrations/{name}/disable", tag = "integrations", extensions(("x-oort-least-role" = json!("admin"))), responses((status = 200, description = "The integration, disabled.")))]
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/integrations/{name}/disable", tag = "integrations", extensions(("x-oort-least-role" = json!("admin"))), responses((status = 200, description = "The integration, disabled.", body = IntegrationDetail)))]
 pub async fn disable(
     state: State<AppState>,
     allowed: Allowed<Admin>,
@@ -198,7 +198,7 @@ struct ScheduleBody {
 }
 
 /// When the integration is collected next, and how its scheduled runs go.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/integrations/{name}/schedule", tag = "integrations", extensions(("x-oort-least-role" = json!("viewer"))), responses((status = 200, description = "Interval, next due time, failures in a row and the last error, who collects it now.")))]
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/integrations/{name}/schedule", tag = "integrations", extensions(("x-oort-least-role" = json!("viewer"))), responses((status = 200, description = "Interval, next due time, failures in a row and the last error, who collects it now.", body = ScheduleView)))]
 pub async fn schedule(
     State(state): State<AppState>,
     _: Allowed<Viewer>,
@@ -210,7 +210,7 @@ pub async fn schedule(
 
 /// Sets how often `serve` collects the integration (body
 /// `{"interval_seconds"}`); answers the schedule.
-#[utoipa::path(put, path = "/v1/tenants/{tenant}/integrations/{name}/schedule", tag = "integrations", request_body = ScheduleBody, extensions(("x-oort-least-role" = json!("admin"))), responses((status = 200, description = "The schedule."), (status = 400, description = "Out of range (1 s to 7 days).", body = ErrorBody)))]
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/integrations/{name}/schedule", tag = "integrations", request_body = ScheduleBody, extensions(("x-oort-least-role" = json!("admin"))), responses((status = 200, description = "The schedule.", body = ScheduleView), (status = 400, description = "Out of range (1 s to 7 days).", body = ErrorBody)))]
 pub async fn set_schedule(
     State(state): State<AppState>,
     allowed: Allowed<Admin>,
@@ -239,7 +239,7 @@ pub struct RunsQuery {
 const MAX_RUNS: usize = 1_000;
 
 /// The latest runs, newest first (`?limit=`, default 50, at most 1000).
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/integrations/{name}/runs", tag = "integrations", params(RunsQuery), extensions(("x-oort-least-role" = json!("viewer"))), responses((status = 200, description = "The latest runs, newest first.")))]
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/integrations/{name}/runs", tag = "integrations", params(RunsQuery), extensions(("x-oort-least-role" = json!("viewer"))), responses((status = 200, description = "The latest runs, newest first.", body = Vec<Run>)))]
 pub async fn runs(
     State(state): State<AppState>,
     _: Allowed<Viewer>,
@@ -259,7 +259,7 @@ pub async fn runs(
 
 /// One run: while a collection runs, its progress (pages, records by
 /// source); once it ended, its outcome and summary.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/integrations/{name}/runs/{run}", tag = "integrations", extensions(("x-oort-least-role" = json!("viewer"))), responses((status = 200, description = "One run: `progress` (pages, records by source) while it runs, then `status`, `summary`, `error`."), (status = 404, description = "No such run of this integration.", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/integrations/{name}/runs/{run}", tag = "integrations", extensions(("x-oort-least-role" = json!("viewer"))), responses((status = 200, description = "One run: `progress` (pages, records by source) while it runs, then `status`, `summary`, `error`.", body = Run), (status = 404, description = "No such run of this integration.", body = ErrorBody)))]
 pub async fn run(
     State(state): State<AppState>,
     _: Allowed<Viewer>,

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use oort_platform::data::{ApiToken, Operator};
 use oort_platform::model::Role;
 
 use super::{ApiResult, JsonBody, body, required_body, to_json};
@@ -21,7 +22,7 @@ use crate::api::error::ErrorBody;
 use crate::api::{ApiError, AppState};
 
 /// The operators working in the tenant.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/operators", tag = "operators", extensions(("x-oort-least-role" = json!("admin"))), responses((status = 200, description = "The tenant's operators: name, role, tenant.")))]
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/operators", tag = "operators", extensions(("x-oort-least-role" = json!("admin"))), responses((status = 200, description = "The tenant's operators: name, role, tenant.", body = Vec<Operator>)))]
 pub async fn list(
     State(state): State<AppState>,
     _: Allowed<Admin>,
@@ -40,7 +41,7 @@ struct TenantOperatorBody {
 }
 
 /// Adds an operator to the tenant (the tenant is the path's).
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/operators", tag = "operators", request_body = TenantOperatorBody, extensions(("x-oort-least-role" = json!("admin"))), responses((status = 201, description = "The operator added."), (status = 409, description = "The name is taken.", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/operators", tag = "operators", request_body = TenantOperatorBody, extensions(("x-oort-least-role" = json!("admin"))), responses((status = 201, description = "The operator added.", body = Operator), (status = 409, description = "The name is taken.", body = ErrorBody)))]
 pub async fn add(
     State(state): State<AppState>,
     allowed: Allowed<Admin>,
@@ -126,7 +127,7 @@ pub async fn issue(
 }
 
 /// The operator's tokens (never their values): id, label, expiry, revocation.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/operators/{operator}/tokens", tag = "operators", extensions(("x-oort-least-role" = json!("admin"))), responses((status = 200, description = "The tokens, oldest first.")))]
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/operators/{operator}/tokens", tag = "operators", extensions(("x-oort-least-role" = json!("admin"))), responses((status = 200, description = "The tokens, oldest first.", body = Vec<ApiToken>)))]
 pub async fn tokens(
     State(state): State<AppState>,
     _: Allowed<Admin>,
@@ -137,7 +138,7 @@ pub async fn tokens(
 }
 
 /// Revokes one of the operator's tokens for good.
-#[utoipa::path(delete, path = "/v1/tenants/{tenant}/operators/{operator}/tokens/{token}", tag = "operators", extensions(("x-oort-least-role" = json!("admin"))), responses((status = 200, description = "The token, revoked."), (status = 404, description = "The operator has no such token.", body = ErrorBody), (status = 409, description = "Already revoked.", body = ErrorBody)))]
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/operators/{operator}/tokens/{token}", tag = "operators", extensions(("x-oort-least-role" = json!("admin"))), responses((status = 200, description = "The token, revoked.", body = ApiToken), (status = 404, description = "The operator has no such token.", body = ErrorBody), (status = 409, description = "Already revoked.", body = ErrorBody)))]
 pub async fn revoke(
     State(state): State<AppState>,
     allowed: Allowed<Admin>,

@@ -11,6 +11,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use oort_platform::MAX_PLUGIN_BYTES;
+use oort_platform::data::Operator;
 use oort_platform::model::Role;
 
 use super::{ApiResult, JsonBody, detached, required_body, to_json, unread_body};
@@ -20,7 +21,7 @@ use crate::api::error::ErrorBody;
 use crate::api::{ApiError, AppState};
 
 /// Who the token signs in as (the console's first call).
-#[utoipa::path(get, path = "/v1/session", tag = "platform", extensions(("x-oort-least-role" = json!("any"))), responses((status = 200, description = "The operator the token signs in as: name, role, tenant (null: platform-wide).")))]
+#[utoipa::path(get, path = "/v1/session", tag = "platform", extensions(("x-oort-least-role" = json!("any"))), responses((status = 200, description = "The operator the token signs in as: name, role, tenant (null: platform-wide).", body = Operator)))]
 pub async fn session(Extension(caller): Extension<Caller>) -> ApiResult {
     to_json(&caller.0)
 }
@@ -66,7 +67,7 @@ pub async fn install(
 }
 
 /// Every operator, with role and tenant.
-#[utoipa::path(get, path = "/v1/operators", tag = "platform", extensions(("x-oort-least-role" = json!("admin"))), responses((status = 200, description = "Every operator with role and tenant.")))]
+#[utoipa::path(get, path = "/v1/operators", tag = "platform", extensions(("x-oort-least-role" = json!("admin"))), responses((status = 200, description = "Every operator with role and tenant.", body = Vec<Operator>)))]
 pub async fn operators(State(state): State<AppState>, _: Allowed<Admin>) -> ApiResult {
     to_json(&state.platform.operators()?)
 }
@@ -85,7 +86,7 @@ struct OperatorBody {
 
 /// Adds an operator (a platform-wide admin's job), audited in the caller's
 /// name.
-#[utoipa::path(post, path = "/v1/operators", tag = "platform", request_body = OperatorBody, extensions(("x-oort-least-role" = json!("admin"))), responses((status = 201, description = "The operator added."), (status = 409, description = "The name is taken.", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/operators", tag = "platform", request_body = OperatorBody, extensions(("x-oort-least-role" = json!("admin"))), responses((status = 201, description = "The operator added.", body = Operator), (status = 409, description = "The name is taken.", body = ErrorBody)))]
 pub async fn add_operator(
     State(state): State<AppState>,
     allowed: Allowed<Admin>,

@@ -154,4 +154,58 @@ async fn the_document_describes_every_route_with_its_role_parameters_and_errors(
             "{field}"
         );
     }
+    // Answers are typed where the views are: an integration as `show`
+    // answers it, its runs, operators and tokens.
+    let show = &paths["/v1/tenants/{tenant}/integrations/{name}"]["get"];
+    assert_eq!(
+        show["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/IntegrationDetail"
+    );
+    // The integration's own fields come in by `allOf` (serde's flatten).
+    let detail = format!("{}{}", schemas["IntegrationDetail"], schemas["Integration"]);
+    for field in [
+        "enabled",
+        "secrets",
+        "schedule",
+        "runs",
+        "records",
+        "plugin_id",
+    ] {
+        assert!(
+            detail.contains(&format!("\"{field}\"")),
+            "{field}: {detail}"
+        );
+    }
+    for name in [
+        "Run",
+        "RunStatus",
+        "ScheduleView",
+        "Operator",
+        "ApiToken",
+        "Integration",
+    ] {
+        assert!(schemas[name].is_object(), "no schema {name}");
+    }
+    // Every reference resolves.
+    fn refs<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::String(r)) = map.get("$ref") {
+                    out.push(r);
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(all.len() > 50, "{}", all.len());
+    for r in all {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("{r}"));
+        assert!(schemas[name].is_object(), "unresolved {r}");
+    }
 }
