@@ -221,7 +221,13 @@ impl Platform {
                 token.id, token.operator
             ));
         }
-        // To the minute: a write per request would make every read a write.
+        let operator = self
+            .store
+            .operator(&token.operator)
+            .map_err(|e| format!("tokens cannot be checked now: {e}"))?
+            .ok_or_else(unknown)?;
+        // Only a sign-in counts as use, kept to the minute: a write per
+        // request would make every read a write.
         if token
             .last_used_at_ms
             .is_none_or(|at| now - at >= LAST_USE_RESOLUTION_MS)
@@ -229,10 +235,7 @@ impl Platform {
         {
             tracing::warn!(token = token.id, error = %e, "could not record the token's use");
         }
-        self.store
-            .operator(&token.operator)
-            .map_err(|e| format!("tokens cannot be checked now: {e}"))?
-            .ok_or_else(unknown)
+        Ok(operator)
     }
 
     /// Whether `operator` may do what needs `needs` within `scope`: their

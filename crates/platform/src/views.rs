@@ -9,7 +9,8 @@ use serde::Serialize;
 use crate::model::{
     ActionOutcome, ActionParam, ActionStatus, Check, CheckStatus, CollectSummary, Role,
 };
-use oort_store::{AuditEntry, Integration, Run, Schedule, StoredRecord};
+use crate::{IssuedToken, PlatformError};
+use oort_store::{ApiToken, AuditEntry, Integration, Run, Schedule, StoredRecord};
 use oort_time::rfc3339_from_ms;
 
 /// Records of one kind.
@@ -92,6 +93,26 @@ impl IntegrationDetail {
             runs,
             schedule,
         }
+    }
+}
+
+/// A token just issued (`operators token create`, `POST …/tokens`): its
+/// listing and its value, the one answer that ever carries it.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedTokenView {
+    #[serde(flatten)]
+    pub info: ApiToken,
+    pub token: String,
+}
+
+impl IssuedTokenView {
+    pub fn new(issued: &IssuedToken) -> Result<IssuedTokenView, PlatformError> {
+        let token = std::str::from_utf8(issued.token.expose())
+            .map_err(|_| PlatformError::Internal("an issued token is not text".into()))?;
+        Ok(IssuedTokenView {
+            info: issued.info.clone(),
+            token: token.to_owned(),
+        })
     }
 }
 

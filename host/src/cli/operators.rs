@@ -5,6 +5,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use oort_platform::model::Role;
+use oort_platform::views::IssuedTokenView;
 
 use super::output::usage;
 use super::{Ctx, TokenCmd, from_cli};
@@ -53,12 +54,9 @@ pub fn token(ctx: &Ctx, command: TokenCmd) -> anyhow::Result<u8> {
                 .platform
                 .issue_token(&from_cli("operators token create"), &name, &label, lifetime)
                 .with_context(|| format!("issuing a token for `{name}`"))?;
-            let token = std::str::from_utf8(issued.token.expose())
-                .context("the issued token is not text")?;
-            let mut doc = serde_json::to_value(&issued.info)?;
-            doc["token"] = token.into();
+            let issued = IssuedTokenView::new(&issued)?;
             ctx.out
-                .emit(&doc, || human::issued_token(&issued.info, token))?;
+                .emit(&issued, || human::issued_token(&issued.info, &issued.token))?;
             Ok(0)
         }
         TokenCmd::List { name } => {

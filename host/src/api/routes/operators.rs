@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 
 use oort_platform::data::{ApiToken, Operator};
 use oort_platform::model::Role;
+use oort_platform::views::IssuedTokenView;
 
 use super::{ApiResult, JsonBody, body, required_body, to_json};
 use crate::api::auth::{Admin, Allowed};
@@ -96,11 +97,7 @@ pub async fn issue(
     request: JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let request: NewTokenBody = body(&request)?;
-    if !request.no_expiry && !(1..=3650).contains(&request.expires_in_days) {
-        return Err(ApiError::bad_request(
-            "request body field `expires_in_days`: between 1 and 3650",
-        ));
-    }
+    // The platform refuses a lifetime out of range (400).
     let lifetime = (!request.no_expiry)
         .then(|| Duration::from_secs(u64::from(request.expires_in_days) * 86_400));
     let target = state.platform.tenant_operator(&tenant, &operator)?;
@@ -108,22 +105,10 @@ pub async fn issue(
         state
             .platform
             .issue_token_for(&allowed.caller.0, &target, &request.label, lifetime)?;
-    let mut answer = serde_json::to_value(&issued.info).map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("serializing the token: {e}"),
-        )
-    })?;
-    let token = std::str::from_utf8(issued.token.expose()).map_err(|_| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the issued token is not text",
-        )
-    })?;
-    answer["token"] = token.into();
-    Ok((StatusCode::CREATED, Json(answer)))
+    Ok((
+        StatusCode::CREATED,
+        to_json(&IssuedTokenView::new(&issued)?)?,
+    ))
 }
 
 /// The operator's tokens (never their values): id, label, expiry, revocation.
