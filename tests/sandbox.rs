@@ -638,6 +638,23 @@ async fn an_unsupported_wit_version_is_refused_at_install() {
         (installed.id.as_str(), installed.wit_version.as_str()),
         ("misbehaving", "0.1.0")
     );
+    // A 0.1.0 plugin has no `sources` export: it is collected whole.
+    assert!(installed.manifest.sources.is_empty());
+    // The Duo plugin (0.1.4, world `integration-with-sources`) lists its
+    // sources, read from that export at install.
+    let duo = env
+        .store()
+        .plugin("duo")
+        .unwrap()
+        .expect("the built-in Duo plugin");
+    assert_eq!(duo.wit_version, "0.1.4");
+    let names: Vec<&str> = duo
+        .manifest
+        .sources
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(names[..2], ["authentication_log", "user"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -116,6 +116,97 @@ async fn due_integrations_run_under_the_caps_then_one_interval_later() {
     assert_eq!(ids.len(), rows, "nothing stored twice");
 }
 
+/// The record kinds the integration's last run committed.
+fn kinds_of_last_run(store: &Store, integration: &Integration) -> BTreeSet<String> {
+    let runs = store.runs(integration.id, 1).unwrap();
+    let summary = runs[0].summary.as_ref().expect("the run succeeded");
+    summary["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pair| pair[0].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_source_is_collected_at_its_own_interval() {
+    const MINUTE: i64 = 60_000;
+    let sim = start_sim(small_sim(5, 40)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::at(oort_time::now_ms()));
+    let platform =
+        Arc::new(Platform::open_with_clock(dir.path(), duo_limits(), clock.clone()).unwrap());
+    let a = add(&platform, &sim, "acme", "a", None).await;
+    let scheduler = Scheduler::new(platform.clone(), config(1, 1)).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+
+    // The Duo plugin's inventories go hourly, its logs at the integration's
+    // five minutes; the schedule shows each.
+    let view = platform.schedule(&a).unwrap();
+    let every: Vec<(&str, i64, &str)> = view
+        .sources
+        .iter()
+        .map(|s| (s.source.as_str(), s.interval_ms, s.interval_of.as_str()))
+        .collect();
+    assert_eq!(
+        every[..3],
+        [
+            ("authentication_log", DEFAULT_INTERVAL_MS, "integration"),
+            ("user", 60 * MINUTE, "plugin"),
+            ("phone", 60 * MINUTE, "plugin"),
+        ]
+    );
+    assert!(view.sources.iter().all(|s| s.last_collected.is_none()));
+
+    // The first run collects every source.
+    assert_eq!(scheduler.tick().unwrap(), [a.id]);
+    scheduler.wait_idle().await;
+    let first = kinds_of_last_run(&store, &a);
+    for kind in ["duo.authentication_log", "duo.user", "duo.phone"] {
+        assert!(first.contains(kind), "{kind}: {first:?}");
+    }
+    let started = clock.now_ms();
+
+    // Five minutes on, the logs only: the users are not fetched again.
+    clock.advance_ms(DEFAULT_INTERVAL_MS + JITTER_MS + 1);
+    sync_clock(&sim);
+    sim.add_auth_events(&sim.usernames()[0], sim.now_ms() - 3 * MINUTE, 2);
+    let before = sim.request_count();
+    assert_eq!(scheduler.tick().unwrap(), [a.id]);
+    scheduler.wait_idle().await;
+    let second = kinds_of_last_run(&store, &a);
+    assert!(second.contains("duo.authentication_log"), "{second:?}");
+    for kind in ["duo.user", "duo.phone", "duo.info_summary"] {
+        assert!(
+            !second.contains(kind),
+            "{kind} again after 5 min: {second:?}"
+        );
+    }
+    let schedule = store.schedule(a.id).unwrap();
+    let wait = schedule.next_due_ms - clock.now_ms();
+    assert!(
+        (DEFAULT_INTERVAL_MS - JITTER_MS..=DEFAULT_INTERVAL_MS + JITTER_MS).contains(&wait),
+        "the logs are due again in {wait} ms"
+    );
+    assert!(sim.request_count() > before, "the logs were fetched");
+
+    // An hour after the first run, the inventories come along again.
+    clock.advance_ms(started + 55 * MINUTE - clock.now_ms());
+    sync_clock(&sim);
+    assert_eq!(scheduler.tick().unwrap(), [a.id]);
+    scheduler.wait_idle().await;
+    let hourly = kinds_of_last_run(&store, &a);
+    for kind in ["duo.authentication_log", "duo.user", "duo.phone"] {
+        assert!(hourly.contains(kind), "{kind}: {hourly:?}");
+    }
+    let view = platform.schedule(&a).unwrap();
+    let user = view.sources.iter().find(|s| s.source == "user").unwrap();
+    assert_eq!(
+        user.last_collected.as_deref(),
+        Some(oort_time::rfc3339_from_ms(clock.now_ms()).as_str())
+    );
+}
+
 fn name_of(store: &Store, id: i64) -> String {
     store.integration_by_id(id).unwrap().unwrap().name
 }

@@ -12,7 +12,8 @@ use oort_platform::data::{ApiToken, InstalledPlugin, Integration, Operator};
 use oort_platform::insights::{self, Report};
 use oort_platform::model::{ActionStatus, CheckStatus, CollectOptions, CollectSummary};
 use oort_platform::views::{
-    ActReport, ActionView, AuditLine, CollectReport, IntegrationDetail, TestReport,
+    ActReport, ActionView, AuditLine, CollectReport, IntegrationDetail, SourceScheduleView,
+    TestReport,
 };
 use oort_platform::{CollectProgress, NoProgress, Platform, PlatformError};
 use oort_time::rfc3339_from_ms;
@@ -213,6 +214,7 @@ pub fn integration_detail(detail: &IntegrationDetail) {
             schedule.failures
         );
     }
+    source_schedules(&schedule.sources);
     if !detail.runs.is_empty() {
         println!();
         let mut table = Table::new(["RUN", "KIND", "STATUS", "STARTED", "ERROR"]);
@@ -227,6 +229,28 @@ pub fn integration_detail(detail: &IntegrationDetail) {
         }
         table.print();
     }
+}
+
+/// Each source's own schedule, for a plugin that lists its sources.
+pub fn source_schedules(sources: &[SourceScheduleView]) {
+    if sources.is_empty() {
+        return;
+    }
+    println!();
+    let mut table = Table::new(["SOURCE", "EVERY", "LAST COLLECTED", "DUE"]);
+    for s in sources {
+        let every = match s.interval_of.as_str() {
+            "plugin" => format!("{} (plugin)", interval(s.interval_ms)),
+            _ => interval(s.interval_ms),
+        };
+        table.row([
+            s.source.clone(),
+            every,
+            opt(s.last_collected.as_deref()),
+            s.due.clone(),
+        ]);
+    }
+    table.print();
 }
 
 pub fn checks(report: &TestReport) {

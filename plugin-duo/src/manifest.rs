@@ -3,7 +3,7 @@
 
 use oort_model::{
     ActionParam, ActionSpec, Charset, ConfigField, EgressRule, FieldType, Manifest, RecordKind,
-    Role, TextConstraints,
+    Role, Source, TextConstraints,
 };
 
 use crate::config::*;
@@ -29,7 +29,46 @@ pub fn manifest() -> Manifest {
         record_kinds: record_kinds(),
         actions: actions(),
         capabilities: Vec::new(),
+        sources: sources(),
     }
+}
+
+/// Inventories and the account summary change by the day: collected hourly
+/// they stay current for remediation without spending Duo's rate limit
+/// every five minutes. The logs go at the integration's interval.
+pub const INVENTORY_INTERVAL_SECONDS: u32 = 3600;
+
+/// The sources `collect` accepts, in its order (the `sources` export).
+pub fn sources() -> Vec<Source> {
+    crate::collect::SOURCES
+        .iter()
+        .map(|&name| {
+            let (description, interval) = match name {
+                "authentication_log" => ("Authentication log (Admin API v2)", None),
+                "user" => (
+                    "Users, with their status and enrollment",
+                    Some(INVENTORY_INTERVAL_SECONDS),
+                ),
+                "phone" => (
+                    "Phones and other MFA devices",
+                    Some(INVENTORY_INTERVAL_SECONDS),
+                ),
+                "endpoint" => (
+                    "Endpoints (Duo Advantage or Premier; with `collect_endpoints`)",
+                    Some(INVENTORY_INTERVAL_SECONDS),
+                ),
+                "administrator_log" => ("Administrator log", None),
+                "telephony_log" => ("Telephony log (Admin API v2)", None),
+                _ => ("Account summary", Some(INVENTORY_INTERVAL_SECONDS)),
+            };
+            Source {
+                name: name.into(),
+                description: description.into(),
+                record_kinds: vec![crate::collect::kind_of(name).into()],
+                default_interval_seconds: interval,
+            }
+        })
+        .collect()
 }
 
 /// An optional field; the builders below fill in the rest.
@@ -380,5 +419,35 @@ mod tests {
             charset: Charset::Alphanumeric,
         };
         assert!(secrets.iter().all(|f| f.constraints == Some(forty.clone())));
+    }
+
+    #[test]
+    fn every_source_collect_accepts_is_listed_with_its_kind_and_the_logs_keep_the_integration_interval()
+     {
+        let m = manifest();
+        let names: Vec<&str> = m.sources.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, crate::collect::SOURCES);
+        let kinds: Vec<&str> = m.record_kinds.iter().map(|k| k.name.as_str()).collect();
+        for source in &m.sources {
+            assert_eq!(source.record_kinds.len(), 1, "{}", source.name);
+            assert!(
+                kinds.contains(&source.record_kinds[0].as_str()),
+                "{}",
+                source.name
+            );
+        }
+        let hourly: Vec<&str> = m
+            .sources
+            .iter()
+            .filter(|s| s.default_interval_seconds == Some(INVENTORY_INTERVAL_SECONDS))
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(hourly, ["user", "phone", "endpoint", "info_summary"]);
+        assert!(
+            m.sources
+                .iter()
+                .filter(|s| s.name.ends_with("_log"))
+                .all(|s| s.default_interval_seconds.is_none())
+        );
     }
 }

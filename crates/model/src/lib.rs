@@ -24,7 +24,7 @@ mod secret;
 pub use findings::{Finding, StoredFinding};
 pub use manifest::{
     ActionParam, ActionSpec, Capability, Charset, ConfigField, EgressRule, FieldType, Manifest,
-    RecordKind, TextConstraints,
+    RecordKind, Source, TextConstraints,
 };
 pub use records::{
     AccessDevice, AuthDevice, AuthEvent, CollectedRecord, GeoLocation, MfaDevice, Normalized,

@@ -105,6 +105,22 @@ pub struct Manifest {
     pub record_kinds: Vec<RecordKind>,
     pub actions: Vec<ActionSpec>,
     pub capabilities: Vec<Capability>,
+    /// What the plugin's optional `sources` export lists (since 0.1.4);
+    /// empty for a plugin without it, which is collected whole.
+    #[serde(default)]
+    pub sources: Vec<Source>,
+}
+
+/// One thing a plugin collects on its own, with how often (the WIT's
+/// `sources.source`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// The name `CollectOptions::sources` takes.
+    pub name: String,
+    pub description: String,
+    pub record_kinds: Vec<String>,
+    /// None: the integration's own interval.
+    pub default_interval_seconds: Option<u32>,
 }
 
 impl Manifest {
@@ -114,5 +130,9 @@ impl Manifest {
 
     pub fn action(&self, id: &str) -> Option<&ActionSpec> {
         self.actions.iter().find(|a| a.id == id)
+    }
+
+    pub fn source(&self, name: &str) -> Option<&Source> {
+        self.sources.iter().find(|s| s.name == name)
     }
 }

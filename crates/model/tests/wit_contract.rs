@@ -1,5 +1,5 @@
-//! The model mirrors `wit/integration/types.wit`: every record, enum and
-//! variant there has a type here with the same fields or cases, in the same
+//! The model mirrors `wit/integration/types.wit` and `sources.wit`: every
+//! record, enum and variant there has a type here with the same fields or cases, in the same
 //! order, under the same names (serde writes `snake_case` where the WIT says
 //! `kebab-case`). A field added to the WIT and not here, or renamed in one
 //! place only, fails this test instead of a plugin's data going missing.
@@ -19,10 +19,14 @@ fn wit_shapes() -> Shapes {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../wit/integration");
     let mut resolve = Resolve::new();
     let (package, _) = resolve.push_dir(&dir).expect("wit/integration parses");
-    let types = resolve.packages[package].interfaces["types"];
+    let interfaces = &resolve.packages[package].interfaces;
+    let mirrored = [interfaces["types"], interfaces["sources"]];
     let mut shapes = Shapes::new();
     for (_, def) in resolve.types.iter() {
-        if def.owner != TypeOwner::Interface(types) {
+        if !mirrored
+            .iter()
+            .any(|i| def.owner == TypeOwner::Interface(*i))
+        {
             continue;
         }
         let names: Vec<&str> = match &def.kind {
@@ -32,7 +36,16 @@ fn wit_shapes() -> Shapes {
             _ => continue,
         };
         let name = def.name.clone().expect("named type");
-        shapes.insert(snake(&name), names.into_iter().map(snake).collect());
+        let mut fields: Vec<String> = names.into_iter().map(snake).collect();
+        if name == "manifest" {
+            // The model's manifest also carries what the optional `sources`
+            // export lists, so everything installed is in one place.
+            fields.push("sources".into());
+        }
+        assert!(
+            shapes.insert(snake(&name), fields).is_none(),
+            "{name} twice"
+        );
     }
     shapes
 }
@@ -201,6 +214,7 @@ fn model_shapes() -> Shapes {
     add("action_spec", shape::<ActionSpec>());
     add("capability", shape::<Capability>());
     add("manifest", shape::<Manifest>());
+    add("source", shape::<Source>());
     add("field_error", shape::<FieldError>());
     add("check_status", shape::<CheckStatus>());
     add("check", shape::<Check>());

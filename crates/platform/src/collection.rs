@@ -152,7 +152,7 @@ impl Platform {
                 Ok(run) => run,
                 Err(e) => {
                     let outcome = Err(e.into());
-                    self.reschedule(integration, &outcome);
+                    self.reschedule(integration, &options.sources, &outcome);
                     return outcome;
                 }
             };
@@ -184,6 +184,7 @@ impl Platform {
         &self,
         run: RunRecord,
         integration: &Integration,
+        options: &CollectOptions,
         outcome: std::result::Result<CollectSummary, (PlatformError, String)>,
     ) -> Result<CollectSummary> {
         let (outcome, recorded) = match outcome {
@@ -194,7 +195,7 @@ impl Platform {
         // schedule keeps the due time it had, so the next process to look
         // (this one restarted, or another serve) collects it at once.
         if !matches!(outcome, Err(PlatformError::Interrupted(_))) {
-            self.reschedule(integration, &outcome);
+            self.reschedule(integration, &options.sources, &outcome);
         }
         match (&outcome, recorded) {
             (Ok(summary), _) => run.succeeded(summary),
@@ -215,7 +216,7 @@ impl Platform {
             Ok(context) => context,
             Err(e) => {
                 let recorded = e.to_string();
-                return self.end_collection(run, integration, Err((e, recorded)));
+                return self.end_collection(run, integration, &options, Err((e, recorded)));
             }
         };
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -277,11 +278,11 @@ impl Platform {
             Ok(Ok(summary)) => summary,
             Ok(Err(e)) => {
                 let recorded = e.to_string();
-                return self.end_collection(run, integration, Err((e.into(), recorded)));
+                return self.end_collection(run, integration, &options, Err((e.into(), recorded)));
             }
             Err(e) => {
                 let recorded = e.to_string();
-                return self.end_collection(run, integration, Err((e.into(), recorded)));
+                return self.end_collection(run, integration, &options, Err((e.into(), recorded)));
             }
         };
         // Findings follow the data: recompute after every collection that
@@ -301,7 +302,7 @@ impl Platform {
                 }
             }
         }
-        self.end_collection(run, integration, Ok(summary))
+        self.end_collection(run, integration, &options, Ok(summary))
     }
 }
 

@@ -17,15 +17,17 @@ pub const MAX_INTERVAL: Duration = Duration::from_secs(7 * 24 * 3600);
 impl Platform {
     /// When the integration is collected next, and how its scheduled runs go.
     pub fn schedule(&self, integration: &Integration) -> Result<ScheduleView> {
-        Ok(ScheduleView::new(
-            self.store.schedule(integration.id)?,
-            self.now_ms(),
-        ))
+        let schedule = self.store.schedule(integration.id)?;
+        let now = self.now_ms();
+        let sources = self.source_plan(integration, schedule.interval_ms)?;
+        Ok(ScheduleView::new(schedule, now).with_sources(sources.views(now)))
     }
 
     /// Collects the integration every `interval` from now on: the next run
-    /// is due one interval after the last one finished. Audited as
-    /// `integration.schedule`.
+    /// is due one interval after the last one finished (or, for a plugin
+    /// that lists its sources, when the soonest source falls due at its
+    /// interval; sources with an interval of the plugin's keep it). Audited
+    /// as `integration.schedule`.
     pub fn set_collection_interval(
         &self,
         by: &Requester,
@@ -40,9 +42,13 @@ impl Platform {
                 interval.as_secs_f64()
             )));
         }
+        let interval_ms = interval.as_millis() as i64;
+        let now = self.now_ms();
+        let mut sources = self.source_plan(integration, interval_ms)?;
+        let next_due = (!sources.is_whole()).then(|| sources.next_due_after(&[], now, 0.5));
         let schedule = self
             .store
-            .set_interval(integration.id, interval.as_millis() as i64)?;
+            .set_interval(integration.id, interval_ms, next_due)?;
         self.audit_change(
             by,
             Some(integration),
@@ -50,6 +56,6 @@ impl Platform {
             &integration.name,
             format!("succeeded: collected every {} s", interval.as_secs_f64()),
         )?;
-        Ok(ScheduleView::new(schedule, self.now_ms()))
+        Ok(ScheduleView::new(schedule, now).with_sources(sources.views(now)))
     }
 }

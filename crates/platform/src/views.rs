@@ -59,6 +59,9 @@ pub struct ScheduleView {
     pub last_error: Option<String>,
     /// The process collecting it now, if one is.
     pub collecting_by: Option<String>,
+    /// Each source on its own schedule, for a plugin that lists its sources;
+    /// empty for one collected whole.
+    pub sources: Vec<SourceScheduleView>,
 }
 
 impl ScheduleView {
@@ -70,6 +73,51 @@ impl ScheduleView {
             failures: schedule.failures,
             last_error: schedule.last_error,
             collecting_by: schedule.lease_owner.filter(|_| leased),
+            sources: Vec::new(),
+        }
+    }
+
+    pub fn with_sources(mut self, sources: Vec<SourceScheduleView>) -> ScheduleView {
+        self.sources = sources;
+        self
+    }
+}
+
+/// One source of an integration: how often it is collected and when.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceScheduleView {
+    pub source: String,
+    pub interval_ms: i64,
+    /// `plugin`: the plugin's interval for this source; `integration`: the
+    /// integration's own.
+    pub interval_of: String,
+    /// RFC 3339 UTC; none before its first collection.
+    pub last_collected: Option<String>,
+    /// RFC 3339 UTC: when its interval is up (the next run that starts
+    /// after it collects it).
+    pub due: String,
+}
+
+impl SourceScheduleView {
+    pub fn new(
+        source: &str,
+        interval_ms: i64,
+        own_interval: bool,
+        last_collected_ms: Option<i64>,
+        now_ms: i64,
+    ) -> SourceScheduleView {
+        SourceScheduleView {
+            source: source.to_owned(),
+            interval_ms,
+            interval_of: if own_interval {
+                "plugin"
+            } else {
+                "integration"
+            }
+            .into(),
+            last_collected: last_collected_ms.map(rfc3339_from_ms),
+            due: rfc3339_from_ms(last_collected_ms.map_or(now_ms, |last| last + interval_ms)),
         }
     }
 }
@@ -302,11 +350,17 @@ mod tests {
             integration(),
             &[("duo.user".into(), 4)],
             vec![run],
-            ScheduleView::new(schedule, 10),
+            ScheduleView::new(schedule, 10).with_sources(vec![SourceScheduleView::new(
+                "user",
+                3_600_000,
+                true,
+                Some(6),
+                10,
+            )]),
         );
         assert_eq!(
             text(&detail),
-            r#"{"id":3,"tenant":"acme","name":"corp-duo","plugin_id":"duo","config":[["api_hostname","api-1.duosecurity.com"]],"secret_fields":["secret_key"],"api_base_url":null,"granted_capabilities":[],"created_at_ms":1000,"enabled":true,"secrets":{"secret_key":"set"},"records":[{"kind":"duo.user","count":4}],"runs":[{"id":9,"integration_id":3,"kind":"collect","status":"succeeded","started_at_ms":5,"finished_at_ms":6,"summary":{"pages":1},"error":null,"progress":{"pages":1,"records":{"user":4}}}],"schedule":{"interval_ms":300000,"next_due":"1970-01-01T00:00:00.000Z","failures":2,"last_error":"upstream said 429","collecting_by":"h:1:ab"}}"#
+            r#"{"id":3,"tenant":"acme","name":"corp-duo","plugin_id":"duo","config":[["api_hostname","api-1.duosecurity.com"]],"secret_fields":["secret_key"],"api_base_url":null,"granted_capabilities":[],"created_at_ms":1000,"enabled":true,"secrets":{"secret_key":"set"},"records":[{"kind":"duo.user","count":4}],"runs":[{"id":9,"integration_id":3,"kind":"collect","status":"succeeded","started_at_ms":5,"finished_at_ms":6,"summary":{"pages":1},"error":null,"progress":{"pages":1,"records":{"user":4}}}],"schedule":{"interval_ms":300000,"next_due":"1970-01-01T00:00:00.000Z","failures":2,"last_error":"upstream said 429","collecting_by":"h:1:ab","sources":[{"source":"user","interval_ms":3600000,"interval_of":"plugin","last_collected":"1970-01-01T00:00:00.006Z","due":"1970-01-01T01:00:00.006Z"}]}}"#
         );
     }
 

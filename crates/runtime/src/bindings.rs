@@ -1,7 +1,10 @@
 //! Host bindings generated from the working plugin contract, `wit/integration/`
-//! (`oort:integration@0.1.3`), which also runs plugins built against every
+//! (`oort:integration@0.1.4`), which also runs plugins built against every
 //! earlier 0.1.x: within 0.1 a version only adds functions, and wasmtime links
-//! an `@0.1.0` import to the `@0.1.3` definition. Released versions keep a
+//! an `@0.1.0` import to the `@0.1.4` definition. The bindings are of the
+//! larger world, `integration-with-sources`, but the host never asks for it
+//! whole: it looks the `plugin` export up, and the optional `sources` export
+//! only where the plugin has it ([`crate::invoke::Prepared`]). Released versions keep a
 //! copy of their contract in `wit/released/VERSION/` (0.1.0: the test plugins
 //! build against it, proving old plugins still run).
 //!
@@ -14,21 +17,22 @@
 //! under the handle's index, so secret bytes never enter guest memory.
 
 wasmtime::component::bindgen!({
-    world: "integration",
+    world: "integration-with-sources",
     path: "../../wit/integration",
     imports: { default: async | trappable },
     exports: { default: async },
 });
 
 pub use exports::oort::integration::plugin as plugin_exports;
+pub use exports::oort::integration::sources as sources_exports;
 pub use oort::integration::{http, log, secrets, storage, types};
 
 /// The version of the working contract these bindings are generated from
 /// (a test checks it against `wit/integration/`).
-pub const WIT_VERSION: &str = "0.1.3";
+pub const WIT_VERSION: &str = "0.1.4";
 
 /// `(major, minor, patch)` of a plain `x.y.z` version.
-fn parse(version: &str) -> Option<(u64, u64, u64)> {
+pub(crate) fn parse(version: &str) -> Option<(u64, u64, u64)> {
     let mut parts = version.split('.').map(|p| p.parse::<u64>().ok());
     let parsed = (parts.next()??, parts.next()??, parts.next()??);
     parts.next().is_none().then_some(parsed)
@@ -123,10 +127,10 @@ mod tests {
     fn versions_outside_the_minor_or_ahead_of_it_are_refused() {
         assert_eq!(
             supported_wit_versions(),
-            ["0.1.0", "0.1.1", "0.1.2", "0.1.3"]
+            ["0.1.0", "0.1.1", "0.1.2", "0.1.3", "0.1.4"]
         );
         for version in [
-            "0.1.4", "0.2.0", "1.0.0", "0.0.9", "0.1", "0.1.0.1", "0.1.x", "",
+            "0.1.5", "0.2.0", "1.0.0", "0.0.9", "0.1", "0.1.0.1", "0.1.x", "",
         ] {
             assert!(!supports_wit_version(version), "{version}");
         }

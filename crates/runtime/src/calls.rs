@@ -8,9 +8,9 @@ use std::time::Duration;
 use wasmtime::Store;
 
 use crate::SandboxLimits;
-use crate::bindings::plugin_exports::Guest;
 use crate::capabilities::InvocationState;
 use crate::convert;
+use crate::invoke::Exports;
 use oort_model as m;
 
 /// Which export a call runs.
@@ -65,7 +65,7 @@ pub trait ExportCall: Send {
     /// Calls the export on an instantiated plugin.
     fn call(
         self,
-        plugin: &Guest,
+        exports: &Exports,
         store: &mut Store<InvocationState>,
     ) -> impl Future<Output = wasmtime::Result<Self::Output>> + Send;
 
@@ -82,7 +82,7 @@ pub trait ExportCall: Send {
     }
 }
 
-/// `manifest()`.
+/// `manifest()`, and `list-sources()` where the plugin exports `sources`.
 pub struct Manifest;
 
 /// `validate-config(config)`.
@@ -113,10 +113,15 @@ impl ExportCall for Manifest {
 
     async fn call(
         self,
-        plugin: &Guest,
+        exports: &Exports,
         store: &mut Store<InvocationState>,
     ) -> wasmtime::Result<m::Manifest> {
-        Ok(convert::manifest(plugin.call_manifest(store).await?))
+        let mut manifest = convert::manifest(exports.plugin.call_manifest(&mut *store).await?);
+        if let Some(sources) = &exports.sources {
+            let listed = sources.call_list_sources(&mut *store).await?;
+            manifest.sources = listed.into_iter().map(convert::source).collect();
+        }
+        Ok(manifest)
     }
 }
 
@@ -126,11 +131,11 @@ impl ExportCall for ValidateConfig<'_> {
 
     async fn call(
         self,
-        plugin: &Guest,
+        exports: &Exports,
         store: &mut Store<InvocationState>,
     ) -> wasmtime::Result<Self::Output> {
         let entries = convert::config_entries(self.config);
-        let errors = plugin.call_validate_config(store, &entries).await?;
+        let errors = exports.plugin.call_validate_config(store, &entries).await?;
         Ok(errors.into_iter().map(convert::field_error).collect())
     }
 }
@@ -141,11 +146,14 @@ impl ExportCall for TestConnectivity<'_> {
 
     async fn call(
         self,
-        plugin: &Guest,
+        exports: &Exports,
         store: &mut Store<InvocationState>,
     ) -> wasmtime::Result<Self::Output> {
         let entries = convert::config_entries(self.config);
-        let checks = plugin.call_test_connectivity(store, &entries).await?;
+        let checks = exports
+            .plugin
+            .call_test_connectivity(store, &entries)
+            .await?;
         Ok(checks.into_iter().map(convert::check).collect())
     }
 }
@@ -156,12 +164,15 @@ impl ExportCall for Collect<'_> {
 
     async fn call(
         self,
-        plugin: &Guest,
+        exports: &Exports,
         store: &mut Store<InvocationState>,
     ) -> wasmtime::Result<Self::Output> {
         let entries = convert::config_entries(self.config);
         let options = convert::collect_options(self.options);
-        let result = plugin.call_collect(store, &entries, &options).await?;
+        let result = exports
+            .plugin
+            .call_collect(store, &entries, &options)
+            .await?;
         Ok(result
             .map(convert::collect_summary)
             .map_err(convert::plugin_error))
@@ -182,12 +193,15 @@ impl ExportCall for RunAction<'_> {
 
     async fn call(
         self,
-        plugin: &Guest,
+        exports: &Exports,
         store: &mut Store<InvocationState>,
     ) -> wasmtime::Result<Self::Output> {
         let entries = convert::config_entries(self.config);
         let request = convert::action_request(self.request);
-        let result = plugin.call_run_action(store, &entries, &request).await?;
+        let result = exports
+            .plugin
+            .call_run_action(store, &entries, &request)
+            .await?;
         Ok(result
             .map(convert::action_outcome)
             .map_err(convert::plugin_error))

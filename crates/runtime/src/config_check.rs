@@ -230,6 +230,7 @@ mod tests {
             charset: Charset::Alphanumeric,
         };
         Manifest {
+            sources: Vec::new(),
             id: "duo".into(),
             name: "Duo".into(),
             version: "0.1.0".into(),

@@ -1,6 +1,7 @@
 //! Conversions between the generated WIT types and `oort_model`, so only
 //! the runtime depends on a particular WIT version.
 
+use crate::bindings::sources_exports;
 use crate::bindings::types as w;
 use oort_model as m;
 
@@ -35,6 +36,17 @@ pub fn manifest(x: w::Manifest) -> m::Manifest {
                 w::Capability::SecretReveal => m::Capability::SecretReveal,
             })
             .collect(),
+        // Filled from the `sources` export, where the plugin has one.
+        sources: Vec::new(),
+    }
+}
+
+pub fn source(x: sources_exports::Source) -> m::Source {
+    m::Source {
+        name: x.name,
+        description: x.description,
+        record_kinds: x.record_kinds,
+        default_interval_seconds: x.default_interval_seconds,
     }
 }
 

@@ -13,6 +13,9 @@ use oort_model::{FieldType, Manifest};
 
 pub const PACKAGE: &str = "oort:integration";
 const PLUGIN_INTERFACE: &str = "plugin";
+/// The optional export listing the plugin's sources (since 0.1.4).
+const SOURCES_INTERFACE: &str = "sources";
+const SOURCES_SINCE: (u64, u64, u64) = (0, 1, 4);
 /// Interfaces of our package a plugin may import.
 const OFFERED_INTERFACES: &[&str] = &["types", "http", "secrets", "storage", "log"];
 /// WASI p2 packages linked (with nothing granted: no preopens, env, sockets).
@@ -76,7 +79,35 @@ pub fn check_interfaces(imports: &[String], exports: &[String]) -> Result<String
     for import in imports {
         check_import(import, &version)?;
     }
+    for export in exports {
+        check_export(export, &version)?;
+    }
     Ok(version)
+}
+
+/// Besides `plugin`, a plugin may export `sources` of its own version (from
+/// 0.1.4 on); other exports of our package are not ours to call.
+fn check_export(export: &str, version: &str) -> Result<(), String> {
+    let Some((PACKAGE, interface, export_version)) = split(export) else {
+        return Ok(());
+    };
+    match interface {
+        PLUGIN_INTERFACE => Ok(()),
+        SOURCES_INTERFACE if export_version != version => Err(format!(
+            "the plugin exports `{export}` but {PACKAGE}/plugin@{version}; \
+             rebuild it against one version (this host supports {})",
+            supported()
+        )),
+        SOURCES_INTERFACE if crate::bindings::parse(version).is_some_and(|v| v < SOURCES_SINCE) => {
+            Err(format!(
+                "the plugin exports `{export}`, which {PACKAGE} has only since 0.1.4"
+            ))
+        }
+        SOURCES_INTERFACE => Ok(()),
+        _ => Err(format!(
+            "the plugin exports `{export}`, which is not part of {PACKAGE}@{version}"
+        )),
+    }
 }
 
 fn check_import(import: &str, version: &str) -> Result<(), String> {
@@ -258,6 +289,7 @@ pub fn check_manifest(m: &Manifest) -> Result<(), String> {
             }
         }
     }
+    check_sources(m, &kinds, &mut problems);
     if problems.is_empty() {
         Ok(())
     } else {
@@ -265,6 +297,50 @@ pub fn check_manifest(m: &Manifest) -> Result<(), String> {
             "the plugin's manifest is invalid:\n  {}",
             problems.join("\n  ")
         ))
+    }
+}
+
+/// A plugin lists at most this many sources.
+pub const MAX_SOURCES: usize = 64;
+/// The bounds of a source's own collection interval, in seconds.
+pub const SOURCE_INTERVAL_SECONDS: std::ops::RangeInclusive<u32> = 60..=7 * 24 * 3600;
+
+/// The sources a plugin lists: each named once, in lower snake case, writing
+/// only kinds the manifest declares, at an interval the scheduler honours.
+fn check_sources(m: &Manifest, kinds: &HashSet<&str>, problems: &mut Vec<String>) {
+    if m.sources.len() > MAX_SOURCES {
+        problems.push(format!(
+            "{} sources listed; at most {MAX_SOURCES}",
+            m.sources.len()
+        ));
+        return;
+    }
+    let mut names = HashSet::new();
+    for source in &m.sources {
+        let name = source.name.escape_debug();
+        if !is_field_name(&source.name) {
+            problems.push(format!("source `{name}` must be lower snake case"));
+        }
+        if !names.insert(source.name.as_str()) {
+            problems.push(format!("source `{name}` is listed twice"));
+        }
+        for kind in &source.record_kinds {
+            if !kinds.contains(kind.as_str()) {
+                problems.push(format!(
+                    "source `{name}` writes `{}`, which is not a declared record kind",
+                    kind.escape_debug()
+                ));
+            }
+        }
+        if let Some(seconds) = source.default_interval_seconds
+            && !SOURCE_INTERVAL_SECONDS.contains(&seconds)
+        {
+            problems.push(format!(
+                "source `{name}`: an interval of {seconds} s is outside {}..={} s",
+                SOURCE_INTERVAL_SECONDS.start(),
+                SOURCE_INTERVAL_SECONDS.end()
+            ));
+        }
     }
 }
 
@@ -302,13 +378,13 @@ mod tests {
         let err = check_interfaces(&[], &names(&["oort:integration/plugin@0.2.0"])).unwrap_err();
         assert_eq!(
             err,
-            "plugin built against oort:integration@0.2.0; this host supports 0.1.0, 0.1.1, 0.1.2, 0.1.3"
+            "plugin built against oort:integration@0.2.0; this host supports 0.1.0, 0.1.1, 0.1.2, 0.1.3, 0.1.4"
         );
     }
 
     #[test]
     fn plugins_of_every_0_1_version_pass() {
-        for version in ["0.1.0", "0.1.1", "0.1.2", "0.1.3"] {
+        for version in ["0.1.0", "0.1.1", "0.1.2", "0.1.3", "0.1.4"] {
             let imports: Vec<String> = ["types", "http", "storage"]
                 .iter()
                 .map(|i| format!("oort:integration/{i}@{version}"))
@@ -345,12 +421,87 @@ mod tests {
         assert!(err.contains("wasi:io/streams@0.3.0"), "{err}");
     }
 
+    #[test]
+    fn a_sources_export_must_match_the_plugin_and_be_0_1_4_or_later() {
+        let both = |plugin: &str, sources: &str| {
+            check_interfaces(
+                &[],
+                &names(&[
+                    &format!("oort:integration/plugin@{plugin}"),
+                    &format!("oort:integration/sources@{sources}"),
+                ]),
+            )
+        };
+        assert_eq!(both("0.1.4", "0.1.4").unwrap(), "0.1.4");
+        let err = both("0.1.4", "0.1.3").unwrap_err();
+        assert!(err.contains("rebuild it against one version"), "{err}");
+        let err = both("0.1.3", "0.1.3").unwrap_err();
+        assert!(err.contains("only since 0.1.4"), "{err}");
+        let err = check_interfaces(
+            &[],
+            &names(&[
+                "oort:integration/plugin@0.1.4",
+                "oort:integration/storage@0.1.4",
+            ]),
+        )
+        .unwrap_err();
+        assert!(err.contains("not part of oort:integration@0.1.4"), "{err}");
+        // Exports of other packages are the plugin's own business.
+        assert!(
+            check_interfaces(
+                &[],
+                &names(&["oort:integration/plugin@0.1.4", "wasi:cli/run@0.2.6"])
+            )
+            .is_ok()
+        );
+    }
+
+    fn source(name: &str, kinds: &[&str], interval: Option<u32>) -> oort_model::Source {
+        oort_model::Source {
+            name: name.into(),
+            description: String::new(),
+            record_kinds: names(kinds),
+            default_interval_seconds: interval,
+        }
+    }
+
+    #[test]
+    fn sources_are_named_once_write_declared_kinds_and_keep_to_the_interval_bounds() {
+        let mut m = manifest();
+        m.sources = vec![
+            source("auth_log", &["duo.auth"], None),
+            source("users", &[], Some(3600)),
+        ];
+        check_manifest(&m).unwrap();
+        m.sources = vec![
+            source("auth_log", &["duo.auth", "duo.nope"], Some(59)),
+            source("auth_log", &[], Some(604_801)),
+            source("Users", &[], Some(604_800)),
+        ];
+        let err = check_manifest(&m).unwrap_err();
+        for problem in [
+            "source `auth_log` writes `duo.nope`, which is not a declared record kind",
+            "source `auth_log`: an interval of 59 s is outside 60..=604800 s",
+            "source `auth_log` is listed twice",
+            "source `auth_log`: an interval of 604801 s",
+            "source `Users` must be lower snake case",
+        ] {
+            assert!(err.contains(problem), "{problem}: {err}");
+        }
+        m.sources = (0..65)
+            .map(|i| source(&format!("s{i}"), &[], None))
+            .collect();
+        let err = check_manifest(&m).unwrap_err();
+        assert!(err.contains("65 sources listed; at most 64"), "{err}");
+    }
+
     fn field(name: &str, field_type: FieldType) -> ConfigField {
         ConfigField::new(name, field_type)
     }
 
     fn manifest() -> Manifest {
         Manifest {
+            sources: Vec::new(),
             id: "duo".into(),
             name: "Duo".into(),
             version: "0.1.0".into(),

@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use wasmtime::component::Linker;
+use wasmtime::component::{InstancePre, Linker};
 use wasmtime::{Engine, Store};
 
-use crate::bindings::IntegrationPre;
+use crate::bindings::{plugin_exports, sources_exports};
 use crate::cache::{CacheOutcome, ComponentCache, sha256_hex};
 use crate::calls::{self, ExportCall};
 use crate::capabilities::http::HttpClient;
@@ -21,10 +21,44 @@ use oort_model as m;
 /// A compiled, link-checked plugin, ready to instantiate.
 #[derive(Clone)]
 pub struct Prepared {
-    pub pre: IntegrationPre<InvocationState>,
+    pub pre: PluginPre,
     pub wit_version: String,
     pub sha256: String,
     pub cache: CacheOutcome,
+}
+
+/// A linked plugin and where its exports are: `plugin` always, `sources`
+/// where the plugin has it (since 0.1.4; older plugins never do).
+#[derive(Clone)]
+pub struct PluginPre {
+    instance: InstancePre<InvocationState>,
+    plugin: plugin_exports::GuestIndices,
+    sources: Option<sources_exports::GuestIndices>,
+}
+
+impl PluginPre {
+    fn new(instance: InstancePre<InvocationState>) -> wasmtime::Result<PluginPre> {
+        let plugin = plugin_exports::GuestIndices::new(&instance)?;
+        // Absent is fine; present with the wrong functions was refused by
+        // the interface check and fails the type check at `load`.
+        let sources = sources_exports::GuestIndices::new(&instance).ok();
+        Ok(PluginPre {
+            instance,
+            plugin,
+            sources,
+        })
+    }
+
+    /// Whether the plugin exports `sources`.
+    pub fn lists_sources(&self) -> bool {
+        self.sources.is_some()
+    }
+}
+
+/// The exports of one instance, as a call sees them.
+pub struct Exports {
+    pub plugin: plugin_exports::Guest,
+    pub sources: Option<sources_exports::Guest>,
 }
 
 /// A plugin that passed every install check.
@@ -103,7 +137,7 @@ impl PluginRuntime {
         let pre = self
             .linker
             .instantiate_pre(&component)
-            .and_then(IntegrationPre::new)
+            .and_then(PluginPre::new)
             .map_err(|e| format!("the plugin cannot be linked against this host: {e:#}"))?;
         Ok(Prepared {
             pre,
@@ -260,10 +294,17 @@ fn trap_message(e: &wasmtime::Error) -> String {
 }
 
 async fn run<C: ExportCall>(
-    pre: &IntegrationPre<InvocationState>,
+    pre: &PluginPre,
     store: &mut Store<InvocationState>,
     call: C,
 ) -> wasmtime::Result<C::Output> {
-    let instance = pre.instantiate_async(&mut *store).await?;
-    call.call(instance.oort_integration_plugin(), store).await
+    let instance = pre.instance.instantiate_async(&mut *store).await?;
+    let exports = Exports {
+        plugin: pre.plugin.load(&mut *store, &instance)?,
+        sources: match &pre.sources {
+            Some(indices) => Some(indices.load(&mut *store, &instance)?),
+            None => None,
+        },
+    };
+    call.call(&exports, store).await
 }

@@ -19,7 +19,7 @@ use oort_model::{CollectedRecord, Finding, Normalized, Role, SecretValue, Stored
 use crate::{
     ApiToken, AuditEntry, InstalledPlugin, Integration, IntegrationChange, IntegrationId,
     NewIntegration, NewToken, Operator, RecordKey, Result, Run, RunId, RunKind, RunStatus,
-    Schedule, StoredRecord,
+    Schedule, SourceCollection, StoredRecord,
 };
 
 /// Installed plugin components.
@@ -204,9 +204,15 @@ pub trait ScheduleStore {
     /// Enabled integrations due at `now_ms` whose lease is free or expired,
     /// most overdue first, at most `limit`.
     fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<Schedule>>;
-    /// Sets the interval; the next run is due one interval after the last
-    /// one finished (now, if it never ran).
-    fn set_interval(&self, integration: IntegrationId, interval_ms: i64) -> Result<Schedule>;
+    /// Sets the interval; the next run is due at `next_due_ms` if given,
+    /// else one interval after the last one finished (unchanged, if it
+    /// never ran).
+    fn set_interval(
+        &self,
+        integration: IntegrationId,
+        interval_ms: i64,
+        next_due_ms: Option<i64>,
+    ) -> Result<Schedule>;
     /// Takes the integration's lease for `owner` until `now_ms + ttl_ms`, or
     /// extends it if `owner` holds it. `false` (nothing changed) while
     /// another owner's lease has not expired. Atomic across processes.
@@ -232,14 +238,20 @@ pub trait ScheduleStore {
     fn release_lease(&self, integration: IntegrationId, owner: &str) -> Result<()>;
     /// Records how a collection (scheduled or asked for) ended and when the
     /// next is due: the failure count is reset by a success (`error` None)
-    /// and grows by one with each failure, whose reason is kept.
+    /// and grows by one with each failure, whose reason is kept. A success
+    /// also records `sources` as collected at `finished_ms`, in the same
+    /// transaction.
     fn record_collection(
         &self,
         integration: IntegrationId,
         finished_ms: i64,
         next_due_ms: i64,
         error: Option<&str>,
+        sources: &[&str],
     ) -> Result<Schedule>;
+    /// When each source of the integration was last collected (sources
+    /// never collected are absent), by source name.
+    fn source_collections(&self, integration: IntegrationId) -> Result<Vec<SourceCollection>>;
 }
 
 /// Operators' API tokens, kept as hashes.

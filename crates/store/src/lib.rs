@@ -304,6 +304,13 @@ pub struct Schedule {
     pub lease_expires_ms: Option<i64>,
 }
 
+/// When one source of an integration was last collected successfully.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceCollection {
+    pub source: String,
+    pub last_collected_ms: i64,
+}
+
 /// The default collection interval of a new integration (5 minutes).
 pub const DEFAULT_INTERVAL_MS: i64 = 5 * 60 * 1000;
 

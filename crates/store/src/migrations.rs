@@ -263,6 +263,16 @@ ALTER TABLE integrations ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;
     r#"
 ALTER TABLE api_tokens ADD COLUMN last_used_at_ms INTEGER;
 "#,
+    // 10: when each source of an integration was last collected, for
+    // plugins whose sources have intervals of their own. Adds only.
+    r#"
+CREATE TABLE source_collections (
+    integration_id    INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+    source            TEXT NOT NULL,
+    last_collected_ms INTEGER NOT NULL,
+    PRIMARY KEY (integration_id, source)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -4,7 +4,7 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{IntegrationId, Result, Schedule, Store, StoreError};
+use super::{IntegrationId, Result, Schedule, SourceCollection, Store, StoreError};
 use crate::backend::ScheduleStore;
 
 const SELECT: &str = "SELECT s.integration_id, t.name, s.interval_ms, s.next_due_ms, s.failures,
@@ -34,7 +34,12 @@ impl ScheduleStore for Store {
             .collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    fn set_interval(&self, integration: IntegrationId, interval_ms: i64) -> Result<Schedule> {
+    fn set_interval(
+        &self,
+        integration: IntegrationId,
+        interval_ms: i64,
+        next_due_ms: Option<i64>,
+    ) -> Result<Schedule> {
         if interval_ms <= 0 {
             return Err(StoreError::Invalid(
                 "a collection interval must be positive".into(),
@@ -42,9 +47,9 @@ impl ScheduleStore for Store {
         }
         let changed = self.conn().execute(
             "UPDATE schedules SET interval_ms = ?2,
-                 next_due_ms = COALESCE(last_finished_ms + ?2, next_due_ms)
+                 next_due_ms = COALESCE(?3, last_finished_ms + ?2, next_due_ms)
              WHERE integration_id = ?1",
-            params![integration, interval_ms],
+            params![integration, interval_ms, next_due_ms],
         )?;
         if changed == 0 {
             return Err(no_schedule(integration));
@@ -110,8 +115,11 @@ impl ScheduleStore for Store {
         finished_ms: i64,
         next_due_ms: i64,
         error: Option<&str>,
+        sources: &[&str],
     ) -> Result<Schedule> {
-        let changed = self.conn().execute(
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let changed = tx.execute(
             "UPDATE schedules SET last_finished_ms = ?2, next_due_ms = ?3, last_error = ?4,
                  failures = CASE WHEN ?4 IS NULL THEN 0 ELSE failures + 1 END
              WHERE integration_id = ?1",
@@ -120,7 +128,35 @@ impl ScheduleStore for Store {
         if changed == 0 {
             return Err(no_schedule(integration));
         }
+        if error.is_none() {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO source_collections (integration_id, source, last_collected_ms)
+                 VALUES (?1, ?2, ?3)
+                 ON CONFLICT (integration_id, source) DO UPDATE SET last_collected_ms = ?3",
+            )?;
+            for source in sources {
+                upsert.execute(params![integration, source, finished_ms])?;
+            }
+        }
+        tx.commit()?;
+        drop(conn);
         self.schedule(integration)
+    }
+
+    fn source_collections(&self, integration: IntegrationId) -> Result<Vec<SourceCollection>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT source, last_collected_ms FROM source_collections
+             WHERE integration_id = ?1 ORDER BY source",
+        )?;
+        Ok(stmt
+            .query_map([integration], |row| {
+                Ok(SourceCollection {
+                    source: row.get(0)?,
+                    last_collected_ms: row.get(1)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?)
     }
 }
 

@@ -255,7 +255,8 @@ pub fn schedule(ctx: &Ctx, name: &str, every: std::time::Duration) -> anyhow::Re
             integration.name,
             human::interval(schedule.interval_ms),
             schedule.next_due
-        )
+        );
+        human::source_schedules(&schedule.sources);
     })?;
     Ok(0)
 }

@@ -32,7 +32,8 @@ JSON OUTPUT (--json):
     integrations list     [Integration]           integrations add  Integration
     integrations show     Integration + {\"secrets\":{field:\"set\"},\"records\":[{kind,count}],\"runs\":[Run],\"schedule\":Schedule}
     integrations remove   {\"removed\": name}
-    integrations schedule Schedule = {interval_ms,next_due,failures,last_error,collecting_by}
+    integrations schedule Schedule = {interval_ms,next_due,failures,last_error,collecting_by,
+                            sources:[{source,interval_ms,interval_of,last_collected,due}]}
     test                  {\"integration\",\"ok\",\"checks\":[{name,status,detail,remedy}]}
     collect               {\"integration\",\"records\":[{kind,count}],\"pages\",\"more_remaining\",\"notes\"}
     insights              {\"findings\":[StoredFinding],\"posture\":{...}}

@@ -454,6 +454,7 @@ fn duo_manifest() -> oort_platform::model::Manifest {
         advanced: false,
     };
     Manifest {
+        sources: Vec::new(),
         id: "duo".into(),
         name: "Duo Security".into(),
         version: "0.1.0".into(),

@@ -101,7 +101,7 @@ fn resolve_sources(requested: &[String]) -> Result<Vec<&'static str>, PluginErro
         .collect())
 }
 
-fn kind_of(source: &str) -> &'static str {
+pub(crate) fn kind_of(source: &str) -> &'static str {
     match source {
         "authentication_log" => normalize::KIND_AUTH,
         "user" => normalize::KIND_USER,

@@ -177,6 +177,15 @@ fn role(r: oort_model::Role) -> t::Role {
     }
 }
 
+pub fn source(s: oort_model::Source) -> super::exports::oort::integration::sources::Source {
+    super::exports::oort::integration::sources::Source {
+        name: s.name,
+        description: s.description,
+        record_kinds: s.record_kinds,
+        default_interval_seconds: s.default_interval_seconds,
+    }
+}
+
 pub fn manifest(m: oort_model::Manifest) -> t::Manifest {
     use oort_model::{Charset, FieldType};
     let config = m

@@ -10,7 +10,7 @@ use crate::host_api::{self, Env};
 use crate::model;
 
 wit_bindgen::generate!({
-    world: "integration",
+    world: "integration-with-sources",
     path: "../wit/integration",
     // Imports take borrowed records: a page of events goes to the host
     // straight from the answer's body; the plugin copies none of its strings.
@@ -285,6 +285,15 @@ impl Guest for Plugin {
         with_env(|env| crate::actions::run(&config, env, &request))
             .map(convert::outcome)
             .map_err(convert::error)
+    }
+}
+
+impl exports::oort::integration::sources::Guest for Plugin {
+    fn list_sources() -> Vec<exports::oort::integration::sources::Source> {
+        crate::manifest::sources()
+            .into_iter()
+            .map(convert::source)
+            .collect()
     }
 }
 

@@ -36,6 +36,7 @@ fn spec(
 
 fn manifest() -> Manifest {
     Manifest {
+        sources: Vec::new(),
         id: "duo".into(),
         name: "Duo".into(),
         version: "0.1.0".into(),

@@ -11,6 +11,7 @@
 //! platform's clock, so a `ManualClock` drives it in tests.
 
 pub mod policy;
+mod sources;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -103,6 +104,11 @@ impl Scheduler {
         let Some(integration) = self.platform.store.integration_by_id(id)? else {
             return Ok(false);
         };
+        let now = self.platform.now_ms();
+        let sources = self
+            .platform
+            .source_plan(&integration, schedule.interval_ms)?
+            .due(now);
         let lease = match self.platform.lease(&integration) {
             Ok(lease) => lease,
             Err(e) if e.kind() == crate::ErrorKind::Conflict => return Ok(false),
@@ -110,14 +116,18 @@ impl Scheduler {
         };
         self.platform
             .metrics
-            .scheduled_start(self.platform.now_ms() - schedule.next_due_ms);
+            .scheduled_start(now - schedule.next_due_ms);
         lock(&self.running).insert(id, schedule.tenant.clone());
         let platform = self.platform.clone();
         let running = self.running.clone();
         lock(&self.tasks).spawn(async move {
             // The outcome is on the schedule (and the run history).
+            let options = CollectOptions {
+                sources,
+                max_pages: None,
+            };
             let _ = platform
-                .collect_holding(lease, &integration, CollectOptions::default(), &NoProgress)
+                .collect_holding(lease, &integration, options, &NoProgress)
                 .await;
             lock(&running).remove(&id);
         });
@@ -176,29 +186,63 @@ impl Scheduler {
 
 impl Platform {
     /// Records a collection's outcome on the integration's schedule: due
-    /// one interval (± jitter) later after a success, backed off after a
-    /// failure, with the reason kept for `integrations show`.
-    pub(crate) fn reschedule(&self, integration: &Integration, outcome: &Result<CollectSummary>) {
-        let id = integration.id;
-        let recorded = self.store.schedule(id).and_then(|schedule| {
-            let now = self.now_ms();
-            let unit: f64 = rand::random();
-            let (next_due, error) = match outcome {
-                Ok(_) => (policy::after_success(now, schedule.interval_ms, unit), None),
-                Err(e) => (
-                    policy::after_failure(now, schedule.interval_ms, schedule.failures + 1, unit),
-                    Some(e.to_string()),
-                ),
-            };
-            if let Some(error) = &error {
-                tracing::warn!(integration = %integration.name, tenant = %integration.tenant, error = %error, "collection failed; next try at {}", oort_time::rfc3339_from_ms(next_due));
-            }
-            self.store
-                .record_collection(id, now, next_due, error.as_deref())
-        });
-        if let Err(e) = recorded {
+    /// one interval (± jitter) later after a success (for a plugin that
+    /// lists its sources: when the soonest source falls due, the ones this
+    /// run asked for, `requested`, counting as collected now), backed off
+    /// after a failure, with the reason kept for `integrations show`.
+    pub(crate) fn reschedule(
+        &self,
+        integration: &Integration,
+        requested: &[String],
+        outcome: &Result<CollectSummary>,
+    ) {
+        if let Err(e) = self.try_reschedule(integration, requested, outcome) {
             tracing::error!(integration = %integration.name, error = %e, "could not record the collection on its schedule");
         }
+    }
+
+    fn try_reschedule(
+        &self,
+        integration: &Integration,
+        requested: &[String],
+        outcome: &Result<CollectSummary>,
+    ) -> Result<()> {
+        let schedule = self.store.schedule(integration.id)?;
+        let now = self.now_ms();
+        let unit: f64 = rand::random();
+        let (next_due, error, collected) = match outcome {
+            Ok(_) => {
+                let mut sources = self.source_plan(integration, schedule.interval_ms)?;
+                if sources.is_whole() {
+                    let next = policy::after_success(now, schedule.interval_ms, unit);
+                    (next, None, Vec::new())
+                } else {
+                    let collected = sources.collected_by(requested);
+                    (
+                        sources.next_due_after(&collected, now, unit),
+                        None,
+                        collected,
+                    )
+                }
+            }
+            Err(e) => {
+                let next =
+                    policy::after_failure(now, schedule.interval_ms, schedule.failures + 1, unit);
+                (next, Some(e.to_string()), Vec::new())
+            }
+        };
+        if let Some(error) = &error {
+            tracing::warn!(integration = %integration.name, tenant = %integration.tenant, error = %error, "collection failed; next try at {}", oort_time::rfc3339_from_ms(next_due));
+        }
+        let collected: Vec<&str> = collected.iter().map(String::as_str).collect();
+        self.store.record_collection(
+            integration.id,
+            now,
+            next_due,
+            error.as_deref(),
+            &collected,
+        )?;
+        Ok(())
     }
 }
 

@@ -34,6 +34,63 @@ pub fn after_failure(now_ms: i64, interval_ms: i64, failures: u32, unit: f64) ->
     now_ms + jittered(delay, unit).max(1)
 }
 
+/// One source of a plugin that schedules its sources: how often it is
+/// collected and when it last was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceTiming<'a> {
+    pub name: &'a str,
+    pub interval_ms: i64,
+    pub last_collected_ms: Option<i64>,
+}
+
+impl SourceTiming<'_> {
+    /// When it is due by its interval alone (now, if never collected).
+    fn due_at(&self, now_ms: i64) -> i64 {
+        self.last_collected_ms
+            .map_or(now_ms, |last| last.saturating_add(self.interval_ms))
+    }
+
+    /// Whether a run at `now_ms` takes it: a run may come early by the
+    /// jitter, and a source within the jitter of its time goes with it
+    /// rather than waiting for a run of its own.
+    fn is_due(&self, now_ms: i64) -> bool {
+        let early = (self.interval_ms as f64 * JITTER_FRACTION) as i64;
+        self.last_collected_ms.is_none() || now_ms >= self.due_at(now_ms) - early
+    }
+}
+
+/// The sources a run at `now_ms` collects: every one due. When none is (the
+/// run was moved earlier, e.g. by a backoff or a changed interval), the ones
+/// due soonest, so a run never collects nothing.
+pub fn due_sources<'a>(now_ms: i64, sources: &[SourceTiming<'a>]) -> Vec<&'a str> {
+    let due: Vec<&str> = sources
+        .iter()
+        .filter(|s| s.is_due(now_ms))
+        .map(|s| s.name)
+        .collect();
+    if !due.is_empty() {
+        return due;
+    }
+    let soonest = sources.iter().map(|s| s.due_at(now_ms)).min();
+    sources
+        .iter()
+        .filter(|s| Some(s.due_at(now_ms)) == soonest)
+        .map(|s| s.name)
+        .collect()
+}
+
+/// When the integration is due next after a successful run at `now_ms`
+/// (with `sources` as that run left them): when its soonest source falls
+/// due, with the jitter over the wait.
+pub fn next_source_due(now_ms: i64, sources: &[SourceTiming<'_>], unit: f64) -> i64 {
+    let soonest = sources
+        .iter()
+        .map(|s| s.due_at(now_ms))
+        .min()
+        .unwrap_or(now_ms);
+    now_ms + jittered((soonest - now_ms).max(1), unit).max(1)
+}
+
 /// Caps on concurrent collections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caps {
@@ -132,6 +189,61 @@ mod tests {
         // An interval longer than the cap is never shortened by a failure.
         assert_eq!(after_failure(0, 2 * 60 * MIN, 9, 0.5), 2 * 60 * MIN);
         assert_eq!(after_failure(0, interval, u32::MAX, 0.5), 60 * MIN);
+    }
+
+    fn timing(name: &str, interval_ms: i64, last: Option<i64>) -> SourceTiming<'_> {
+        SourceTiming {
+            name,
+            interval_ms,
+            last_collected_ms: last,
+        }
+    }
+
+    #[test]
+    fn each_source_is_due_by_its_own_interval_within_the_jitter() {
+        const HOUR: i64 = 60 * MIN;
+        let t = 10 * HOUR;
+        let sources = [
+            timing("auth", 5 * MIN, Some(t - 5 * MIN)),
+            timing("user", HOUR, Some(t - 5 * MIN)),
+            timing("phone", HOUR, Some(t - 55 * MIN)),
+            timing("endpoint", HOUR, Some(t - 53 * MIN)),
+            timing("new", HOUR, None),
+        ];
+        // phone is within the jitter (6 min of an hour) of its time; endpoint not yet.
+        assert_eq!(due_sources(t, &sources), ["auth", "phone", "new"]);
+        // A run moved earlier than any is due still collects the soonest.
+        let early = [
+            timing("auth", 5 * MIN, Some(t)),
+            timing("user", HOUR, Some(t)),
+        ];
+        assert_eq!(due_sources(t + MIN, &early), ["auth"]);
+    }
+
+    #[test]
+    fn the_next_run_is_when_the_soonest_source_falls_due() {
+        const HOUR: i64 = 60 * MIN;
+        let t = 10 * HOUR;
+        // Just collected auth and user; phone was collected 50 minutes ago.
+        let sources = [
+            timing("auth", 5 * MIN, Some(t)),
+            timing("user", HOUR, Some(t)),
+            timing("phone", HOUR, Some(t - 58 * MIN)),
+        ];
+        assert_eq!(next_source_due(t, &sources, 0.5), t + 2 * MIN);
+        let later = [
+            timing("auth", 5 * MIN, Some(t)),
+            timing("user", HOUR, Some(t)),
+        ];
+        assert_eq!(next_source_due(t, &later, 0.5), t + 5 * MIN);
+        // The jitter spreads the wait by at most its fraction, and a run that
+        // early still finds the source due.
+        let earliest = next_source_due(t, &later, 0.0);
+        assert_eq!(earliest, t + 5 * MIN - 30_000);
+        assert_eq!(due_sources(earliest, &later), ["auth"]);
+        // An overdue source makes the integration due at once (1 ms).
+        let overdue = [timing("user", HOUR, Some(t - 2 * HOUR))];
+        assert_eq!(next_source_due(t, &overdue, 0.5), t + 1);
     }
 
     #[test]

@@ -72,6 +72,7 @@ impl InvocationContext {
 
 pub(crate) fn empty_manifest() -> Manifest {
     Manifest {
+        sources: Vec::new(),
         id: String::new(),
         name: String::new(),
         version: String::new(),

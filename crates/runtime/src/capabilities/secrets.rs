@@ -242,6 +242,7 @@ mod tests {
 
     fn manifest(capabilities: Vec<Capability>) -> Manifest {
         Manifest {
+            sources: Vec::new(),
             id: "t".into(),
             name: "T".into(),
             version: "1.0.0".into(),

@@ -358,7 +358,7 @@ fn a_disabled_integration_is_kept_but_never_due_and_is_due_at_once_when_enabled(
     // Collected just now, next due in an hour.
     let now = store.now_ms();
     store
-        .record_collection(id, now, now + 3_600_000, None)
+        .record_collection(id, now, now + 3_600_000, None, &[])
         .unwrap();
     let disabled = store.set_enabled(id, false).unwrap();
     assert!(!disabled.enabled);
@@ -1244,6 +1244,7 @@ fn plugins_upsert_replaces() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     let manifest = Manifest {
+        sources: Vec::new(),
         id: "duo".into(),
         name: "Duo".into(),
         version: "0.1.0".into(),

@@ -34,7 +34,7 @@ fn one_owner_holds_a_lease_until_it_expires_or_is_released() {
     let id = ids[0];
     // A second handle on the same file: another process.
     let other = open(dir.path());
-    store.record_collection(id, 0, 0, None).unwrap();
+    store.record_collection(id, 0, 0, None, &[]).unwrap();
     assert!(store.acquire_lease(id, "host-1", 1_000, 30_000).unwrap());
     assert!(!other.acquire_lease(id, "host-2", 2_000, 30_000).unwrap());
     assert!(
@@ -93,17 +93,19 @@ fn runs_move_the_next_due_time_and_count_failures_in_a_row() {
     let (_dir, store, ids) = store_with(&["a", "b"]);
     let (a, b) = (ids[0], ids[1]);
     let failed = store
-        .record_collection(a, 1_000, 61_000, Some("upstream said 429"))
+        .record_collection(a, 1_000, 61_000, Some("upstream said 429"), &[])
         .unwrap();
     assert_eq!(
         (failed.failures, failed.last_error.as_deref()),
         (1, Some("upstream said 429"))
     );
     let failed = store
-        .record_collection(a, 2_000, 62_000, Some("again"))
+        .record_collection(a, 2_000, 62_000, Some("again"), &[])
         .unwrap();
     assert_eq!(failed.failures, 2);
-    let ok = store.record_collection(a, 3_000, 303_000, None).unwrap();
+    let ok = store
+        .record_collection(a, 3_000, 303_000, None, &[])
+        .unwrap();
     assert_eq!(
         (ok.failures, ok.last_error, ok.next_due_ms),
         (0, None, 303_000)
@@ -111,7 +113,9 @@ fn runs_move_the_next_due_time_and_count_failures_in_a_row() {
     assert_eq!(ok.last_finished_ms, Some(3_000));
 
     // Due by time, most overdue first; b has never run.
-    store.record_collection(b, 1_000, 100_000, None).unwrap();
+    store
+        .record_collection(b, 1_000, 100_000, None, &[])
+        .unwrap();
     let due: Vec<_> = store
         .due(400_000, 10)
         .unwrap()
@@ -123,12 +127,52 @@ fn runs_move_the_next_due_time_and_count_failures_in_a_row() {
     assert_eq!(store.due(400_000, 1).unwrap().len(), 1);
 
     // A new interval counts from the last run.
-    let changed = store.set_interval(a, 60_000).unwrap();
+    let changed = store.set_interval(a, 60_000, None).unwrap();
     assert_eq!(changed.next_due_ms, 63_000);
+    // Or at the time the caller worked out (a plugin's sources).
+    let changed = store.set_interval(a, 120_000, Some(70_000)).unwrap();
+    assert_eq!(
+        (changed.interval_ms, changed.next_due_ms),
+        (120_000, 70_000)
+    );
     assert!(matches!(
-        store.set_interval(a, 0),
+        store.set_interval(a, 0, None),
         Err(StoreError::Invalid(_))
     ));
+}
+
+#[test]
+fn a_success_records_its_sources_and_a_failure_records_none() {
+    let (_dir, store, ids) = store_with(&["a", "b"]);
+    let (a, b) = (ids[0], ids[1]);
+    assert!(store.source_collections(a).unwrap().is_empty());
+    store
+        .record_collection(a, 1_000, 2_000, None, &["user", "authentication_log"])
+        .unwrap();
+    store
+        .record_collection(a, 5_000, 6_000, None, &["authentication_log"])
+        .unwrap();
+    store
+        .record_collection(a, 9_000, 10_000, Some("429"), &["user"])
+        .unwrap();
+    let seen = |id| {
+        store
+            .source_collections(id)
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.source, c.last_collected_ms))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        seen(a),
+        [
+            ("authentication_log".to_string(), 5_000),
+            ("user".to_string(), 1_000)
+        ]
+    );
+    assert!(seen(b).is_empty(), "another integration's sources");
+    store.remove_integration(a).unwrap();
+    assert!(seen(a).is_empty(), "removed with its integration");
 }
 
 #[test]

@@ -180,6 +180,7 @@ async fn the_document_describes_every_route_with_its_role_parameters_and_errors(
         "Run",
         "RunStatus",
         "ScheduleView",
+        "SourceScheduleView",
         "Operator",
         "ApiToken",
         "Integration",

@@ -109,6 +109,7 @@ mod tests {
 
     fn policy(host: &str) -> EgressPolicy {
         let manifest = Manifest {
+            sources: Vec::new(),
             id: "t".into(),
             name: "T".into(),
             version: "1.0.0".into(),

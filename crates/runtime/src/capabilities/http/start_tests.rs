@@ -64,6 +64,7 @@ impl HeldServer {
 
 fn state(base_url: &str, budget: u32) -> InvocationState {
     let manifest = Manifest {
+        sources: Vec::new(),
         config: vec![ConfigField::new("api_hostname", FieldType::Text)],
         egress: vec![EgressRule {
             host_field: "api_hostname".into(),

@@ -375,6 +375,7 @@ mod tests {
 
     fn manifest() -> Manifest {
         Manifest {
+            sources: Vec::new(),
             id: "t".into(),
             name: "T".into(),
             version: "1.0.0".into(),
