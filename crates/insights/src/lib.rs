@@ -52,6 +52,7 @@ use draft::Draft;
 use index::Dataset;
 
 /// What `oort-host insights <name>` shows (text via [`render_text`], or JSON).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     pub findings: Vec<StoredFinding>,

@@ -18,6 +18,7 @@ pub const WINDOW_DAYS: i64 = 30;
 const EXAMPLES: usize = 5;
 
 /// A count and a few (sorted) names for the report.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NamedCount {
     pub count: usize,
@@ -35,6 +36,7 @@ impl NamedCount {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct UserPosture {
     /// Accounts in the inventory.
@@ -52,6 +54,7 @@ pub struct UserPosture {
     pub disabled: usize,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FactorShare {
     pub factor: String,
@@ -60,6 +63,7 @@ pub struct FactorShare {
     pub share: f64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TierShare {
     pub tier: Tier,
@@ -67,6 +71,7 @@ pub struct TierShare {
     pub share: f64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReasonCount {
     pub reason: String,
@@ -75,6 +80,7 @@ pub struct ReasonCount {
     pub count: usize,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AuthPosture {
     pub total: usize,
@@ -87,6 +93,7 @@ pub struct AuthPosture {
     pub top_denial_reasons: Vec<ReasonCount>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AppPosture {
     pub application: String,
@@ -97,6 +104,7 @@ pub struct AppPosture {
     pub weak_share: f64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Posture {
     pub generated_at_ms: i64,

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A finding of the insights engine, keyed by (integration, insight id, dedupe key).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     /// Catalogue id, e.g. `DUO-02`.
@@ -26,6 +27,7 @@ pub struct Finding {
 }
 
 /// A stored finding with its row id (what `act --finding ID` refers to).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredFinding {
     pub id: i64,

@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Operator roles, weakest first; `Ord` follows privilege.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {

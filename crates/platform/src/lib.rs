@@ -61,8 +61,8 @@ pub mod views;
 pub mod data {
     pub use oort_model::{SecretValue, StoredFinding};
     pub use oort_store::{
-        ApiToken, AuditEntry, InstalledPlugin, Integration, Operator, RecordKey, Run, RunKind,
-        RunStatus, Schedule, StoreError, StoredRecord,
+        ApiToken, AuditEntry, InstalledPlugin, Integration, Operator, RecordKey, Run, RunId,
+        RunKind, RunStatus, Schedule, StoreError, StoredRecord,
     };
 }
 

@@ -146,6 +146,7 @@ impl IntegrationDetail {
 
 /// A token just issued (`operators token create`, `POST …/tokens`): its
 /// listing and its value, the one answer that ever carries it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct IssuedTokenView {
     #[serde(flatten)]
@@ -165,12 +166,14 @@ impl IssuedTokenView {
 }
 
 /// `integrations remove`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Removed {
     pub removed: String,
 }
 
 /// Test Connectivity: every check, and whether none failed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct TestReport {
     pub integration: String,
@@ -193,6 +196,7 @@ impl TestReport {
 }
 
 /// Collect Now: what one run committed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct CollectReport {
     pub integration: String,
@@ -219,6 +223,7 @@ impl CollectReport {
 }
 
 /// One action of an integration's plugin and whether it is offered there.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ActionView {
     pub id: String,
@@ -233,6 +238,7 @@ pub struct ActionView {
 }
 
 /// What an action did (or would do, on a dry run).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ActReport {
     pub integration: String,
@@ -256,6 +262,7 @@ impl ActReport {
 }
 
 /// One entry of the audit trail, with its time also in RFC 3339.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditLine {
     pub at: String,

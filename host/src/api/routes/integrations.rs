@@ -175,7 +175,7 @@ fn set_enabled(
 
 /// Removes the integration and everything collected for it (the audit
 /// trail stays).
-#[utoipa::path(delete, path = "/v1/tenants/{tenant}/integrations/{name}", tag = "integrations", extensions(("x-oort-least-role" = json!("admin"))), responses((status = 200, description = "`{\"removed\": name}`; its records, secrets, runs and findings are gone, the audit trail stays.")))]
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/integrations/{name}", tag = "integrations", extensions(("x-oort-least-role" = json!("admin"))), responses((status = 200, description = "`{\"removed\": name}`; its records, secrets, runs and findings are gone, the audit trail stays.", body = Removed)))]
 pub async fn remove(
     State(state): State<AppState>,
     allowed: Allowed<Admin>,

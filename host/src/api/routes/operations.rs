@@ -5,13 +5,15 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use oort_platform::ActRequest;
 use oort_platform::NoProgress;
+use oort_platform::data::RunId;
+use oort_platform::insights::Report;
 use oort_platform::model::CollectOptions;
-use oort_platform::views::{CollectReport, TestReport};
+use oort_platform::views::{ActReport, ActionView, AuditLine, CollectReport, TestReport};
 
 use super::{ApiResult, JsonBody, body, detached, find, to_json};
 use crate::api::auth::{Admin, Allowed, Helpdesk, Viewer};
@@ -19,7 +21,7 @@ use crate::api::error::ErrorBody;
 use crate::api::{ApiError, AppState};
 
 /// Runs Test Connectivity: one check per capability, each with its remedy.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/integrations/{name}/test", tag = "operations", extensions(("x-oort-least-role" = json!("helpdesk"))), responses((status = 200, description = "Every check with its status and remedy, and `ok`."), (status = 409, description = "The integration is disabled.", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/integrations/{name}/test", tag = "operations", extensions(("x-oort-least-role" = json!("helpdesk"))), responses((status = 200, description = "Every check with its status and remedy, and `ok`.", body = TestReport), (status = 409, description = "The integration is disabled.", body = ErrorBody)))]
 pub async fn test(
     State(state): State<AppState>,
     _: Allowed<Helpdesk>,
@@ -52,11 +54,23 @@ pub struct CollectQuery {
     wait: bool,
 }
 
+/// A Collect Now just queued.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueuedRun {
+    integration: String,
+    run_id: RunId,
+    /// `running`: poll the run for its progress and outcome.
+    #[schema(value_type = String)]
+    status: &'static str,
+    /// The run's path, as in `Location`.
+    run: String,
+}
+
 /// Collect Now: queued at once, answered 202 with the run to poll
 /// (`GET .../runs/{id}`: progress while it runs, then the summary); with
 /// `?wait=true`, answered 200 with the report once it has ended. A
 /// collection already running is 409 either way.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/integrations/{name}/collect", tag = "operations", params(CollectQuery), request_body(content = Option<CollectBody>, description = "Optional: limits of this run."), extensions(("x-oort-least-role" = json!("admin"))), responses((status = 202, description = "Queued: `{run_id, run, status}`, and `Location` names the run to poll."), (status = 200, description = "With `?wait=true`: the collect report once the run ended."), (status = 409, description = "Already being collected, or disabled.", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/integrations/{name}/collect", tag = "operations", params(CollectQuery), request_body(content = Option<CollectBody>, description = "Optional: limits of this run."), extensions(("x-oort-least-role" = json!("admin"))), responses((status = 202, description = "Queued: the run to poll, also named by `Location`.", body = QueuedRun), (status = 200, description = "With `?wait=true`: the collect report once the run ended.", body = CollectReport), (status = 409, description = "Already being collected, or disabled.", body = ErrorBody)))]
 pub async fn collect(
     State(state): State<AppState>,
     _: Allowed<Admin>,
@@ -84,17 +98,17 @@ pub async fn collect(
         "/v1/tenants/{}/integrations/{}/runs/{run_id}",
         integration.tenant, integration.name
     );
-    let body = to_json(&serde_json::json!({
-        "integration": integration.name,
-        "run_id": run_id,
-        "status": "running",
-        "run": run,
-    }))?;
+    let body = to_json(&QueuedRun {
+        integration: integration.name,
+        run_id,
+        status: "running",
+        run: run.clone(),
+    })?;
     Ok((StatusCode::ACCEPTED, [(header::LOCATION, run)], body).into_response())
 }
 
 /// The integration's findings and MFA posture, as last refreshed.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/integrations/{name}/insights", tag = "operations", extensions(("x-oort-least-role" = json!("viewer"))), responses((status = 200, description = "Findings (most severe first) and the MFA posture.")))]
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/integrations/{name}/insights", tag = "operations", extensions(("x-oort-least-role" = json!("viewer"))), responses((status = 200, description = "Findings (most severe first) and the MFA posture.", body = Report)))]
 pub async fn insights(
     State(state): State<AppState>,
     allowed: Allowed<Viewer>,
@@ -106,7 +120,7 @@ pub async fn insights(
 }
 
 /// The integration's audit trail, oldest first.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/integrations/{name}/audit", tag = "operations", extensions(("x-oort-least-role" = json!("viewer"))), responses((status = 200, description = "The integration's audit trail, oldest first.")))]
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/integrations/{name}/audit", tag = "operations", extensions(("x-oort-least-role" = json!("viewer"))), responses((status = 200, description = "The integration's audit trail, oldest first.", body = Vec<AuditLine>)))]
 pub async fn audit(
     State(state): State<AppState>,
     _: Allowed<Viewer>,
@@ -118,7 +132,7 @@ pub async fn audit(
 
 /// The actions the integration's plugin offers, and why each one that is
 /// off is off.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/integrations/{name}/actions", tag = "operations", extensions(("x-oort-least-role" = json!("viewer"))), responses((status = 200, description = "The plugin's actions, each with its minimum role and why it is off, if it is.")))]
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/integrations/{name}/actions", tag = "operations", extensions(("x-oort-least-role" = json!("viewer"))), responses((status = 200, description = "The plugin's actions, each with its minimum role and why it is off, if it is.", body = Vec<ActionView>)))]
 pub async fn actions(
     State(state): State<AppState>,
     _: Allowed<Viewer>,
@@ -151,7 +165,7 @@ struct ActBody {
 /// The actor is the signed-in operator: the body cannot name another (an
 /// `actor` field is refused as unknown). The action's own role is checked
 /// by the platform on top of the route's.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/integrations/{name}/actions/{action}", tag = "operations", request_body = ActBody, extensions(("x-oort-least-role" = json!("helpdesk"))), responses((status = 200, description = "The action's outcome; audited whatever happens."), (status = 409, description = "The integration is disabled.", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/integrations/{name}/actions/{action}", tag = "operations", request_body = ActBody, extensions(("x-oort-least-role" = json!("helpdesk"))), responses((status = 200, description = "The action's outcome; audited whatever happens.", body = ActReport), (status = 409, description = "The integration is disabled.", body = ErrorBody)))]
 pub async fn act(
     State(state): State<AppState>,
     allowed: Allowed<Helpdesk>,

@@ -89,7 +89,7 @@ fn default_days() -> u32 {
 
 /// Issues an API token for the operator. A tenant's admin may issue one
 /// for themselves and for the tenant's operators below admin.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/operators/{operator}/tokens", tag = "operators", request_body(content = Option<NewTokenBody>, description = "Optional: label and lifetime."), extensions(("x-oort-least-role" = json!("admin"))), responses((status = 201, description = "The token's id, label and expiry, and `token`: its value, shown this once and stored only as a hash."), (status = 404, description = "No such operator in the tenant.", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/operators/{operator}/tokens", tag = "operators", request_body(content = Option<NewTokenBody>, description = "Optional: label and lifetime."), extensions(("x-oort-least-role" = json!("admin"))), responses((status = 201, description = "The token's id, label and expiry, and `token`: its value, shown this once and stored only as a hash.", body = IssuedTokenView), (status = 404, description = "No such operator in the tenant.", body = ErrorBody)))]
 pub async fn issue(
     State(state): State<AppState>,
     allowed: Allowed<Admin>,

@@ -11,8 +11,9 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use oort_platform::MAX_PLUGIN_BYTES;
-use oort_platform::data::Operator;
+use oort_platform::data::{InstalledPlugin, Operator};
 use oort_platform::model::Role;
+use oort_platform::views::AuditLine;
 
 use super::{ApiResult, JsonBody, detached, required_body, to_json, unread_body};
 use crate::api::auth::{Admin, Allowed, Caller};
@@ -27,7 +28,7 @@ pub async fn session(Extension(caller): Extension<Caller>) -> ApiResult {
 }
 
 /// Every operator may see which plugins an integration can use.
-#[utoipa::path(get, path = "/v1/plugins", tag = "platform", extensions(("x-oort-least-role" = json!("any"))), responses((status = 200, description = "The installed plugins with their manifests (config fields, sources, actions).")))]
+#[utoipa::path(get, path = "/v1/plugins", tag = "platform", extensions(("x-oort-least-role" = json!("any"))), responses((status = 200, description = "The installed plugins with their manifests (config fields, sources, actions).", body = Vec<InstalledPlugin>)))]
 pub async fn plugins(State(state): State<AppState>, _: Extension<Caller>) -> ApiResult {
     to_json(&state.platform.plugins()?)
 }
@@ -35,7 +36,7 @@ pub async fn plugins(State(state): State<AppState>, _: Extension<Caller>) -> Api
 /// Installs a plugin component (the body, `Content-Type: application/wasm`),
 /// or replaces the installed plugin of the same id: checked and
 /// precompiled like `oort-host plugins install`, and audited.
-#[utoipa::path(post, path = "/v1/plugins", tag = "platform", request_body(content = Vec<u8>, content_type = "application/wasm", description = "The component, at most 32 MiB."), extensions(("x-oort-least-role" = json!("admin"))), responses((status = 201, description = "The plugin as installed: id, WIT version, manifest, sha256."), (status = 400, description = "Not a component the host accepts (the reason says why).", body = ErrorBody), (status = 413, description = "Over 32 MiB.", body = ErrorBody), (status = 415, description = "Not `application/wasm`.", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/plugins", tag = "platform", request_body(content = Vec<u8>, content_type = "application/wasm", description = "The component, at most 32 MiB."), extensions(("x-oort-least-role" = json!("admin"))), responses((status = 201, description = "The plugin as installed: id, WIT version, manifest, sha256.", body = InstalledPlugin), (status = 400, description = "Not a component the host accepts (the reason says why).", body = ErrorBody), (status = 413, description = "Over 32 MiB.", body = ErrorBody), (status = 415, description = "Not `application/wasm`.", body = ErrorBody)))]
 pub async fn install(
     State(state): State<AppState>,
     allowed: Allowed<Admin>,
@@ -103,7 +104,7 @@ pub async fn add_operator(
 }
 
 /// Every audit entry of the host, oldest first.
-#[utoipa::path(get, path = "/v1/audit", tag = "platform", extensions(("x-oort-least-role" = json!("admin"))), responses((status = 200, description = "Every audit entry of the host, oldest first.")))]
+#[utoipa::path(get, path = "/v1/audit", tag = "platform", extensions(("x-oort-least-role" = json!("admin"))), responses((status = 200, description = "Every audit entry of the host, oldest first.", body = Vec<AuditLine>)))]
 pub async fn audit(State(state): State<AppState>, _: Allowed<Admin>) -> ApiResult {
     to_json(&state.platform.full_audit_trail()?)
 }

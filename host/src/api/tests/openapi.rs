@@ -184,9 +184,52 @@ async fn the_document_describes_every_route_with_its_role_parameters_and_errors(
         "Operator",
         "ApiToken",
         "Integration",
+        "TestReport",
+        "CollectReport",
+        "QueuedRun",
+        "Report",
+        "Posture",
+        "StoredFinding",
+        "AuditLine",
+        "ActionView",
+        "ActReport",
+        "InstalledPlugin",
+        "Manifest",
+        "IssuedTokenView",
     ] {
         assert!(schemas[name].is_object(), "no schema {name}");
     }
+    // Every JSON answer of the API is typed: each success response of a
+    // `/v1` route names its schema (the probes and metrics are plain).
+    for (path, methods) in paths {
+        if !path.starts_with("/v1/") || path == "/v1/openapi.json" {
+            continue;
+        }
+        for (method, operation) in methods.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                if !status.starts_with('2') {
+                    continue;
+                }
+                let content = &response["content"];
+                // The export streams JSON lines.
+                if content["application/x-ndjson"].is_object() || status == "204" {
+                    continue;
+                }
+                assert!(
+                    content["application/json"]["schema"].is_object(),
+                    "{method} {path} {status} has no schema: {response}"
+                );
+            }
+        }
+    }
+    // A plugin's manifest lists its sources with their intervals.
+    let manifest = schemas["Manifest"].to_string();
+    assert!(manifest.contains("\"sources\""), "{manifest}");
+    assert!(
+        schemas["Source"]["properties"]["default_interval_seconds"].is_object(),
+        "{}",
+        schemas["Source"]
+    );
     // Every reference resolves.
     fn refs<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a str>) {
         match value {
