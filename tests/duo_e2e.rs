@@ -822,3 +822,94 @@ async fn a_staged_page_that_cannot_be_written_fails_the_collection() {
     }
     assert!(progress.pages.load(std::sync::atomic::Ordering::SeqCst) >= 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_cut_short_is_on_the_trail_with_its_outcome_unknown_after_a_restart() {
+    let sim = start(small_sim(5, 10)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = std::sync::Arc::new(oort_time::ManualClock::at(oort_time::now_ms()));
+    let platform = std::sync::Arc::new(
+        oort_platform::Platform::open_with_clock(dir.path(), duo_limits(), clock.clone()).unwrap(),
+    );
+    let corp = platform
+        .add_integration(
+            &Requester::local("tests"),
+            duo_request(&sim, "corp", &sim.admin_read_write()),
+        )
+        .await
+        .unwrap();
+    platform
+        .add_operator(&Requester::local("tests"), "e2e-admin", Role::Admin, None)
+        .unwrap();
+    let user = sim.usernames()[0].clone();
+    let request = ActRequest {
+        action: "disable-user".into(),
+        user: Some(user.clone()),
+        actor: "e2e-admin".into(),
+        reason: Some("phished".into()),
+        ..ActRequest::default()
+    };
+
+    // Duo is slow to answer, and the host goes away meanwhile.
+    sim.set_latency_ms(30_000);
+    let acting = tokio::spawn({
+        let (platform, corp, request) = (platform.clone(), corp.clone(), request.clone());
+        async move { platform.act(&corp, request).await }
+    });
+    let store = Store::open(dir.path()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !store
+        .audit(Some(corp.id))
+        .unwrap()
+        .iter()
+        .any(|e| e.outcome == "started")
+    {
+        assert!(Instant::now() < deadline, "the start was never written");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    acting.abort();
+    assert!(acting.await.unwrap_err().is_cancelled());
+    drop(platform);
+    sim.set_latency_ms(0);
+
+    // While the action could still be running somewhere, it is not called
+    // unknown; once its deadline (and a minute) has passed, it is, in the
+    // view a restarted host answers with (the API's and `audit`'s).
+    let restarted =
+        oort_platform::Platform::open_with_clock(dir.path(), duo_limits(), clock.clone()).unwrap();
+    let start_line = |platform: &oort_platform::Platform| {
+        platform
+            .audit_trail(&corp)
+            .unwrap()
+            .into_iter()
+            .find(|l| l.entry.action == "act:disable-user")
+            .expect("the action's start")
+    };
+    let early = start_line(&restarted);
+    assert_eq!(
+        (early.entry.outcome.as_str(), early.outcome_unknown),
+        ("started", false)
+    );
+    clock.advance_ms((duo_limits().action_timeout + Duration::from_secs(61)).as_millis() as i64);
+    let late = start_line(&restarted);
+    assert!(late.outcome_unknown, "{late:?}");
+    assert_eq!(late.entry.target.as_deref(), Some(user.as_str()));
+    assert_eq!(late.entry.reason.as_deref(), Some("phished"));
+    let whole = restarted.full_audit_trail().unwrap();
+    assert_eq!(whole.iter().filter(|l| l.outcome_unknown).count(), 1);
+
+    // Run again to the end, the action is concluded and the old start
+    // stays unknown: nothing rewrites the trail.
+    restarted.act(&corp, request).await.unwrap();
+    let trail = restarted.audit_trail(&corp).unwrap();
+    let acts: Vec<_> = trail
+        .iter()
+        .filter(|l| l.entry.action == "act:disable-user")
+        .collect();
+    assert_eq!(acts.len(), 3, "{acts:#?}");
+    assert!(acts[0].outcome_unknown);
+    assert_eq!(acts[2].entry.attempt, acts[1].entry.id);
+    assert!(acts[2].entry.outcome.starts_with("succeeded"), "{acts:#?}");
+    assert!(!acts[1].outcome_unknown && !acts[2].outcome_unknown);
+    assert_eq!(sim.user_status(&user).as_deref(), Some("disabled"));
+}

@@ -400,17 +400,28 @@ pub fn audit_trail(lines: &[AuditLine]) {
     ]);
     for line in lines {
         let e = &line.entry;
+        let outcome = if line.outcome_unknown {
+            format!("OUTCOME UNKNOWN ({})", e.outcome)
+        } else {
+            e.outcome.clone()
+        };
         table.row([
             line.at.clone(),
             e.actor.clone(),
             e.role.map(|r| r.to_string()).unwrap_or_else(|| "-".into()),
             e.action.clone(),
             opt(e.target.as_deref()),
-            e.outcome.clone(),
+            outcome,
             opt(e.reason.as_deref()),
         ]);
     }
     table.print();
+    let unknown = lines.iter().filter(|l| l.outcome_unknown).count();
+    if unknown > 0 {
+        println!(
+            "\n{unknown} action(s) started with no outcome recorded: the host stopped or lost its caller while the action was at the plugin. Check the target in the upstream's console before running it again."
+        );
+    }
 }
 
 pub fn operators(operators: &[Operator]) {

@@ -21,12 +21,12 @@ pub async fn finish_despite_ctrl_c<T>(action: impl Future<Output = T>) -> anyhow
     }
     eprintln!(
         "An action is in flight: waiting for its outcome so the audit trail records it. \
-         Press Ctrl-C again to abandon it (it may still take effect, unaudited)."
+         Press Ctrl-C again to abandon it (it may still take effect; the trail then shows it started, outcome unknown)."
     );
     tokio::select! {
         done = &mut action => Ok(done),
         () = ctrl_c.pressed() => anyhow::bail!(
-            "abandoned while in flight: the action may have taken effect without an audit entry; check the integration upstream"
+            "abandoned while in flight: the action may have taken effect; the audit trail shows it started with its outcome unknown; check the target upstream"
         ),
     }
 }

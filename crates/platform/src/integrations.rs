@@ -13,7 +13,7 @@ use oort_insights::{Report, Source, Thresholds};
 use oort_runtime::calls;
 use oort_runtime::capabilities::{InvocationContext, LogTags, MemorySecrets};
 use oort_runtime::config_check::{check_config, check_grants, effective_config};
-use oort_store::{Integration, NewIntegration, Run, RunKind, RunStatus};
+use oort_store::{Integration, IntegrationId, NewIntegration, Run, RunKind, RunStatus};
 
 /// What adding an integration needs: the store's own request, checked
 /// here before it is stored.
@@ -204,21 +204,36 @@ impl Platform {
     /// Every audit entry of the host (all integrations, plugin installs,
     /// operators), oldest first.
     pub fn full_audit_trail(&self) -> Result<Vec<AuditLine>> {
-        Ok(self
-            .store
-            .audit(None)?
-            .into_iter()
-            .map(AuditLine::new)
-            .collect())
+        self.audit_lines(None)
     }
 
     /// The integration's audit trail, oldest first.
     pub fn audit_trail(&self, integration: &Integration) -> Result<Vec<AuditLine>> {
+        self.audit_lines(Some(integration.id))
+    }
+
+    /// The trail with every action start nothing concluded marked as of
+    /// unknown outcome, once no invocation of it can still be running (its
+    /// deadline, and a minute for the outcome's write, have passed).
+    fn audit_lines(&self, integration: Option<IntegrationId>) -> Result<Vec<AuditLine>> {
+        let grace = self.runtime.limits().action_timeout + std::time::Duration::from_secs(60);
+        let cutoff = self.now_ms() - grace.as_millis() as i64;
+        let unknown: std::collections::HashSet<i64> = self
+            .store
+            .unconcluded_attempts(integration, cutoff)?
+            .into_iter()
+            .collect();
         Ok(self
             .store
-            .audit(Some(integration.id))?
+            .audit(integration)?
             .into_iter()
-            .map(AuditLine::new)
+            .map(|entry| {
+                let outcome_unknown = entry.id.is_some_and(|id| unknown.contains(&id));
+                AuditLine {
+                    outcome_unknown,
+                    ..AuditLine::new(entry)
+                }
+            })
             .collect())
     }
 }

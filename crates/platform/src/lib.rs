@@ -394,6 +394,7 @@ impl Platform {
         outcome: String,
     ) -> Result<()> {
         self.store.append_audit(&AuditEntry {
+            id: None,
             at_ms: self.now_ms(),
             integration_id: integration.map(|i| i.id),
             actor: by.actor.clone(),
@@ -402,6 +403,7 @@ impl Platform {
             target: Some(target.into()),
             reason: Some(by.via.clone()),
             outcome,
+            attempt: None,
         })?;
         Ok(())
     }

@@ -268,6 +268,10 @@ pub struct AuditLine {
     pub at: String,
     #[serde(flatten)]
     pub entry: AuditEntry,
+    /// The start of an action that nothing concludes, long past its
+    /// deadline: the host stopped (or lost its caller) while the action was
+    /// at the plugin, so whether it changed anything upstream is unknown.
+    pub outcome_unknown: bool,
 }
 
 impl AuditLine {
@@ -275,6 +279,7 @@ impl AuditLine {
         AuditLine {
             at: rfc3339_from_ms(entry.at_ms),
             entry,
+            outcome_unknown: false,
         }
     }
 }
@@ -445,6 +450,7 @@ mod tests {
     #[test]
     fn audit_export_and_removed() {
         let line = AuditLine::new(AuditEntry {
+            id: Some(42),
             at_ms: 1_714_566_896_789,
             integration_id: Some(3),
             actor: "alice".into(),
@@ -453,10 +459,11 @@ mod tests {
             target: Some("bob".into()),
             reason: Some("phished".into()),
             outcome: "succeeded: disabled".into(),
+            attempt: Some(41),
         });
         assert_eq!(
             text(&line),
-            r#"{"at":"2024-05-01T12:34:56.789Z","at_ms":1714566896789,"integration_id":3,"actor":"alice","role":"admin","action":"act:disable-user","target":"bob","reason":"phished","outcome":"succeeded: disabled"}"#
+            r#"{"at":"2024-05-01T12:34:56.789Z","id":42,"at_ms":1714566896789,"integration_id":3,"actor":"alice","role":"admin","action":"act:disable-user","target":"bob","reason":"phished","outcome":"succeeded: disabled","attempt":41,"outcome_unknown":false}"#
         );
         let record = StoredRecord {
             kind: "user".into(),

@@ -275,9 +275,18 @@ pub trait TokenStore {
 /// updates or deletes an entry, and a backend refuses both in the database
 /// itself (triggers, permissions), not only by lacking the method.
 pub trait AuditStore {
-    fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
+    /// Appends the entry; returns its id.
+    fn append_audit(&self, entry: &AuditEntry) -> Result<i64>;
     /// The whole trail, or the entries of one integration, oldest first.
     fn audit(&self, integration: Option<IntegrationId>) -> Result<Vec<AuditEntry>>;
+    /// The ids of action starts (outcome beginning [`crate::audit::STARTED`])
+    /// written before `started_before_ms` that no entry concludes (names in
+    /// its `attempt`): actions whose outcome is unknown.
+    fn unconcluded_attempts(
+        &self,
+        integration: Option<IntegrationId>,
+        started_before_ms: i64,
+    ) -> Result<Vec<i64>>;
 }
 
 /// A whole storage backend: every concern, shareable across threads.

@@ -14,7 +14,7 @@
 //! own read-only connection so they neither block collection nor deadlock a
 //! callback that uses the store. The methods live in one file per concern.
 
-mod audit;
+pub mod audit;
 pub mod backend;
 mod checkpointer;
 mod compression;
@@ -329,6 +329,8 @@ pub struct NewToken {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
+    /// The entry's number in the trail (none for one not yet written).
+    pub id: Option<i64>,
     pub at_ms: i64,
     pub integration_id: Option<IntegrationId>,
     /// Operator name, or `system` for the host's own events.
@@ -340,6 +342,9 @@ pub struct AuditEntry {
     pub reason: Option<String>,
     /// e.g. `refused: viewer may not run actions`, `succeeded: user disabled`.
     pub outcome: String,
+    /// For the outcome of an action: the entry that recorded its start
+    /// (written before the action reached the plugin).
+    pub attempt: Option<i64>,
 }
 
 /// The handle to the database. Cheap to clone; safe to share across threads.

@@ -273,6 +273,14 @@ CREATE TABLE source_collections (
     PRIMARY KEY (integration_id, source)
 ) WITHOUT ROWID;
 "#,
+    // 11: an action is audited before it reaches the plugin ("started")
+    // and again with its outcome, which names the start it concludes; a
+    // start nothing concludes is an action whose outcome is unknown (the
+    // host died or lost its caller mid-action). Adds only.
+    r#"
+ALTER TABLE audit ADD COLUMN attempt_id INTEGER REFERENCES audit(id);
+CREATE INDEX audit_by_attempt ON audit (attempt_id) WHERE attempt_id IS NOT NULL;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -41,7 +41,7 @@ JSON OUTPUT (--json):
     act                   {\"integration\",\"action\",\"status\",\"message\",\"details\":{k:v}}
     operators add|list    Operator | [Operator]
     operators token create  {\"token\", ApiToken...}   token list [ApiToken]   token revoke ApiToken
-    audit                 [AuditEntry]  (each with an extra \"at\" in RFC 3339)
+    audit                 [AuditEntry]  (each with \"at\" in RFC 3339 and \"outcome_unknown\")
   `export` always prints JSON lines, one record per line:
     {\"kind\",\"id\",\"occurred_at\" (RFC 3339 UTC or null),\"normalized\",\"raw\"}
   Errors go to stderr as {\"error\":\"...\",\"kind\":\"...\"} (plus \"fields\" for

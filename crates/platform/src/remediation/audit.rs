@@ -1,13 +1,19 @@
-//! One audit entry per action attempt, whatever its fate.
+//! The audit entries of an action attempt, whatever its fate: one for a
+//! refusal (nothing reached the plugin), and for an action that runs, one
+//! written before it reaches the plugin ("started") and one with its
+//! outcome naming that start. A start nothing concludes is an action whose
+//! outcome is unknown: the host stopped or lost its caller meanwhile.
 
 use crate::PlatformError;
 use crate::model::{ActionOutcome, ActionStatus, Role};
+use oort_store::audit::STARTED;
 use oort_store::{AuditEntry, Backend, IntegrationId};
 
 /// Longest outcome text kept; plugin messages are untrusted and unbounded.
 const MAX_OUTCOME_CHARS: usize = 500;
 
-/// An attempt being decided; [`Attempt::record`] writes its single entry.
+/// An attempt being decided: [`Attempt::refuse`] or [`Attempt::record`]
+/// writes its last entry, after [`Attempt::start`] for one that runs.
 pub struct Attempt<'a> {
     store: &'a dyn Backend,
     pub integration_id: IntegrationId,
@@ -18,6 +24,8 @@ pub struct Attempt<'a> {
     pub action: String,
     pub target: Option<String>,
     pub reason: Option<String>,
+    /// The entry written by [`Attempt::start`].
+    started: Option<i64>,
 }
 
 impl<'a> Attempt<'a> {
@@ -35,11 +43,29 @@ impl<'a> Attempt<'a> {
             action: String::new(),
             target: None,
             reason: reason.map(str::to_owned),
+            started: None,
         }
     }
 
-    /// Appends the entry. Consumes the attempt: one entry per attempt.
+    /// Writes the entry that the action is about to reach the plugin. The
+    /// action must not run if this fails: it would leave no trace.
+    pub fn start(&mut self, dry_run: bool) -> Result<(), PlatformError> {
+        let text = if dry_run {
+            format!("{STARTED} (dry run)")
+        } else {
+            STARTED.to_owned()
+        };
+        self.started = Some(self.append(&text)?);
+        Ok(())
+    }
+
+    /// Appends the attempt's last entry (naming its start, if it has one).
+    /// Consumes the attempt: nothing is recorded of it after its outcome.
     pub fn record(self, outcome: &str) -> Result<(), PlatformError> {
+        self.append(outcome).map(|_| ())
+    }
+
+    fn append(&self, outcome: &str) -> Result<i64, PlatformError> {
         let action = self.action.trim();
         let action = if action.is_empty() {
             "act:?".to_owned()
@@ -48,6 +74,7 @@ impl<'a> Attempt<'a> {
         };
         // Targets can come from a finding, i.e. from plugin data: clean them too.
         let entry = AuditEntry {
+            id: None,
             at_ms: self.store.now_ms(),
             integration_id: Some(self.integration_id),
             actor: clean(&self.actor),
@@ -56,6 +83,7 @@ impl<'a> Attempt<'a> {
             target: self.target.as_deref().map(clean),
             reason: self.reason.as_deref().map(clean),
             outcome: clean(outcome),
+            attempt: self.started,
         };
         self.store.append_audit(&entry).map_err(|e| {
             PlatformError::Internal(format!(

@@ -77,8 +77,9 @@ pub(crate) fn actions_of(
 }
 
 /// Checks the operator's role and the action's switch, runs the action, and
-/// appends one audit entry whatever happens (refusals are audited before the
-/// error is returned). Returns the action run (the request's, or the one the
+/// audits it whatever happens: a refusal in one entry before the error is
+/// returned; an action that runs in an entry written before it reaches the
+/// plugin and one with its outcome. Returns the action run (the request's, or the one the
 /// finding suggests) and its outcome.
 pub(crate) async fn act_with<R: ActionRunner>(
     store: &dyn Backend,
@@ -159,6 +160,9 @@ pub(crate) async fn act_with<R: ActionRunner>(
         requested_by: operator.name.clone(),
         reason: req.reason.clone(),
     };
+    // On the trail before it reaches the plugin: a crash or a lost caller
+    // from here on leaves a start without an outcome, never nothing.
+    attempt.start(req.dry_run)?;
     match runner.run_action(integration, request).await {
         Ok(outcome) => {
             attempt.record(&outcome_text(&outcome, req.dry_run))?;

@@ -223,14 +223,34 @@ fn audit(fx: &Fixture) -> Vec<AuditEntry> {
     fx.store.audit(Some(fx.integration.id)).unwrap()
 }
 
+/// The attempt's last entry: a refusal's only one, or the outcome of an
+/// action that ran, which concludes the start written before it.
 fn only_entry(fx: &Fixture) -> AuditEntry {
     let mut entries = audit(fx);
-    assert_eq!(
-        entries.len(),
-        1,
-        "exactly one audit entry per attempt: {entries:#?}"
-    );
-    entries.remove(0)
+    match entries.len() {
+        1 => {
+            let refusal = entries.remove(0);
+            assert_eq!(refusal.attempt, None, "{refusal:#?}");
+            assert!(refusal.outcome.starts_with("refused"), "{refusal:#?}");
+            refusal
+        }
+        2 => {
+            let (start, outcome) = (&entries[0], &entries[1]);
+            assert!(start.outcome.starts_with("started"), "{entries:#?}");
+            assert_eq!(outcome.attempt, start.id, "the outcome names its start");
+            assert_eq!(
+                (&start.actor, &start.action, &start.target, &start.reason),
+                (
+                    &outcome.actor,
+                    &outcome.action,
+                    &outcome.target,
+                    &outcome.reason
+                )
+            );
+            entries.remove(1)
+        }
+        _ => panic!("one entry per refusal, two per action run: {entries:#?}"),
+    }
 }
 
 // ---------------------------------------------------------------- authorize
@@ -681,7 +701,85 @@ async fn finding_supplies_action_and_user() {
         "{}",
         last.outcome
     );
-    assert_eq!(audit(&fx).len(), 3);
+    // Two actions ran (a start and an outcome each), one was refused.
+    assert_eq!(audit(&fx).len(), 5);
+}
+
+/// A runner whose action never comes back: the host is lost mid-action.
+struct HangingRunner;
+
+impl ActionRunner for HangingRunner {
+    async fn run_action(
+        &self,
+        _: &Integration,
+        _: ActionRequest,
+    ) -> Result<ActionOutcome, PlatformError> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test]
+async fn an_action_is_on_the_trail_before_it_runs_and_one_cut_short_stays_unconcluded() {
+    let fx = fixture(&[]);
+    let mut req = request("ada", "disable-user", Some("alice"));
+    req.reason = Some("phished".into());
+    // The caller gives up (a disconnect, Ctrl-C, a crash) while the action
+    // is at the plugin: the start is on the trail, its outcome never is.
+    let cut = tokio::time::timeout(
+        std::time::Duration::from_millis(50),
+        act_with(&fx.store, &HangingRunner, &fx.integration, req),
+    )
+    .await;
+    assert!(cut.is_err(), "the action never answered");
+    let entries = audit(&fx);
+    assert_eq!(entries.len(), 1, "{entries:#?}");
+    let start = &entries[0];
+    assert_eq!(
+        (
+            start.outcome.as_str(),
+            start.action.as_str(),
+            start.target.as_deref(),
+            start.reason.as_deref(),
+            start.role,
+        ),
+        (
+            "started",
+            "act:disable-user",
+            Some("alice"),
+            Some("phished"),
+            Some(Role::Admin)
+        )
+    );
+    let later = fx.store.now_ms() + 1;
+    assert_eq!(
+        fx.store
+            .unconcluded_attempts(Some(fx.integration.id), later)
+            .unwrap(),
+        [start.id.unwrap()]
+    );
+    // Not yet past the cutoff: it may still be running somewhere.
+    assert!(
+        fx.store
+            .unconcluded_attempts(None, start.at_ms)
+            .unwrap()
+            .is_empty()
+    );
+
+    // One that ends is concluded, and a dry run says so from its start.
+    let runner = FakeRunner::succeeding();
+    let mut dry = request("ada", "disable-user", Some("bob"));
+    dry.dry_run = true;
+    run(&fx, &runner, dry).await.unwrap();
+    let entries = audit(&fx);
+    assert_eq!(entries[1].outcome, "started (dry run)");
+    assert_eq!(entries[2].attempt, entries[1].id);
+    assert_eq!(
+        fx.store
+            .unconcluded_attempts(None, fx.store.now_ms() + 1)
+            .unwrap(),
+        [start.id.unwrap()],
+        "only the one cut short"
+    );
 }
 
 #[tokio::test]

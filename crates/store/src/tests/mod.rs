@@ -1123,6 +1123,7 @@ fn operators_have_one_role_each() {
 
 fn audit_entry(integration: Option<IntegrationId>, at: i64, outcome: &str) -> AuditEntry {
     AuditEntry {
+        id: None,
         at_ms: at,
         integration_id: integration,
         actor: "carol".into(),
@@ -1131,6 +1132,7 @@ fn audit_entry(integration: Option<IntegrationId>, at: i64, outcome: &str) -> Au
         target: Some("alice".into()),
         reason: Some("ticket 42".into()),
         outcome: outcome.into(),
+        attempt: None,
     }
 }
 
@@ -1140,12 +1142,13 @@ fn audit_is_append_only_and_filtered_by_integration() {
     let store = open(dir.path());
     let a = add_integration(&store, "a");
     let b = add_integration(&store, "b");
-    store
+    let first = store
         .append_audit(&audit_entry(Some(a), 20, "succeeded: user disabled"))
         .unwrap();
-    store
+    let second = store
         .append_audit(&audit_entry(Some(b), 15, "refused: x"))
         .unwrap();
+    assert_eq!(second, first + 1, "each entry gets the next id");
     store
         .append_audit(&audit_entry(
             Some(a),
@@ -1164,7 +1167,10 @@ fn audit_is_append_only_and_filtered_by_integration() {
     );
     assert_eq!(
         of_a[1],
-        audit_entry(Some(a), 20, "succeeded: user disabled")
+        AuditEntry {
+            id: Some(first),
+            ..audit_entry(Some(a), 20, "succeeded: user disabled")
+        }
     );
     assert_eq!(store.audit(None).unwrap().len(), 4);
 

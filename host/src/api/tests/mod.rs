@@ -591,15 +591,16 @@ async fn an_action_whose_client_hangs_up_still_runs_and_is_audited() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let entry = loop {
         let entries = platform.audit_trail(&integration).unwrap();
+        // Its start is on the trail at once; the outcome follows, naming it.
         if let Some(line) = entries
             .into_iter()
-            .find(|line| line.entry.action == "act:disable-user")
+            .find(|line| line.entry.action == "act:disable-user" && line.entry.attempt.is_some())
         {
             break line.entry;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "no audit entry for the action whose client hung up"
+            "no audited outcome for the action whose client hung up"
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
