@@ -90,11 +90,15 @@ async fn hostile_plugins_are_stopped_while_a_neighbour_completes() {
     assert_eq!(checkpoint(&env, &good).as_deref(), Some("120"));
     assert_eq!(last_run(&env, &good).status, RunStatus::Succeeded);
 
+    // Spinning, it is stopped by its CPU budget, well before its deadline.
     let msg = sandbox_message(loop_r, "endless loop");
-    let deadline = format!("{} s deadline", sandbox_limits().collect_timeout.as_secs());
+    let budget = format!(
+        "CPU budget of {} s for collect",
+        sandbox_limits().collect_cpu.as_secs()
+    );
     assert!(
-        msg.contains(&deadline),
-        "the error must name the deadline: {msg}"
+        msg.contains(&budget),
+        "the error must name the CPU budget: {msg}"
     );
 
     let msg = sandbox_message(bomb_r, "memory bomb");
@@ -143,7 +147,7 @@ async fn hostile_plugins_are_stopped_while_a_neighbour_completes() {
 
     // Failed runs are recorded as failed, with the reason, and move nothing.
     for (integration, needle) in [
-        (&looping, "deadline"),
+        (&looping, "CPU budget"),
         (&bomb, "memory limit"),
         (&trapper, "trap"),
     ] {
@@ -187,7 +191,7 @@ async fn hostile_plugins_are_stopped_while_a_neighbour_completes() {
 
     // `/metrics` counts each stop by its limit and the neighbour's records.
     let metrics = env.platform.metrics().render();
-    for reason in ["deadline", "memory", "trap"] {
+    for reason in ["cpu", "memory", "trap"] {
         let line =
             format!(r#"oort_sandbox_stops_total{{plugin="misbehaving",reason="{reason}"}} 1"#);
         assert!(metrics.contains(&line), "no `{line}` in:\n{metrics}");
@@ -400,9 +404,46 @@ async fn a_trap_in_test_connectivity_is_an_error_not_a_crash() {
     assert!(sandbox_message(trap_r, "trap").contains("trap"));
     let msg = sandbox_message(loop_r, "loop");
     assert!(
-        msg.contains("deadline") && msg.contains("test-connectivity"),
+        msg.contains("CPU budget") && msg.contains("test-connectivity"),
         "{msg}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_on_a_slow_upstream_is_not_cpu_time_but_the_deadline_still_holds() {
+    let limits = sandbox_limits();
+    let stub = Stub::start().await;
+    let env = TestEnv::open();
+    let mut spec = MisbehavingSpec::new("patient", "http-get", "PatientToken1");
+    spec.api_base_url = Some(stub.base_url().to_string());
+    let patient = env.add_misbehaving(spec).await.expect("add http-get");
+
+    // Waiting longer than its whole CPU budget for an answer is fine.
+    let wait = limits.collect_cpu + std::time::Duration::from_secs(1);
+    assert!(wait < limits.collect_timeout);
+    stub.set_latency_ms(wait.as_millis() as u64);
+    let notes = env
+        .platform
+        .collect(&patient, CollectOptions::default(), &NoProgress)
+        .await
+        .expect("a plugin waiting on its upstream is not spinning")
+        .notes;
+    assert_eq!(
+        note(&notes, "http-get: "),
+        Some(format!("status=200 body_len={}", stub::PING_BODY.len()).as_str())
+    );
+
+    // Waiting past the deadline is stopped by the deadline, named as such.
+    stub.set_latency_ms((limits.collect_timeout.as_millis() + 2_000) as u64);
+    let msg = sandbox_message(
+        env.platform
+            .collect(&patient, CollectOptions::default(), &NoProgress)
+            .await,
+        "slow upstream",
+    );
+    let deadline = format!("{} s deadline", limits.collect_timeout.as_secs());
+    assert!(msg.contains(&deadline), "{msg}");
+    assert!(!msg.contains("CPU"), "{msg}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

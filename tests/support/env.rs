@@ -31,6 +31,10 @@ pub fn sandbox_limits() -> SandboxLimits {
         test_timeout: Duration::from_secs(5),
         collect_timeout: Duration::from_secs(5),
         action_timeout: Duration::from_secs(5),
+        // Under the deadlines: a spinning plugin is stopped by its CPU
+        // budget, one waiting on the host by its deadline.
+        collect_cpu: Duration::from_secs(2),
+        call_cpu: Duration::from_secs(2),
         max_http_requests: 25,
         max_response_bytes: 1 << 20,
         max_transfer_bytes: 16 << 20,

@@ -13,6 +13,7 @@ pub const PING_BODY: &str = "pong from the oort test stub";
 pub struct Stub {
     base_url: String,
     hits: Arc<AtomicU64>,
+    latency_ms: Arc<AtomicU64>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -20,13 +21,17 @@ impl Stub {
     /// Serves `GET /ping` until dropped.
     pub async fn start() -> Stub {
         let hits = Arc::new(AtomicU64::new(0));
+        let latency_ms = Arc::new(AtomicU64::new(0));
         let counter = hits.clone();
+        let latency = latency_ms.clone();
         let app = Router::new().route(
             "/ping",
             get(move || {
                 let counter = counter.clone();
+                let latency = latency.load(Ordering::SeqCst);
                 async move {
                     counter.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
                     PING_BODY
                 }
             }),
@@ -43,8 +48,14 @@ impl Stub {
         Stub {
             base_url,
             hits,
+            latency_ms,
             server,
         }
+    }
+
+    /// Answers every later request after `ms` milliseconds.
+    pub fn set_latency_ms(&self, ms: u64) {
+        self.latency_ms.store(ms, Ordering::SeqCst);
     }
 
     pub fn base_url(&self) -> &str {

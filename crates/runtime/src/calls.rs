@@ -45,6 +45,14 @@ impl Operation {
         }
     }
 
+    /// Time the plugin's own code may run in this export under `limits`.
+    pub fn cpu_budget(self, limits: &SandboxLimits) -> Duration {
+        match self {
+            Operation::Collect => limits.collect_cpu,
+            _ => limits.call_cpu,
+        }
+    }
+
     /// HTTP requests this export may send: none while a plugin is only
     /// being inspected.
     pub fn http_budget(self, limits: &SandboxLimits) -> u32 {
@@ -232,6 +240,8 @@ mod tests {
             test_timeout: Duration::from_secs(2),
             collect_timeout: Duration::from_secs(3),
             action_timeout: Duration::from_secs(4),
+            collect_cpu: Duration::from_secs(5),
+            call_cpu: Duration::from_secs(6),
             max_http_requests: 9,
             ..SandboxLimits::default()
         };
@@ -241,6 +251,16 @@ mod tests {
         assert_eq!(secs(TestConnectivity::OPERATION), 2);
         assert_eq!(secs(Collect::OPERATION), 3);
         assert_eq!(secs(RunAction::OPERATION), 4);
+        let cpu = |op: Operation| op.cpu_budget(&limits).as_secs();
+        assert_eq!(cpu(Collect::OPERATION), 5);
+        for op in [
+            Manifest::OPERATION,
+            ValidateConfig::OPERATION,
+            TestConnectivity::OPERATION,
+            RunAction::OPERATION,
+        ] {
+            assert_eq!(cpu(op), 6, "{op:?}");
+        }
         assert_eq!(Manifest::OPERATION.http_budget(&limits), 0);
         assert_eq!(Collect::OPERATION.http_budget(&limits), 9);
     }

@@ -12,6 +12,15 @@ pub enum SandboxError {
         limit: Duration,
         operation: &'static str,
     },
+    #[error(
+        "plugin `{plugin}` used its CPU budget of {} for {operation} (time its own code ran, not counting waits for the host)",
+        human_duration(*.limit)
+    )]
+    Cpu {
+        plugin: String,
+        limit: Duration,
+        operation: &'static str,
+    },
     #[error("plugin `{plugin}` used its budget of {limit} HTTP requests ({outcome})")]
     HttpBudget {
         plugin: String,
@@ -42,6 +51,7 @@ impl SandboxError {
         match self {
             SandboxError::Memory { .. } => "memory",
             SandboxError::Deadline { .. } => "deadline",
+            SandboxError::Cpu { .. } => "cpu",
             SandboxError::HttpBudget { .. } => "http_budget",
             SandboxError::Transfer { .. } => "transfer",
             SandboxError::Trap { .. } => "trap",

@@ -192,22 +192,24 @@ impl PluginRuntime {
             })?;
         let deadline = C::OPERATION.deadline(&self.limits);
         let http_budget = C::OPERATION.http_budget(&self.limits);
-        let state = InvocationState::new(
+        let mut state = InvocationState::new(
             ctx,
             &self.limits,
             self.http.clone(),
             self.observer.clone(),
             http_budget,
         );
+        state.cpu = crate::cpu::CpuMeter::new(C::OPERATION.cpu_budget(&self.limits));
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_hostcall_fuel(
             usize::try_from(self.limits.max_transfer_bytes).unwrap_or(usize::MAX),
         );
-        // Yield to tokio every epoch tick, so the wall-clock timeout below can
-        // stop a plugin that never calls the host.
+        // Every epoch tick counts the plugin's CPU time and yields to tokio,
+        // so the wall-clock timeout below can stop a plugin that never calls
+        // the host.
         store.set_epoch_deadline(1);
-        store.epoch_deadline_async_yield_and_update(1);
+        crate::cpu::meter(&mut store);
 
         let outcome = tokio::time::timeout(deadline, run(&prepared.pre, &mut store, call)).await;
         // Batches the plugin staged are written whatever became of the call
@@ -239,6 +241,11 @@ impl PluginRuntime {
             Err(_elapsed) => SandboxError::Deadline {
                 plugin,
                 limit: deadline,
+                operation,
+            },
+            Ok(Err(_)) if state.cpu.exceeded() => SandboxError::Cpu {
+                plugin,
+                limit: state.cpu.budget(),
                 operation,
             },
             Ok(Err(e)) if state.limiter.hit() => {

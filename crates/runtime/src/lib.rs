@@ -10,6 +10,7 @@ pub mod calls;
 pub mod capabilities;
 pub mod config_check;
 pub mod convert;
+pub mod cpu;
 pub mod engine;
 pub mod error;
 pub mod install;

@@ -16,6 +16,12 @@ pub struct SandboxLimits {
     pub collect_timeout: Duration,
     /// Wall-clock deadline of `run-action`.
     pub action_timeout: Duration,
+    /// Time the plugin's own code may run in one `collect` (not counting
+    /// its waits for the host: a collection waiting on a slow upstream is
+    /// stopped by its deadline, one spinning by this).
+    pub collect_cpu: Duration,
+    /// The same for every other export.
+    pub call_cpu: Duration,
     /// HTTP requests one invocation may send.
     pub max_http_requests: u32,
     /// Largest HTTP response body accepted.
@@ -35,6 +41,11 @@ impl Default for SandboxLimits {
             test_timeout: Duration::from_secs(30),
             collect_timeout: Duration::from_secs(15 * 60),
             action_timeout: Duration::from_secs(2 * 60),
+            // A million Duo events take ~15 s of plugin code here; a third
+            // of the deadline leaves room for slower machines and bigger
+            // tenants while keeping a spinning plugin off the CPU.
+            collect_cpu: Duration::from_secs(5 * 60),
+            call_cpu: Duration::from_secs(10),
             max_http_requests: 10_000,
             max_response_bytes: 32 << 20,
             max_transfer_bytes: 64 << 20,

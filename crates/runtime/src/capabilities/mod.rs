@@ -96,6 +96,9 @@ pub struct InvocationState {
     pub(crate) storage: storage::StorageState,
     pub(crate) log: log::LogState,
     pub(crate) limiter: crate::limiter::MemoryLimiter,
+    /// Starts at [`SandboxLimits::call_cpu`]; an invocation sets its
+    /// export's own budget.
+    pub(crate) cpu: crate::cpu::CpuMeter,
     pub(crate) stdout: stdio::CappedOutput,
     pub(crate) stderr: stdio::CappedOutput,
     wasi: WasiCtx,
@@ -130,6 +133,7 @@ impl InvocationState {
             storage: storage::StorageState::new(ctx.manifest, ctx.storage, ctx.progress),
             log: log::LogState::new(ctx.tags.clone()),
             limiter: crate::limiter::MemoryLimiter::new(limits.memory_bytes),
+            cpu: crate::cpu::CpuMeter::new(limits.call_cpu),
             stdout,
             stderr,
             wasi,
