@@ -9,7 +9,7 @@ use oort_platform::model::{
     AccessDevice, AuthDevice, AuthEvent, CollectOptions, GeoLocation, MfaDevice, Normalized,
     UserAccount,
 };
-use oort_platform::{NoProgress, PlatformError, Requester};
+use oort_platform::{NoProgress, PlatformError, Requester, SandboxLimits};
 use oort_store::prelude::*;
 use oort_store::{Integration, RunKind, RunStatus};
 
@@ -744,4 +744,80 @@ async fn corrupt_components_are_refused_with_a_clear_error() {
             .iter()
             .all(|p| p.id != "misbehaving")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_at_its_caps_waits_while_another_tenant_goes_on() {
+    let limits = SandboxLimits {
+        max_invocations_per_tenant: 1,
+        max_requests_per_second_per_tenant: 4,
+        max_http_requests: 12,
+        ..sandbox_limits()
+    };
+    let env = TestEnv::open_with(limits);
+    let (busy_upstream, other_upstream) = (Stub::start().await, Stub::start().await);
+    busy_upstream.set_latency_ms(300);
+    other_upstream.set_latency_ms(300);
+    let add = |tenant: &str, name: &str, mode: &str, stub: &Stub| {
+        let mut spec = MisbehavingSpec::new(name, mode, "TenantToken01");
+        spec.tenant = tenant.into();
+        spec.api_base_url = Some(stub.base_url().to_string());
+        spec
+    };
+    let mut busy = Vec::new();
+    for name in ["b1", "b2", "b3"] {
+        let spec = add("busy", name, "http-get", &busy_upstream);
+        busy.push(env.add_misbehaving(spec).await.unwrap());
+    }
+    let other = env
+        .add_misbehaving(add("other", "o1", "http-get", &other_upstream))
+        .await
+        .unwrap();
+
+    // Four collections at once: busy's three run one at a time, other's
+    // alongside them.
+    let options = CollectOptions::default;
+    let (b1, b2, b3, o1) = tokio::join!(
+        env.platform.collect(&busy[0], options(), &NoProgress),
+        env.platform.collect(&busy[1], options(), &NoProgress),
+        env.platform.collect(&busy[2], options(), &NoProgress),
+        env.platform.collect(&other, options(), &NoProgress)
+    );
+    for outcome in [b1, b2, b3, o1] {
+        outcome.expect("every collection completes, in turn");
+    }
+    assert_eq!(busy_upstream.hits(), 3);
+    assert_eq!(
+        busy_upstream.max_in_flight(),
+        1,
+        "one busy invocation at a time"
+    );
+    assert_eq!(other_upstream.hits(), 1);
+    let other_at = other_upstream.arrivals()[0];
+    let last_busy = *busy_upstream.arrivals().last().unwrap();
+    assert!(
+        other_at < last_busy,
+        "the other tenant did not wait for the busy one"
+    );
+
+    // A flood is paced at the tenant's rate: never more than one second's
+    // burst (4) plus the rate (4) in any second.
+    busy_upstream.set_latency_ms(0);
+    let flood = env
+        .add_misbehaving(add("busy", "flood", "http-flood", &busy_upstream))
+        .await
+        .unwrap();
+    env.platform
+        .collect(&flood, CollectOptions::default(), &NoProgress)
+        .await
+        .ok();
+    let arrivals = busy_upstream.arrivals()[3..].to_vec();
+    assert_eq!(arrivals.len(), 12, "the flood ran to its request budget");
+    for (i, start) in arrivals.iter().enumerate() {
+        let within = arrivals[i..]
+            .iter()
+            .take_while(|t| t.duration_since(*start) < std::time::Duration::from_secs(1))
+            .count();
+        assert!(within <= 8, "{within} requests within one second");
+    }
 }

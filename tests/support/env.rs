@@ -35,6 +35,8 @@ pub fn sandbox_limits() -> SandboxLimits {
         // budget, one waiting on the host by its deadline.
         collect_cpu: Duration::from_secs(2),
         call_cpu: Duration::from_secs(2),
+        max_invocations_per_tenant: 8,
+        max_requests_per_second_per_tenant: 50,
         max_http_requests: 25,
         max_response_bytes: 1 << 20,
         max_transfer_bytes: 16 << 20,
@@ -56,6 +58,7 @@ pub fn duo_limits() -> SandboxLimits {
 /// How to set up one misbehaving integration.
 #[derive(Debug, Clone)]
 pub struct MisbehavingSpec {
+    pub tenant: String,
     pub name: String,
     pub mode: String,
     pub token: String,
@@ -68,6 +71,7 @@ pub struct MisbehavingSpec {
 impl MisbehavingSpec {
     pub fn new(name: &str, mode: &str, token: &str) -> MisbehavingSpec {
         MisbehavingSpec {
+            tenant: TENANT.into(),
             name: name.into(),
             mode: mode.into(),
             token: token.into(),
@@ -88,7 +92,7 @@ impl MisbehavingSpec {
             config.push(("count".into(), count.to_string()));
         }
         AddIntegration {
-            tenant: TENANT.into(),
+            tenant: self.tenant.clone(),
             name: self.name.clone(),
             plugin_id: "misbehaving".into(),
             config,

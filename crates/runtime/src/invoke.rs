@@ -15,6 +15,7 @@ use crate::capabilities::http::HttpClient;
 use crate::capabilities::{InvocationContext, InvocationState};
 use crate::error::SandboxError;
 use crate::observe::{RuntimeObserver, Unobserved};
+use crate::tenants::TenantShares;
 use crate::{SandboxLimits, install};
 use oort_model as m;
 
@@ -75,6 +76,7 @@ pub struct PluginRuntime {
     http: Arc<HttpClient>,
     loaded: Mutex<HashMap<String, Prepared>>,
     observer: Arc<dyn RuntimeObserver>,
+    tenants: TenantShares,
 }
 
 /// Invocations running at once, process-wide: at most one per pooled
@@ -98,6 +100,7 @@ impl PluginRuntime {
             engine,
             linker,
             cache,
+            tenants: TenantShares::new(&limits),
             limits,
             http,
             loaded: Mutex::new(HashMap::new()),
@@ -183,6 +186,10 @@ impl PluginRuntime {
     ) -> Result<C::Output, SandboxError> {
         let operation = C::OPERATION.name();
         let plugin = ctx.tags.plugin.clone();
+        // The tenant's slot first: a tenant at its cap waits holding none
+        // of the host's.
+        let share = self.tenants.of(&ctx.tags.tenant);
+        let _tenant_slot = share.invocation_slot().await;
         let _slot = SLOTS
             .acquire()
             .await
@@ -200,6 +207,7 @@ impl PluginRuntime {
             http_budget,
         );
         state.cpu = crate::cpu::CpuMeter::new(C::OPERATION.cpu_budget(&self.limits));
+        state.http.pace_by(share);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_hostcall_fuel(

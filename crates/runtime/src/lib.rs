@@ -20,6 +20,7 @@ pub mod limiter;
 pub mod limits;
 pub mod observe;
 pub mod stop;
+pub mod tenants;
 
 pub use calls::{ExportCall, Operation};
 pub use error::SandboxError;

@@ -22,6 +22,12 @@ pub struct SandboxLimits {
     pub collect_cpu: Duration,
     /// The same for every other export.
     pub call_cpu: Duration,
+    /// Invocations of one tenant's plugins running at once; more wait for
+    /// a slot (before they take one of the host's).
+    pub max_invocations_per_tenant: u32,
+    /// Outbound requests one tenant's invocations may send per second, all
+    /// together (a second's worth may go at once); more are held back.
+    pub max_requests_per_second_per_tenant: u32,
     /// HTTP requests one invocation may send.
     pub max_http_requests: u32,
     /// Largest HTTP response body accepted.
@@ -46,6 +52,14 @@ impl Default for SandboxLimits {
             // tenants while keeping a spinning plugin off the CPU.
             collect_cpu: Duration::from_secs(5 * 60),
             call_cpu: Duration::from_secs(10),
+            // Of the host's 64 instance slots: eight tenants busy at once
+            // still leave room for the others.
+            max_invocations_per_tenant: 8,
+            // Far above what an upstream lets one account sustain (Duo
+            // documents ~50 calls a minute for some endpoints) and above a
+            // catch-up pass over the simulator (~100 pages a second): it
+            // bounds a plugin flooding, never a normal collection.
+            max_requests_per_second_per_tenant: 500,
             max_http_requests: 10_000,
             max_response_bytes: 32 << 20,
             max_transfer_bytes: 64 << 20,

@@ -99,6 +99,9 @@ pub struct HttpState {
     stop: Option<crate::StopSignal>,
     /// A request was refused because a stop was asked for.
     stopped: bool,
+    /// The tenant's request rate, shared by all its invocations (none: not
+    /// paced, for an invocation no tenant owns, e.g. an install).
+    pacing: Option<Arc<crate::tenants::TenantShare>>,
 }
 
 /// Requests one invocation may have in flight through `start`.
@@ -123,7 +126,13 @@ impl HttpState {
             in_flight: 0,
             stop: ctx.stop.clone(),
             stopped: false,
+            pacing: None,
         }
+    }
+
+    /// Paces this invocation's requests by its tenant's rate.
+    pub fn pace_by(&mut self, share: Arc<crate::tenants::TenantShare>) {
+        self.pacing = Some(share);
     }
 
     /// The request budget, and whether the plugin ran into it.
@@ -342,8 +351,12 @@ impl Host for HttpView<'_> {
             Ok(admitted) => admitted,
             Err(e) => return Ok(Err(e)),
         };
+        if let Some(share) = &http.pacing {
+            share.requests.admit().await;
+        }
+        let sent_at = Instant::now();
         let result = http.client.send(admitted.outgoing).await;
-        let latency = admitted.audit.admitted.elapsed();
+        let latency = sent_at.elapsed();
         Ok(admitted
             .audit
             .log(&http.tags, http.observer.as_ref(), result, latency))
@@ -365,7 +378,11 @@ impl Host for HttpView<'_> {
             Err(e) => return Ok(Err(e)),
         };
         let client = http.client.clone();
+        let pacing = http.pacing.clone();
         let task = tokio::spawn(async move {
+            if let Some(share) = pacing {
+                share.requests.admit().await;
+            }
             let sent_at = Instant::now();
             let result = client.send(admitted.outgoing).await;
             (result, sent_at.elapsed())
