@@ -151,3 +151,201 @@ fn mutated_pages_read_as_serde_json_reads_them_or_step_aside() {
         page.is_some()
     });
 }
+
+/// Generated events: Duo's fields, mostly with the types Duo sends and
+/// sometimes anything (nulls, numbers as text, nested values, escapes and
+/// any Unicode in text), plus unknown fields; the fast path must read each
+/// as serde_json does, or leave it to serde_json.
+mod generated {
+    use proptest::prelude::*;
+    use serde_json::{Map, Value};
+
+    use super::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            6 => "[a-zA-Z0-9 ._@:/-]{0,16}",
+            2 => any::<String>(),
+            1 => "[\"\\\\/\u{0}-\u{1f}é中😀]{1,4}",
+        ]
+    }
+
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("JSON has no NaN", |f| f.is_finite())
+                .prop_map(Value::from),
+            text().prop_map(Value::String),
+        ]
+    }
+
+    fn anything() -> impl Strategy<Value = Value> {
+        scalar().prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-z_]{1,8}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Mostly `typical`, sometimes anything at all.
+    fn field(typical: impl Strategy<Value = Value> + 'static) -> BoxedStrategy<Value> {
+        prop_oneof![8 => typical, 1 => anything()].boxed()
+    }
+
+    fn string_field() -> BoxedStrategy<Value> {
+        field(text().prop_map(Value::String))
+    }
+
+    fn flag_field() -> BoxedStrategy<Value> {
+        field(prop_oneof![
+            any::<bool>().prop_map(Value::Bool),
+            Just(Value::Null),
+            "(true|false|YES|no|)".prop_map(Value::String),
+        ])
+    }
+
+    /// An object of `fields`, each present or not, plus unknown fields.
+    fn object(fields: Vec<(&'static str, BoxedStrategy<Value>)>) -> BoxedStrategy<Value> {
+        let present: Vec<_> = fields
+            .into_iter()
+            .map(|(name, value)| prop::option::of(value).prop_map(move |v| (name, v)))
+            .collect();
+        (
+            present,
+            prop::collection::btree_map("[a-z_]{1,10}", anything(), 0..3),
+        )
+            .prop_map(|(known, unknown)| {
+                let mut map = Map::new();
+                for (name, value) in unknown {
+                    map.insert(name, value);
+                }
+                for (name, value) in known {
+                    if let Some(value) = value {
+                        map.insert(name.to_owned(), value);
+                    }
+                }
+                Value::Object(map)
+            })
+            .boxed()
+    }
+
+    fn location() -> BoxedStrategy<Value> {
+        field(object(vec![
+            ("city", string_field()),
+            ("state", string_field()),
+            ("country", string_field()),
+        ]))
+    }
+
+    fn named() -> BoxedStrategy<Value> {
+        field(object(vec![
+            ("name", string_field()),
+            ("key", string_field()),
+        ]))
+    }
+
+    fn event() -> BoxedStrategy<Value> {
+        object(vec![
+            ("txid", string_field()),
+            (
+                "timestamp",
+                field((0i64..5_000_000_000).prop_map(Value::from)),
+            ),
+            ("isotimestamp", string_field()),
+            ("event_type", string_field()),
+            ("result", string_field()),
+            ("reason", string_field()),
+            ("factor", string_field()),
+            ("email", string_field()),
+            ("user", named()),
+            ("application", named()),
+            (
+                "access_device",
+                field(object(vec![
+                    ("ip", string_field()),
+                    ("hostname", string_field()),
+                    ("location", location()),
+                    ("os", string_field()),
+                    ("os_version", string_field()),
+                    ("browser", string_field()),
+                    ("browser_version", string_field()),
+                    ("epkey", string_field()),
+                    ("is_encryption_enabled", flag_field()),
+                    ("is_firewall_enabled", flag_field()),
+                    ("is_password_set", flag_field()),
+                ])),
+            ),
+            (
+                "auth_device",
+                field(object(vec![
+                    ("ip", string_field()),
+                    ("key", string_field()),
+                    ("name", string_field()),
+                    ("location", location()),
+                ])),
+            ),
+        ])
+    }
+
+    /// Compact or pretty (whitespace everywhere JSON allows it).
+    fn render(value: &Value, pretty: bool) -> String {
+        if pretty {
+            serde_json::to_string_pretty(value).unwrap()
+        } else {
+            serde_json::to_string(value).unwrap()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3_000))]
+
+        #[test]
+        fn a_generated_event_reads_as_serde_json_reads_it_or_steps_aside(
+            event in event(),
+            pretty in any::<bool>(),
+        ) {
+            let text = render(&event, pretty);
+            if let Some(fast) = auth_event(&text) {
+                prop_assert_eq!(Some(fast), serde_event(&text), "{}", text);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn a_generated_page_reads_as_serde_json_reads_it_or_steps_aside(
+            events in prop::collection::vec(event(), 0..4),
+            pretty in any::<bool>(),
+        ) {
+            let rendered: Vec<String> = events.iter().map(|e| render(e, pretty)).collect();
+            let refs: Vec<&str> = rendered.iter().map(String::as_str).collect();
+            let body = page(&refs);
+            if let Some(fast) = log_page(body.as_bytes()) {
+                prop_assert_eq!(Ok(fast), serde_page(&body), "{}", body);
+            }
+        }
+    }
+
+    #[test]
+    fn most_generated_events_take_the_fast_path() {
+        // The property above proves little if nearly everything steps aside.
+        use proptest::strategy::ValueTree;
+        use proptest::test_runner::TestRunner;
+        let mut runner = TestRunner::deterministic();
+        let strategy = event();
+        let fast = (0..1_000)
+            .filter(|_| {
+                let event = strategy.new_tree(&mut runner).unwrap().current();
+                auth_event(&render(&event, false)).is_some()
+            })
+            .count();
+        assert!(fast > 100, "only {fast} of 1000 took the fast path");
+    }
+}
