@@ -312,3 +312,46 @@ async fn a_tokens_last_use_is_kept_to_the_minute() {
     );
     assert_eq!(last_used(), Some(first + 61_000));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_refused_sign_ins_is_audited_up_to_a_cap_then_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(oort_time::ManualClock::at(60_000 * 30_000_000));
+    let platform = oort_platform::Platform::open_with_clock(
+        dir.path(),
+        oort_e2e::sandbox_limits(),
+        clock.clone(),
+    )
+    .unwrap();
+    let cap = oort_platform::REFUSALS_PER_MINUTE as usize;
+    for _ in 0..cap + 10 {
+        let err = platform
+            .authenticate(Some("oort_forged"), "GET /v1/plugins")
+            .unwrap_err();
+        assert_eq!(
+            err.kind(),
+            ErrorKind::Unauthenticated,
+            "every one is refused"
+        );
+    }
+    let refusals = |platform: &oort_platform::Platform| {
+        platform
+            .full_audit_trail()
+            .unwrap()
+            .into_iter()
+            .filter(|l| l.entry.action == "api.authenticate")
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(refusals(&platform).len(), cap, "the trail is capped");
+
+    // The next minute's first entry says how many were left out.
+    clock.advance_ms(60_000);
+    platform.authenticate(None, "GET /v1/plugins").unwrap_err();
+    let trail = refusals(&platform);
+    assert_eq!(trail.len(), cap + 1);
+    let last = &trail[cap].entry.outcome;
+    assert!(
+        last.contains("10 more refused sign-ins before this one were counted"),
+        "{last}"
+    );
+}

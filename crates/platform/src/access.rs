@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Platform, PlatformError, Requester, Result};
 use crate::model::Role;
+use crate::refusal_audit::{REFUSALS_PER_MINUTE, Refusal};
 use oort_model::SecretValue;
 use oort_store::{ApiToken, NewToken, Operator};
 
@@ -171,7 +172,9 @@ impl Platform {
     /// The operator a request's bearer token belongs to. A missing, unknown,
     /// revoked or expired token, or one whose operator was removed, is
     /// refused as `Unauthenticated` and audited (action `api.authenticate`,
-    /// target `via`, e.g. `GET /v1/plugins`).
+    /// target `via`, e.g. `GET /v1/plugins`), up to
+    /// [`REFUSALS_PER_MINUTE`] a minute; past it they are counted and the
+    /// next entry written says how many were left out.
     pub fn authenticate(&self, presented: Option<&str>, via: &str) -> Result<Operator> {
         match self.operator_of_token(presented) {
             Ok(operator) => Ok(operator),
@@ -181,13 +184,18 @@ impl Platform {
                     role: None,
                     via: "HTTP API".into(),
                 };
-                self.audit_change(
-                    &anonymous,
-                    None,
-                    "api.authenticate",
-                    via,
-                    format!("refused: {why}"),
-                )?;
+                match self.refusals.admit(self.now_ms()) {
+                    Refusal::Write { left_out_before } => {
+                        let mut outcome = format!("refused: {why}");
+                        if left_out_before > 0 {
+                            outcome.push_str(&format!(
+                                " ({left_out_before} more refused sign-ins before this one were counted, not written: at most {REFUSALS_PER_MINUTE} a minute are)"
+                            ));
+                        }
+                        self.audit_change(&anonymous, None, "api.authenticate", via, outcome)?;
+                    }
+                    Refusal::LeaveOut => {}
+                }
                 Err(PlatformError::Unauthenticated(why))
             }
         }

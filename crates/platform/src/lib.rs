@@ -48,6 +48,7 @@ mod lease;
 pub mod metrics;
 pub mod model;
 mod operators;
+mod refusal_audit;
 mod remediation;
 mod runs;
 mod sandbox_access;
@@ -75,6 +76,7 @@ pub use access::{IssuedToken, MAX_TOKEN_LIFETIME, Scope, TOKEN_PREFIX};
 pub use oort_runtime::SandboxLimits;
 /// The largest plugin component the host installs.
 pub use oort_runtime::invoke::MAX_COMPONENT_BYTES as MAX_PLUGIN_BYTES;
+pub use refusal_audit::REFUSALS_PER_MINUTE;
 pub use remediation::ActRequest;
 
 use std::path::{Path, PathBuf};
@@ -130,6 +132,8 @@ pub struct Platform {
     queued: std::sync::Mutex<tokio::task::JoinSet<()>>,
     /// Given to every collection; [`Platform::stop_collections`] asks it.
     stop: oort_runtime::StopSignal,
+    /// Refused sign-ins audited this minute (the rest are counted).
+    refusals: refusal_audit::RefusalWindow,
 }
 
 /// Runs `fut` to completion from synchronous code, whatever runtime (if any)
@@ -208,6 +212,7 @@ impl Platform {
             metrics,
             queued: Default::default(),
             stop: Default::default(),
+            refusals: Default::default(),
         };
         platform.install_builtin_duo();
         Ok(platform)
