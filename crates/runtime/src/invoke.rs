@@ -49,11 +49,6 @@ impl PluginPre {
             sources,
         })
     }
-
-    /// Whether the plugin exports `sources`.
-    pub fn lists_sources(&self) -> bool {
-        self.sources.is_some()
-    }
 }
 
 /// The exports of one instance, as a call sees them.

@@ -47,9 +47,10 @@ impl Default for SandboxLimits {
             test_timeout: Duration::from_secs(30),
             collect_timeout: Duration::from_secs(15 * 60),
             action_timeout: Duration::from_secs(2 * 60),
-            // A million Duo events take ~15 s of plugin code here; a third
-            // of the deadline leaves room for slower machines and bigger
-            // tenants while keeping a spinning plugin off the CPU.
+            // Parsing and normalizing a 1,000-event Duo page takes 7–10 ms
+            // of plugin code here (BENCHMARKS.md), ~10 s per million events;
+            // a third of the deadline leaves room for slower machines and
+            // bigger tenants while keeping a spinning plugin off the CPU.
             collect_cpu: Duration::from_secs(5 * 60),
             call_cpu: Duration::from_secs(10),
             // Of the host's 64 instance slots: eight tenants busy at once

@@ -101,14 +101,11 @@ impl RequestRate {
         }
     }
 
-    /// Waits until the tenant may send one more request; returns how long
-    /// it waited.
-    pub async fn admit(&self) -> Duration {
-        let start = Instant::now();
+    /// Waits until the tenant may send one more request.
+    pub async fn admit(&self) {
         while let Err(wait) = self.take_at(Instant::now()) {
             tokio::time::sleep(wait).await;
         }
-        start.elapsed()
     }
 }
 

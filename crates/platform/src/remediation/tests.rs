@@ -225,7 +225,7 @@ fn audit(fx: &Fixture) -> Vec<AuditEntry> {
 
 /// The attempt's last entry: a refusal's only one, or the outcome of an
 /// action that ran, which concludes the start written before it.
-fn only_entry(fx: &Fixture) -> AuditEntry {
+fn outcome_entry(fx: &Fixture) -> AuditEntry {
     let mut entries = audit(fx);
     match entries.len() {
         1 => {
@@ -374,7 +374,7 @@ async fn admin_runs_the_action_and_it_is_audited() {
     assert_eq!(calls[0].reason.as_deref(), Some("ticket INC-1"));
     assert!(!calls[0].dry_run);
 
-    let entry = only_entry(&fx);
+    let entry = outcome_entry(&fx);
     assert_eq!(entry.actor, "ada");
     assert_eq!(entry.role, Some(Role::Admin));
     assert_eq!(entry.action, "act:disable-user");
@@ -401,7 +401,7 @@ async fn helpdesk_below_minimum_role_is_refused_and_audited() {
         runner.calls().is_empty(),
         "a refused action must not reach the plugin"
     );
-    let entry = only_entry(&fx);
+    let entry = outcome_entry(&fx);
     assert_eq!(
         (entry.actor.as_str(), entry.role),
         ("hal", Some(Role::Helpdesk))
@@ -451,7 +451,7 @@ async fn an_admin_of_another_tenant_may_run_nothing_here() {
         .unwrap_err();
     assert!(matches!(err, PlatformError::Refused(_)), "{err}");
     assert!(runner.calls().is_empty(), "the plugin was not called");
-    let entry = only_entry(&fx);
+    let entry = outcome_entry(&fx);
     assert_eq!(entry.actor, "gus");
     assert!(
         entry
@@ -480,7 +480,7 @@ async fn unknown_operator_is_refused_and_audited() {
         "{err}"
     );
     assert!(runner.calls().is_empty());
-    let entry = only_entry(&fx);
+    let entry = outcome_entry(&fx);
     assert_eq!((entry.actor.as_str(), entry.role), ("eve", None));
     assert_eq!(entry.action, "act:disable-user");
     assert!(
@@ -503,7 +503,7 @@ async fn disabled_action_is_refused_naming_the_setting() {
     .unwrap_err();
     assert!(matches!(err, PlatformError::Refused(_)));
     assert!(err.to_string().contains("push_verification"), "{err}");
-    assert!(only_entry(&fx).outcome.contains("push_verification"));
+    assert!(outcome_entry(&fx).outcome.contains("push_verification"));
 
     let enabled = fixture(&[("push_verification", "true")]);
     run(
@@ -529,7 +529,7 @@ async fn unknown_action_lists_the_available_ones_and_is_audited() {
         text.contains("nuke-tenant") && text.contains("disable-user, reset-user"),
         "{text}"
     );
-    let entry = only_entry(&fx);
+    let entry = outcome_entry(&fx);
     assert_eq!(entry.action, "act:nuke-tenant");
     assert!(
         entry
@@ -583,7 +583,7 @@ async fn plugin_failures_are_audited_as_failed() {
     assert!(matches!(err, PlatformError::Sandbox(_)));
     assert_eq!(erroring.calls().len(), 1);
     assert_eq!(
-        only_entry(&fx).outcome,
+        outcome_entry(&fx).outcome,
         "failed: plugin stopped: deadline of 30s exceeded"
     );
 
@@ -604,7 +604,7 @@ async fn plugin_failures_are_audited_as_failed() {
     .unwrap();
     assert_eq!(outcome.status, ActionStatus::Failed);
     assert_eq!(
-        only_entry(&fx).outcome,
+        outcome_entry(&fx).outcome,
         "failed: user not found forged line",
         "control characters are neutralised"
     );
@@ -619,7 +619,7 @@ async fn dry_run_is_passed_on_and_audited() {
     let outcome = run(&fx, &runner, req.clone()).await.unwrap();
     assert_eq!(outcome.status, ActionStatus::DryRun);
     assert!(runner.calls()[0].dry_run);
-    assert_eq!(only_entry(&fx).outcome, "dry-run: would disable user");
+    assert_eq!(outcome_entry(&fx).outcome, "dry-run: would disable user");
 
     // A dry run still needs the role.
     let mut as_helpdesk = req;
@@ -642,7 +642,11 @@ async fn dry_run_is_passed_on_and_audited() {
     let mut req = request("ada", "disable-user", Some("alice"));
     req.dry_run = true;
     run(&fx, &careless, req).await.unwrap();
-    assert!(only_entry(&fx).outcome.contains("a dry run was requested"));
+    assert!(
+        outcome_entry(&fx)
+            .outcome
+            .contains("a dry run was requested")
+    );
 }
 
 #[tokio::test]
@@ -675,7 +679,7 @@ async fn finding_supplies_action_and_user() {
         runner.calls()[0].params,
         vec![("username".to_string(), "bob".to_string())]
     );
-    let entry = only_entry(&fx);
+    let entry = outcome_entry(&fx);
     assert_eq!(
         (entry.action.as_str(), entry.target.as_deref()),
         ("act:disable-user", Some("bob"))
@@ -790,7 +794,7 @@ async fn no_action_and_no_finding_is_invalid_input() {
         .await
         .unwrap_err();
     assert!(matches!(err, PlatformError::InvalidInput(_)));
-    assert_eq!(only_entry(&fx).action, "act:?");
+    assert_eq!(outcome_entry(&fx).action, "act:?");
 }
 
 #[test]
